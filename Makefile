@@ -1,0 +1,90 @@
+# vmfw build: BPF object -> skeleton -> one self-contained vmfwctl; tests; demo; install.
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -I$(BUILD)
+LDLIBS := -lbpf -lelf -lz -lpcap
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Iinclude \
+	$(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
+
+BPF_SRCS := bpf/vmfw.bpf.c
+BPF_HDRS := $(wildcard bpf/*.h) include/vmfw_abi.h
+LOADER_SRCS := $(wildcard loader/*.c)
+CTL_SRCS := $(wildcard ctl/*.c)
+LOADER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LOADER_SRCS))
+CTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CTL_SRCS))
+UNIT_SRCS := $(wildcard selftests/unit/test_*.c)
+UNIT_BINS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/%,$(UNIT_SRCS))
+HDRS := $(wildcard include/*.h loader/*.h ctl/*.h)
+
+all: $(BUILD)/vmfwctl
+
+$(BUILD)/bpf/vmfw.bpf.o: bpf/vmfw.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/vmfw.skel.h: $(BUILD)/bpf/vmfw.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name vmfw_bpf > $@
+
+$(BUILD)/%.o: %.c $(HDRS) $(BUILD)/vmfw.skel.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/vmfwctl: $(CTL_OBJS) $(LOADER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+# Unit tests link the loader objects; -Werror=unused-function makes an unregistered test a build error.
+$(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Werror=unused-function $< $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+deps:
+	$(Q)./selftests/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)./selftests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./selftests/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./bench/run.sh
+
+install: $(BUILD)/vmfwctl
+	install -D -m 0755 $(BUILD)/vmfwctl $(DESTDIR)$(PREFIX)/sbin/vmfwctl
+	install -D -m 0644 docs/vmfwctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/vmfwctl.8
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all unit deps check demo bench install clean

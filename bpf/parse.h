@@ -1,0 +1,291 @@
+/* Packet parsing for the filter: Ethernet, VLAN, IPv4, IPv6 extension headers, transport ports. */
+#ifndef VMFW_PARSE_H
+#define VMFW_PARSE_H
+
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_endian.h>
+
+#include "ctx.h"
+#include "vmfw_abi.h"
+
+#ifndef ETH_P_8021AD
+#define ETH_P_8021AD 0x88A8
+#endif
+
+enum vmfw_parse {
+	VMFW_P_IP,            /* an IP packet to judge by the rules (or by the fragment table) */
+	VMFW_P_ARP,
+	VMFW_P_OTHER,         /* another ethertype: dropped unless the policy allows it */
+	VMFW_P_MALFORMED,
+	VMFW_P_SHORT_FIRST,   /* a first fragment without its whole header chain (RFC 7112) */
+	VMFW_P_NEIGHBOR,      /* IPv6 neighbour discovery that always passes */
+};
+
+enum vmfw_frag {
+	VMFW_FRAG_NONE,       /* unfragmented, or an atomic fragment */
+	VMFW_FRAG_FIRST,
+	VMFW_FRAG_LATER,
+};
+
+struct vmfw_pkt {
+	__u32 len;            /* the frame's length */
+	__u32 l3_end;         /* end of the IP packet: bytes past it are padding the receiver discards */
+	__u32 frag_id;
+	__u32 frag_off;       /* fragment offset, bytes */
+	__u32 frag_end;       /* for a first fragment: fragmentable bytes it carries */
+	__u16 ethertype;
+	__u16 dport;          /* host order; 0 without ports */
+	__u8 family;
+	__u8 proto;
+	__u8 frag;
+	__u8 truncated_is_short; /* a truncation from here on is a short first fragment, not malformed */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+#define IPOPT_LSRR_T 0x83
+#define IPOPT_SSRR_T 0x89
+#define IPV6_EXT_HOP   0
+#define IPV6_EXT_ROUTE 43
+#define IPV6_EXT_FRAG  44
+#define IPV6_EXT_DEST  60
+#define ICMPV6_RS 133
+#define ICMPV6_NS 135
+#define ICMPV6_NA 136
+
+/* Reads len bytes at off, refusing anything past the frame as the packet sees it. */
+static __always_inline int pkt_load(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+				    __u32 off, void *buf, __u32 len)
+{
+	if (off > p->len || len > p->len - off)
+		return -1;
+	return ctx_load(ctx, hook, off, buf, len) ? -1 : 0;
+}
+
+/* Ethernet and up to VMFW_MAX_VLAN_TAGS tags; returns the offset of the network header. */
+static __always_inline int parse_eth(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 *off)
+{
+	struct ethhdr eth;
+	__be16 tag[2];
+	int i;
+
+	if (pkt_load(ctx, hook, p, 0, &eth, sizeof(eth)))
+		return VMFW_P_MALFORMED;
+	p->ethertype = bpf_ntohs(eth.h_proto);
+	*off = sizeof(eth);
+	for (i = 0; i < VMFW_MAX_VLAN_TAGS; i++) {
+		if (p->ethertype != ETH_P_8021Q && p->ethertype != ETH_P_8021AD)
+			break;
+		if (pkt_load(ctx, hook, p, *off, tag, sizeof(tag)))
+			return VMFW_P_MALFORMED;
+		p->ethertype = bpf_ntohs(tag[1]);
+		*off += sizeof(tag);
+	}
+	if (p->ethertype == ETH_P_8021Q || p->ethertype == ETH_P_8021AD)
+		return VMFW_P_MALFORMED;
+	if (p->ethertype == ETH_P_ARP)
+		return VMFW_P_ARP;
+	if (p->ethertype != ETH_P_IP && p->ethertype != ETH_P_IPV6)
+		return VMFW_P_OTHER;
+	return VMFW_P_IP;
+}
+
+/* Bytes a transport header needs before the rules can judge it; 0 for protocols vmfw does not read. */
+static __always_inline __u32 l4_min_len(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return 20;
+	case IPPROTO_UDP:
+		return 8;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+/* The transport header of an unfragmented packet or a first fragment: ports, ICMPv6 type. */
+static __always_inline int parse_l4(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 off,
+				    __u8 hop_limit)
+{
+	__u32 need = l4_min_len(p->proto);
+	__be16 ports[2];
+	__u8 type;
+
+	if (off > p->l3_end || need > p->l3_end - off)
+		return p->truncated_is_short ? VMFW_P_SHORT_FIRST : VMFW_P_MALFORMED;
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+		if (pkt_load(ctx, hook, p, off, ports, sizeof(ports)))
+			return VMFW_P_MALFORMED;
+		p->dport = bpf_ntohs(ports[1]);
+	} else if (p->proto == IPPROTO_ICMPV6 && p->family == VMFW_F_IPV6) {
+		if (pkt_load(ctx, hook, p, off, &type, sizeof(type)))
+			return VMFW_P_MALFORMED;
+		/* RFC 4861: hop limit 255 proves the sender is on the link; fragmented ND is not ND. */
+		if (hop_limit == 255 && p->frag == VMFW_FRAG_NONE &&
+		    (type == ICMPV6_RS || type == ICMPV6_NS || type == ICMPV6_NA))
+			return VMFW_P_NEIGHBOR;
+	}
+	return VMFW_P_IP;
+}
+
+struct ipv4_opts {
+	__u8 b[64];   /* 40 bytes at most; the size lets an index be masked for the verifier */
+};
+
+/* IPv4 options: skipped, except source routes (RFC 7126); a broken option list is malformed.
+ * A global function, so the verifier checks its walk once rather than once per path into it. */
+__attribute__((noinline)) int vmfw_ipv4_options_ok(const struct ipv4_opts *o, __u32 optlen)
+{
+	__u64 i = 0, len = optlen;
+	int n;
+
+	if (!o || len > 40)
+		return 0;
+	for (n = 0; n < 40; n++) {
+		__u8 type, olen;
+
+		/* Masking keeps the cursor's range fixed, so the verifier's states converge. */
+		i &= 63;
+		if (i >= len)
+			break;
+		type = o->b[i];
+		if (type == 0)          /* end of option list */
+			break;
+		if (type == 1) {        /* no-op */
+			i++;
+			continue;
+		}
+		if (type == IPOPT_LSRR_T || type == IPOPT_SSRR_T)
+			return 0;
+		if (i + 1 >= len)
+			return 0;
+		olen = o->b[(i + 1) & 63];
+		if (olen < 2 || i + olen > len)
+			return 0;
+		i += olen;
+	}
+	return 1;
+}
+
+static __always_inline int parse_ipv4_options(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+					      __u32 off, __u32 optlen)
+{
+	struct ipv4_opts o;
+
+	if (optlen == 0)
+		return 0;
+	if (optlen > 40 || pkt_load(ctx, hook, p, off, o.b, optlen))
+		return -1;
+	return vmfw_ipv4_options_ok(&o, optlen) ? 0 : -1;
+}
+
+static __always_inline int parse_ipv4(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 off)
+{
+	struct iphdr ip;
+	__u32 ihl, tot, fo;
+
+	if (pkt_load(ctx, hook, p, off, &ip, sizeof(ip)))
+		return VMFW_P_MALFORMED;
+	ihl = ip.ihl * 4;
+	tot = bpf_ntohs(ip.tot_len);
+	if (ip.version != 4 || ihl < sizeof(ip) || tot < ihl || tot > p->len - off)
+		return VMFW_P_MALFORMED;
+	p->family = VMFW_F_IPV4;
+	p->proto = ip.protocol;
+	p->l3_end = off + tot;
+	__builtin_memcpy(p->saddr, &ip.saddr, 4);
+	__builtin_memcpy(p->daddr, &ip.daddr, 4);
+	/* Fragment fields first, so that a malformed first fragment can still clear its key. */
+	fo = bpf_ntohs(ip.frag_off);
+	p->frag_off = (fo & 0x1fff) * 8;
+	p->frag_id = bpf_ntohs(ip.id);
+	p->frag_end = tot - ihl;
+	if (p->frag_off > 0) {
+		p->frag = VMFW_FRAG_LATER;
+	} else if (fo & 0x2000) {
+		p->frag = VMFW_FRAG_FIRST;
+		p->truncated_is_short = 1;
+	}
+	if (parse_ipv4_options(ctx, hook, p, off + sizeof(ip), ihl - sizeof(ip)))
+		return VMFW_P_MALFORMED;
+	/* Reassembled it would pass 65,535 bytes (ping of death). */
+	if (p->frag_off + tot > 65535)
+		return VMFW_P_MALFORMED;
+	if (p->frag == VMFW_FRAG_LATER)
+		return VMFW_P_IP;
+	return parse_l4(ctx, hook, p, off + ihl, 0);
+}
+
+/* Walks hop-by-hop, routing, destination-options and fragment headers to the transport header. */
+static __always_inline int parse_ipv6(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 off)
+{
+	struct ipv6hdr ip6;
+	__u8 next, hdr[8];
+	__u32 hlen;
+	int i, seen_frag = 0;
+
+	if (pkt_load(ctx, hook, p, off, &ip6, sizeof(ip6)))
+		return VMFW_P_MALFORMED;
+	if (ip6.version != 6 || bpf_ntohs(ip6.payload_len) > p->len - off - sizeof(ip6))
+		return VMFW_P_MALFORMED;
+	p->family = VMFW_F_IPV6;
+	p->l3_end = off + sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+	__builtin_memcpy(p->saddr, &ip6.saddr, 16);
+	__builtin_memcpy(p->daddr, &ip6.daddr, 16);
+	next = ip6.nexthdr;
+	off += sizeof(ip6);
+
+	for (i = 0; i <= VMFW_MAX_IPV6_EXT_HDRS; i++) {
+		if (next != IPV6_EXT_HOP && next != IPV6_EXT_ROUTE && next != IPV6_EXT_FRAG &&
+		    next != IPV6_EXT_DEST)
+			break;
+		if (i == VMFW_MAX_IPV6_EXT_HDRS)
+			return VMFW_P_MALFORMED;     /* a longer chain than vmfw walks */
+		if (next == IPV6_EXT_HOP && i > 0)
+			return VMFW_P_MALFORMED;     /* RFC 8200: hop-by-hop only first */
+		if (off > p->l3_end || sizeof(hdr) > p->l3_end - off ||
+		    pkt_load(ctx, hook, p, off, hdr, sizeof(hdr)))
+			return p->truncated_is_short ? VMFW_P_SHORT_FIRST : VMFW_P_MALFORMED;
+		if (next == IPV6_EXT_FRAG) {
+			__u16 fo = ((__u16)hdr[2] << 8) | hdr[3];
+
+			if (seen_frag)
+				return VMFW_P_MALFORMED; /* CVE-2023-4809 */
+			seen_frag = 1;
+			hlen = 8;
+			p->frag_off = fo & 0xfff8;
+			p->frag_id = ((__u32)hdr[4] << 24) | ((__u32)hdr[5] << 16) |
+				     ((__u32)hdr[6] << 8) | hdr[7];
+			p->frag_end = p->l3_end - (off + hlen);
+			if (p->frag_off > 0) {
+				p->frag = VMFW_FRAG_LATER;
+				p->proto = hdr[0];
+				return VMFW_P_IP;   /* what follows is the middle of a payload */
+			}
+			if (fo & 1) {
+				p->frag = VMFW_FRAG_FIRST;
+				p->truncated_is_short = 1;
+			}
+		} else {
+			hlen = ((__u32)hdr[1] + 1) * 8;
+			if (hlen > p->l3_end - off)
+				return p->truncated_is_short ? VMFW_P_SHORT_FIRST : VMFW_P_MALFORMED;
+			/* Segments left above 0: the packet's real destination is elsewhere. */
+			if (next == IPV6_EXT_ROUTE && hdr[3] > 0)
+				return VMFW_P_MALFORMED;
+		}
+		next = hdr[0];
+		off += hlen;
+	}
+	p->proto = next;
+	return parse_l4(ctx, hook, p, off, ip6.hop_limit);
+}
+
+#endif /* VMFW_PARSE_H */

@@ -1,0 +1,52 @@
+/* vmfwctl: options shared by every command, and the commands' entry points. */
+#ifndef VMFW_CLI_H
+#define VMFW_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "policy.h"
+
+/* Exit codes, documented in docs/vmfwctl.8. */
+#define VMFW_EXIT_OK    0
+#define VMFW_EXIT_FAIL  1   /* the command failed: bad policy, kernel refusal, missing object */
+#define VMFW_EXIT_USAGE 2   /* the command line was wrong */
+
+struct vmfw_cli {
+	bool json;
+	bool verbose;
+	const char *bpffs;
+};
+
+struct vmfw_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv, const struct vmfw_cli *cli);
+	const char *usage;     /* the argument grammar, reused by --help and usage errors */
+	const char *summary;
+};
+
+int cmd_check(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_load(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_reload(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_unload(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_status(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli);
+
+const struct vmfw_cmd *vmfw_cmd_find(const char *name);
+/* Prints "usage: vmfwctl NAME USAGE" and the summary to f. */
+void vmfw_cmd_help(const struct vmfw_cmd *cmd, FILE *f);
+/* A usage error: says what is wrong and how the command is used; returns VMFW_EXIT_USAGE. */
+int vmfw_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parses and compiles a policy, reporting every error on stderr. */
+int vmfw_policy_load(const char *path, struct vmfw_policy **p, struct vmfw_compiled **c);
+/* Commands that change the kernel's state need root; say so before anything else fails. */
+int vmfw_need_root(const char *cmd);
+
+int vmfw_parse_mode(const char *s, int *mode);
+const char *vmfw_mode_name(int mode);
+const char *vmfw_reason_name(int reason);
+const char *vmfw_attach_name(int kind);
+
+#endif /* VMFW_CLI_H */

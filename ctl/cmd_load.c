@@ -1,0 +1,158 @@
+/* vmfwctl load, reload and unload: the commands that change what runs in the kernel. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "instance.h"
+#include "log.h"
+
+/* Root, a bpf filesystem and the lock: what every mutating command needs first. */
+static int prepare(const char *cmd, const struct vmfw_cli *cli, int *lock_fd)
+{
+	if (vmfw_need_root(cmd) || vmfw_bpffs_prepare(cli->bpffs))
+		return -1;
+	*lock_fd = vmfw_lock(cli->bpffs);
+	return *lock_fd < 0 ? -1 : 0;
+}
+
+int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "iface", required_argument, NULL, 'i' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "force", no_argument, NULL, 'f' },
+		{ 0 },
+	};
+	struct vmfw_load_opts o = { .bpffs = cli->bpffs, .mode = VMFW_MODE_TC };
+	const char *policy = NULL;
+	struct vmfw_compiled *c = NULL;
+	struct vmfw_policy *p = NULL;
+	int ch, lock = -1, rc = VMFW_EXIT_FAIL;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":p:i:n:m:f", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			policy = optarg;
+			break;
+		case 'i':
+			o.iface = optarg;
+			break;
+		case 'n':
+			o.name = optarg;
+			break;
+		case 'm':
+			if (vmfw_parse_mode(optarg, &o.mode))
+				return vmfw_usage_error("load", "unknown mode '%s': use tc, xdp or "
+							"xdp-generic", optarg);
+			break;
+		case 'f':
+			o.force = true;
+			break;
+		case ':':
+			return vmfw_usage_error("load", "%s needs a value", argv[optind - 1]);
+		default:
+			return vmfw_usage_error("load", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return vmfw_usage_error("load", "unexpected argument '%s'", argv[optind]);
+	if (!policy || !o.iface)
+		return vmfw_usage_error("load", "needs --policy and --iface");
+	if (!o.name)
+		o.name = o.iface;
+	/* The policy is judged before anything in the kernel is touched. */
+	if (vmfw_policy_load(policy, &p, &c))
+		return VMFW_EXIT_FAIL;
+	if (prepare("load", cli, &lock))
+		goto out;
+	if (!vmfw_instance_load(&o, p, c)) {
+		rc = VMFW_EXIT_OK;
+		if (!cli->json)
+			printf("loaded %s on %s (%s): %s, %zu rules\n", o.name, o.iface,
+			       vmfw_mode_name(o.mode), p->path, p->nrules);
+		else
+			printf("{\"loaded\":\"%s\",\"iface\":\"%s\",\"mode\":\"%s\",\"rules\":%zu}\n",
+			       o.name, o.iface, vmfw_mode_name(o.mode), p->nrules);
+	}
+out:
+	vmfw_unlock(lock);
+	vmfw_compiled_free(c);
+	vmfw_policy_free(p);
+	return rc;
+}
+
+int cmd_reload(int argc, char **argv, const struct vmfw_cli *cli)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ 0 },
+	};
+	struct vmfw_instance inst;
+	const char *policy = NULL, *name;
+	struct vmfw_compiled *c = NULL;
+	struct vmfw_policy *p = NULL;
+	int ch, lock = -1, rc = VMFW_EXIT_FAIL;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":p:", opts, NULL)) != -1) {
+		if (ch == 'p')
+			policy = optarg;
+		else if (ch == ':')
+			return vmfw_usage_error("reload", "%s needs a value", argv[optind - 1]);
+		else
+			return vmfw_usage_error("reload", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (!policy || optind != argc - 1)
+		return vmfw_usage_error("reload", "needs --policy and one instance name");
+	name = argv[optind];
+	if (vmfw_policy_load(policy, &p, &c))
+		return VMFW_EXIT_FAIL;
+	if (prepare("reload", cli, &lock))
+		goto out;
+	if (vmfw_instance_open(cli->bpffs, name, &inst))
+		goto out;
+	if (!vmfw_instance_reload(&inst, p, c)) {
+		rc = VMFW_EXIT_OK;
+		if (!cli->json)
+			printf("reloaded %s: %s, %zu rules\n", name, p->path, p->nrules);
+		else
+			printf("{\"reloaded\":\"%s\",\"rules\":%zu}\n", name, p->nrules);
+	}
+	vmfw_instance_close(&inst);
+out:
+	vmfw_unlock(lock);
+	vmfw_compiled_free(c);
+	vmfw_policy_free(p);
+	return rc;
+}
+
+int cmd_unload(int argc, char **argv, const struct vmfw_cli *cli)
+{
+	struct vmfw_instance inst;
+	int lock = -1, rc = VMFW_EXIT_FAIL;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return vmfw_usage_error("unload", argc == 2 ? "unknown option '%s'" : "needs one instance name",
+					argc == 2 ? argv[1] : "");
+	if (prepare("unload", cli, &lock))
+		goto out;
+	if (vmfw_instance_open(cli->bpffs, argv[1], &inst))
+		goto out;
+	if (!vmfw_instance_unload(&inst)) {
+		rc = VMFW_EXIT_OK;
+		if (!cli->json)
+			printf("unloaded %s\n", argv[1]);
+		else
+			printf("{\"unloaded\":\"%s\"}\n", argv[1]);
+	}
+out:
+	vmfw_unlock(lock);
+	return rc;
+}

@@ -1,0 +1,83 @@
+/* vmfwctl status: the instances, where they run and which policy they enforce. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "instance.h"
+#include "log.h"
+
+static void fmt_time(__u64 t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
+{
+	char **names = NULL;
+	int n, i, shown = 0, rc = VMFW_EXIT_OK;
+
+	if (argc != 1)
+		return vmfw_usage_error("status", "unexpected argument '%s'", argv[1]);
+	if (vmfw_need_root("status"))
+		return VMFW_EXIT_FAIL;
+	n = vmfw_instance_list(cli->bpffs, &names);
+	if (n < 0)
+		return VMFW_EXIT_FAIL;
+	if (cli->json)
+		printf("[");
+	else if (n > 0)
+		printf("%-16s %-16s %-11s %-8s %-9s %7s  %-20s %-12s %s\n", "NAME", "IFACE", "MODE",
+		       "ATTACH", "STATE", "RULES", "LOADED", "SHA256", "POLICY");
+	for (i = 0; i < n; i++) {
+		struct vmfw_slot_meta meta = {};
+		struct vmfw_active act = {};
+		struct vmfw_instance inst;
+		char loaded[32], created[32];
+		__u32 zero = 0, slot;
+		bool attached;
+
+		if (vmfw_instance_open(cli->bpffs, names[i], &inst)) {
+			rc = VMFW_EXIT_FAIL;
+			continue;
+		}
+		bpf_map_lookup_elem(inst.maps.active, &zero, &act);
+		slot = VMFW_SLOT(act.gen);
+		bpf_map_lookup_elem(inst.maps.slot_meta, &slot, &meta);
+		attached = vmfw_attached(&inst);
+		fmt_time(meta.loaded_unix, loaded, sizeof(loaded));
+		fmt_time(inst.meta.created_unix, created, sizeof(created));
+		if (cli->json) {
+			printf("%s{\"name\":", shown ? "," : "");
+			vmfw_json_str(stdout, inst.meta.name);
+			printf(",\"iface\":");
+			vmfw_json_str(stdout, inst.meta.iface);
+			printf(",\"ifindex\":%u,\"mode\":\"%s\",\"attach\":\"%s\",\"attached\":%s,"
+			       "\"policy\":", inst.meta.ifindex, vmfw_mode_name(inst.meta.mode),
+			       vmfw_attach_name(inst.meta.attach_kind), attached ? "true" : "false");
+			vmfw_json_str(stdout, meta.path);
+			printf(",\"sha256\":\"%s\",\"rules\":%u,\"generation\":%u,\"loaded\":\"%s\","
+			       "\"created\":\"%s\"}", meta.sha256, meta.nrules, act.gen, loaded, created);
+		} else {
+			printf("%-16s %-16s %-11s %-8s %-9s %7u  %-20s %-12.12s %s\n", inst.meta.name,
+			       inst.meta.iface, vmfw_mode_name(inst.meta.mode),
+			       vmfw_attach_name(inst.meta.attach_kind),
+			       attached ? "attached" : "DETACHED", meta.nrules, loaded, meta.sha256,
+			       meta.path);
+		}
+		shown++;
+		vmfw_instance_close(&inst);
+	}
+	if (cli->json)
+		printf("]\n");
+	else if (n == 0)
+		printf("no instances (vmfwctl load --policy POLICY --iface IFACE)\n");
+	vmfw_names_free(names, n);
+	return rc;
+}

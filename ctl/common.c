@@ -1,0 +1,106 @@
+/* vmfwctl helpers shared by the commands: policy loading, names of enums, JSON strings. */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+int vmfw_policy_load(const char *path, struct vmfw_policy **p, struct vmfw_compiled **c)
+{
+	int err;
+
+	*p = NULL;
+	*c = NULL;
+	err = vmfw_policy_parse_file(path, stderr, p);
+	if (err)
+		return err;
+	err = vmfw_compile(*p, stderr, c);
+	if (err) {
+		vmfw_policy_free(*p);
+		*p = NULL;
+	}
+	return err;
+}
+
+int vmfw_need_root(const char *cmd)
+{
+	if (geteuid() == 0)
+		return 0;
+	return vmfw_err_r(-EPERM, "vmfwctl %s needs root (CAP_BPF, CAP_NET_ADMIN)", cmd);
+}
+
+int vmfw_parse_mode(const char *s, int *mode)
+{
+	if (!strcmp(s, "tc"))
+		*mode = VMFW_MODE_TC;
+	else if (!strcmp(s, "xdp"))
+		*mode = VMFW_MODE_XDP;
+	else if (!strcmp(s, "xdp-generic"))
+		*mode = VMFW_MODE_XDP_GENERIC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *vmfw_mode_name(int mode)
+{
+	switch (mode) {
+	case VMFW_MODE_TC:
+		return "tc";
+	case VMFW_MODE_XDP:
+		return "xdp";
+	case VMFW_MODE_XDP_GENERIC:
+		return "xdp-generic";
+	default:
+		return "?";
+	}
+}
+
+const char *vmfw_attach_name(int kind)
+{
+	switch (kind) {
+	case VMFW_ATTACH_TCX:
+		return "tcx";
+	case VMFW_ATTACH_CLSACT:
+		return "clsact";
+	case VMFW_ATTACH_XDP_LINK:
+		return "xdp-link";
+	default:
+		return "?";
+	}
+}
+
+const char *vmfw_reason_name(int reason)
+{
+	static const char *const names[VMFW_REASON_MAX] = {
+		[VMFW_R_RULE_ALLOW] = "rule-allow",
+		[VMFW_R_RULE_DENY] = "rule-deny",
+		[VMFW_R_DEFAULT_ALLOW] = "default-allow",
+		[VMFW_R_DEFAULT_DENY] = "default-deny",
+		[VMFW_R_NON_IP] = "non-ip",
+		[VMFW_R_NEIGHBOR] = "neighbor",
+		[VMFW_R_MALFORMED] = "malformed",
+		[VMFW_R_FRAGMENT] = "fragment",
+	};
+
+	if (reason < 0 || reason >= VMFW_REASON_MAX)
+		return "?";
+	return names[reason];
+}
+
+int vmfw_usage_error(const char *cmd, const char *fmt, ...)
+{
+	const struct vmfw_cmd *c = vmfw_cmd_find(cmd);
+	va_list ap;
+
+	fprintf(stderr, "vmfwctl %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c)
+		fprintf(stderr, "usage: vmfwctl %s %s\n", c->name, c->usage);
+	return VMFW_EXIT_USAGE;
+}

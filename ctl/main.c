@@ -1,0 +1,129 @@
+/* vmfwctl: the command table, global options and dispatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "instance.h"
+#include "log.h"
+
+static const struct vmfw_cmd cmds[] = {
+	{ "check", cmd_check, "POLICY",
+	  "Parse and compile POLICY; report every error as FILE:LINE:COL." },
+	{ "load", cmd_load,
+	  "--policy POLICY --iface IFACE [--name NAME] [--mode tc|xdp|xdp-generic] [--force]",
+	  "Load a filter on IFACE (the VM's host-side tap or veth) as instance NAME." },
+	{ "reload", cmd_reload, "--policy POLICY NAME",
+	  "Replace the policy of instance NAME atomically." },
+	{ "unload", cmd_unload, "NAME",
+	  "Detach instance NAME and remove every pinned object it has." },
+	{ "status", cmd_status, "[--json]",
+	  "List instances: interface, mode, policy, hash, load time, rules." },
+	{ "stats", cmd_stats, "[NAME] [--json] [--watch SECONDS]",
+	  "Per-reason and per-rule counters; rates with --watch." },
+	{ "replay", cmd_replay, "--policy POLICY [--json] [--mode tc|xdp] PCAP...",
+	  "Judge every packet of the captures with the real filter program, in a private instance." },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+const struct vmfw_cmd *vmfw_cmd_find(const char *name)
+{
+	const struct vmfw_cmd *found = NULL;
+	size_t i, n = strlen(name);
+
+	if (!n)
+		return NULL;
+	/* Exact names first, then an unambiguous prefix, as bpftool and ip accept. */
+	for (i = 0; i < NCMDS; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	for (i = 0; i < NCMDS; i++) {
+		if (strncmp(cmds[i].name, name, n))
+			continue;
+		if (found)
+			return NULL;
+		found = &cmds[i];
+	}
+	return found;
+}
+
+void vmfw_cmd_help(const struct vmfw_cmd *cmd, FILE *f)
+{
+	fprintf(f, "usage: vmfwctl %s %s\n%s\n", cmd->name, cmd->usage, cmd->summary);
+}
+
+static void help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: vmfwctl [-v] [--json] [--bpffs DIR] COMMAND [ARGS]\n\n"
+		   "vmfw: an eBPF firewall for what a virtual machine may reach.\n\ncommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-7s %s\n", cmds[i].name, cmds[i].usage);
+	fprintf(f, "\noptions:\n"
+		   "  -v, --verbose  show libbpf's and the verifier's messages\n"
+		   "  -j, --json     machine-readable output (errors too)\n"
+		   "  --bpffs DIR    bpf filesystem to pin under (default %s)\n"
+		   "  -h, --help     this help; vmfwctl COMMAND --help for a command's\n"
+		   "\nSee vmfwctl(8).\n", VMFW_DEFAULT_BPFFS);
+}
+
+int main(int argc, char **argv)
+{
+	struct vmfw_cli cli = { .bpffs = VMFW_DEFAULT_BPFFS };
+	const struct vmfw_cmd *cmd;
+	char **rest;
+	int i, n = 0;
+
+	/* Global options may stand anywhere; take them out before the command sees its own. */
+	rest = calloc((size_t)argc + 1, sizeof(*rest));
+	if (!rest)
+		return VMFW_EXIT_FAIL;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			cli.verbose = true;
+		} else if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			cli.json = true;
+		} else if (!strncmp(argv[i], "--bpffs=", 8)) {
+			cli.bpffs = argv[i] + 8;
+		} else if (!strcmp(argv[i], "--bpffs")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "vmfwctl: --bpffs needs a directory\n");
+				free(rest);
+				return VMFW_EXIT_USAGE;
+			}
+			cli.bpffs = argv[++i];
+		} else {
+			rest[n++] = argv[i];
+		}
+	}
+	vmfw_log_set_verbose(cli.verbose);
+	vmfw_log_setup_libbpf();
+
+	if (n == 0 || !strcmp(rest[0], "-h") || !strcmp(rest[0], "--help") ||
+	    !strcmp(rest[0], "help")) {
+		help(n == 0 ? stderr : stdout);
+		free(rest);
+		return n == 0 ? VMFW_EXIT_USAGE : VMFW_EXIT_OK;
+	}
+	cmd = vmfw_cmd_find(rest[0]);
+	if (!cmd) {
+		fprintf(stderr, "vmfwctl: unknown command '%s'; commands: check, load, reload, unload, "
+				"status, stats, replay (vmfwctl --help)\n", rest[0]);
+		free(rest);
+		return VMFW_EXIT_USAGE;
+	}
+	/* Errors as JSON on stdout, except where stdout carries one object per packet. */
+	vmfw_log_set_json(cli.json && cmd->run != cmd_replay);
+	for (i = 1; i < n; i++) {
+		if (!strcmp(rest[i], "-h") || !strcmp(rest[i], "--help")) {
+			vmfw_cmd_help(cmd, stdout);
+			free(rest);
+			return VMFW_EXIT_OK;
+		}
+	}
+	i = cmd->run(n, rest, &cli);
+	free(rest);
+	return i;
+}

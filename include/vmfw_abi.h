@@ -1,0 +1,229 @@
+/* vmfw ABI: every map key, value and enum shared by the BPF programs and user space. */
+#ifndef VMFW_ABI_H
+#define VMFW_ABI_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <assert.h>
+#endif
+
+#ifndef __BPF__
+#define VMFW_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define VMFW_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+/* Capacity limits. They size the maps, so changing one changes memory use (docs/architecture.md). */
+#define VMFW_MAX_RULES        131072u  /* rules in one policy */
+#define VMFW_MAX_PREFIXES     262144u  /* distinct destination prefixes in one policy */
+#define VMFW_MAX_ENTRIES     1048576u  /* compiled (group, proto, port class) entries in one policy */
+#define VMFW_MAX_ETHERTYPES       16u  /* `allow ethertype` statements in one policy */
+#define VMFW_MAX_PORT_CLASSES  65535u
+#define VMFW_FLOW_CACHE_SIZE   65536u
+#define VMFW_FRAG_TABLE_SIZE   65536u
+#define VMFW_FRAG_TIMEOUT_NS  (60ull * 1000000000ull) /* a remembered first fragment is kept at least this long */
+#define VMFW_MAX_VLAN_TAGS         2
+#define VMFW_MAX_IPV6_EXT_HDRS     8
+#define VMFW_SRC_CHUNK          4096u  /* the policy source is stored in chunks of this size */
+#define VMFW_MAX_POLICY_BYTES  (16u * 1024u * 1024u)
+#define VMFW_SRC_CHUNKS        (VMFW_MAX_POLICY_BYTES / VMFW_SRC_CHUNK)
+
+/* A policy lives in one of two slots; the active generation's low bit names the slot, so a
+ * reload fills the idle slot and flips the generation in one map write. */
+#define VMFW_SLOTS 2
+#define VMFW_SLOT(gen) ((gen) & 1u)
+
+#define VMFW_PROTO_ANY   256u   /* proto value of rules that match every protocol */
+#define VMFW_PCLASS_ALL    0u   /* port class of entries that match every port */
+#define VMFW_NO_RULE 0xffffffffu
+
+/* Group ids: the family-wide groups hold rules whose destination is `any`. */
+#define VMFW_GROUP_ANY_V4 0u
+#define VMFW_GROUP_ANY_V6 1u
+#define VMFW_GROUP_FIRST  2u
+
+enum vmfw_verdict {
+	VMFW_PASS = 0,
+	VMFW_DROP = 1,
+	VMFW_VERDICT_MAX,
+};
+
+enum vmfw_reason {
+	VMFW_R_RULE_ALLOW = 0,
+	VMFW_R_RULE_DENY,
+	VMFW_R_DEFAULT_ALLOW,
+	VMFW_R_DEFAULT_DENY,
+	VMFW_R_NON_IP,
+	VMFW_R_NEIGHBOR,
+	VMFW_R_MALFORMED,
+	VMFW_R_FRAGMENT,
+	VMFW_REASON_MAX,
+};
+
+enum vmfw_family {
+	VMFW_F_IPV4 = 4,
+	VMFW_F_IPV6 = 6,
+};
+
+/* Active generation: array of one entry. */
+struct vmfw_active {
+	__u32 gen;
+	__u32 pad;
+};
+
+/* Per-slot settings that must switch together with the slot's rules. */
+struct vmfw_slot_cfg {
+	__u8 default_allow;
+	__u8 n_v4_lens;
+	__u8 n_v6_lens;
+	__u8 n_ethertypes;
+	__u16 ethertypes[VMFW_MAX_ETHERTYPES];
+	__u8 v4_lens[33];     /* distinct prefix lengths present, longest first */
+	__u8 v6_lens[129];
+	__u8 pad[2];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 200, "vmfw_slot_cfg layout");
+
+/* Prefix table: (slot, family, length, masked address) -> group. Every length in one hash. */
+struct vmfw_prefix_key {
+	__u8 slot;
+	__u8 family;
+	__u8 plen;
+	__u8 pad;
+	__u8 addr[16];  /* IPv4 in the first 4 bytes, the rest zero */
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_prefix_key) == 20, "vmfw_prefix_key layout");
+
+/* Entry table: (slot, group, protocol, port class) -> the first deny and first allow rule. */
+struct vmfw_entry_key {
+	__u32 group;
+	__u16 proto;    /* 0..255, or VMFW_PROTO_ANY */
+	__u16 pclass;   /* VMFW_PCLASS_ALL, or a port class of tcp/udp */
+	__u8 slot;
+	__u8 pad[3];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_entry_key) == 12, "vmfw_entry_key layout");
+
+/* Rule indices are positions in file order, so the smaller index is the rule reported. */
+struct vmfw_entry_val {
+	__u32 deny_rule;    /* VMFW_NO_RULE when none */
+	__u32 deny_ctr;     /* counter id of deny_rule */
+	__u32 allow_rule;
+	__u32 allow_ctr;
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_entry_val) == 16, "vmfw_entry_val layout");
+
+/* Port classes: index slot * 2 * 65536 + (udp ? 65536 : 0) + port -> class (>= 1). */
+#define VMFW_PORT_INDEX(slot, is_udp, port) \
+	((__u32)(slot) * 131072u + ((is_udp) ? 65536u : 0u) + (__u32)(port))
+#define VMFW_PORT_MAP_SIZE (VMFW_SLOTS * 131072u)
+
+/* Counters: packets and bytes, per CPU. */
+struct vmfw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Reason counters: index reason * VMFW_VERDICT_MAX + verdict. */
+#define VMFW_REASON_STATS_SIZE (VMFW_REASON_MAX * VMFW_VERDICT_MAX)
+/* Rule counters are indexed by counter id, which outlives a reload for rules whose text is
+ * unchanged; two policies can be live during a reload, hence twice the rule limit. */
+#define VMFW_RULE_STATS_SIZE (VMFW_SLOTS * VMFW_MAX_RULES)
+
+/* A verdict with what it rests on. */
+struct vmfw_result {
+	__u8 verdict;
+	__u8 reason;
+	__u8 pad[2];
+	__u32 rule;     /* rule index in its policy, VMFW_NO_RULE for none */
+	__u32 ctr;      /* counter id, VMFW_NO_RULE for none */
+};
+
+/* Flow verdict cache: the verdict depends only on these fields and the policy generation. */
+struct vmfw_flow_key {
+	__u8 family;
+	__u8 proto;
+	__u16 dport;    /* host order; 0 for protocols without ports */
+	__u8 daddr[16];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_flow_key) == 20, "vmfw_flow_key layout");
+
+struct vmfw_flow_val {
+	__u32 gen;
+	struct vmfw_result res;
+};
+
+/* Fragment table: a first fragment's verdict, for its later fragments. */
+struct vmfw_frag_key {
+	__u8 family;
+	__u8 proto;     /* IPv4 only; 0 for IPv6 (RFC 8200 keys on src, dst, id) */
+	__u8 pad[2];
+	__u32 id;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_frag_key) == 40, "vmfw_frag_key layout");
+
+struct vmfw_frag_val {
+	__u64 ts_ns;
+	__u32 first_end;   /* bytes of fragmentable payload the first fragment carried */
+	__u32 pad;
+	struct vmfw_result res;
+};
+
+/* Replay support: the clock user space sets per packet and the last result, used only when the
+ * program is loaded with its replay switch on (a read-only constant, so the data path pays nothing). */
+struct vmfw_replay {
+	__u64 now_ns;
+	__u32 frame_len;   /* the captured length, when the frame handed to test_run was padded or cut */
+	__u32 len_set;     /* frame_len is valid */
+	struct vmfw_result last;
+};
+
+/* Instance metadata, kept in a pinned map so that every vmfwctl command finds it. */
+#define VMFW_NAME_LEN 64
+#define VMFW_PATH_LEN 256
+
+enum vmfw_mode {
+	VMFW_MODE_TC = 0,
+	VMFW_MODE_XDP,
+	VMFW_MODE_XDP_GENERIC,
+};
+
+enum vmfw_attach_kind {
+	VMFW_ATTACH_TCX = 0,     /* tcx bpf_link, pinned */
+	VMFW_ATTACH_CLSACT,      /* classic clsact filter, owned by handle and priority */
+	VMFW_ATTACH_XDP_LINK,    /* XDP bpf_link, pinned */
+};
+
+struct vmfw_inst_meta {
+	char name[VMFW_NAME_LEN];
+	char iface[VMFW_NAME_LEN];
+	__u32 ifindex;
+	__u8 mode;
+	__u8 attach_kind;
+	__u8 pad[2];
+	__u64 created_unix;
+};
+
+struct vmfw_slot_meta {
+	char path[VMFW_PATH_LEN];
+	char sha256[65];
+	__u8 pad[7];
+	__u64 loaded_unix;
+	__u32 nrules;
+	__u32 src_len;
+};
+
+struct vmfw_src_key {
+	__u32 slot;
+	__u32 chunk;
+};
+
+struct vmfw_src_chunk {
+	char data[VMFW_SRC_CHUNK];
+};
+
+#endif /* VMFW_ABI_H */

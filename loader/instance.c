@@ -1,0 +1,363 @@
+/* Instances: load, pin, open, reload and unload the filter under BPFFS/vmfw/NAME/. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "instance.h"
+#include "log.h"
+#include "vmfw.skel.h"
+
+/* Pin names: the map's own name, so bpftool map show and the pins agree. */
+static const char *const map_pins[] = {
+	"vmfw_active", "vmfw_cfg", "vmfw_prefixes", "vmfw_entries", "vmfw_ports",
+	"vmfw_reason_stats", "vmfw_rule_stats", "vmfw_flows", "vmfw_frags", "vmfw_replay",
+	"vmfw_inst", "vmfw_slot_meta", "vmfw_rule_ctr", "vmfw_src",
+};
+#define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
+VMFW_STATIC_ASSERT(N_MAP_PINS * sizeof(int) == sizeof(struct vmfw_maps), "a pin per map fd");
+
+static int *map_fd_slot(struct vmfw_maps *m, size_t i)
+{
+	return (int *)m + i;
+}
+
+int vmfw_bpffs_prepare(const char *bpffs)
+{
+	char dir[512];
+	struct statfs st;
+
+	if (statfs(bpffs, &st) || st.f_type != BPF_FS_MAGIC) {
+		if (strcmp(bpffs, VMFW_DEFAULT_BPFFS))
+			return vmfw_err_r(-ENOENT, "%s is not a bpf filesystem (mount -t bpf bpf %s)",
+					  bpffs, bpffs);
+		if (mount("bpf", bpffs, "bpf", 0, "mode=0700"))
+			return vmfw_err_r(-errno, "cannot mount the bpf filesystem on %s: %s", bpffs,
+					  strerror(errno));
+	}
+	snprintf(dir, sizeof(dir), "%s/vmfw", bpffs);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return vmfw_err_r(-errno, "cannot create %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+int vmfw_lock(const char *bpffs)
+{
+	char dir[512];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/vmfw", bpffs);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return vmfw_err_r(-errno, "cannot open %s: %s", dir, strerror(errno));
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(fd);
+		return vmfw_err_r(err, "cannot lock %s: %s", dir, strerror(-err));
+	}
+	return fd;
+}
+
+void vmfw_unlock(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+int vmfw_name_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n >= VMFW_NAME_LEN || name[0] == '.')
+		return vmfw_err_r(-EINVAL, "bad instance name '%s': use 1 to %d letters, digits, '-', "
+				  "'_' or '.', not starting with '.'", name, VMFW_NAME_LEN - 1);
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return vmfw_err_r(-EINVAL, "bad instance name '%s': use letters, digits, '-', "
+					  "'_' or '.'", name);
+	}
+	return 0;
+}
+
+static void maps_init(struct vmfw_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < N_MAP_PINS; i++)
+		*map_fd_slot(m, i) = -1;
+}
+
+void vmfw_instance_close(struct vmfw_instance *inst)
+{
+	size_t i;
+
+	if (inst->skel) {
+		vmfw_bpf__destroy(inst->skel);
+		inst->skel = NULL;
+		maps_init(&inst->maps);
+		return;
+	}
+	for (i = 0; i < N_MAP_PINS; i++) {
+		int fd = *map_fd_slot(&inst->maps, i);
+
+		if (fd >= 0)
+			close(fd);
+	}
+	maps_init(&inst->maps);
+}
+
+int vmfw_instance_open(const char *bpffs, const char *name, struct vmfw_instance *inst)
+{
+	__u32 zero = 0;
+	size_t i;
+	int err;
+
+	memset(inst, 0, sizeof(*inst));
+	maps_init(&inst->maps);
+	err = vmfw_name_valid(name);
+	if (err)
+		return err;
+	snprintf(inst->name, sizeof(inst->name), "%s", name);
+	snprintf(inst->dir, sizeof(inst->dir), "%s/vmfw/%s", bpffs, name);
+	if (access(inst->dir, F_OK))
+		return vmfw_err_r(-ENOENT, "no instance named %s; see vmfwctl status", name);
+	for (i = 0; i < N_MAP_PINS; i++) {
+		char path[600];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", inst->dir, map_pins[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = vmfw_err_r(-errno, "instance %s is incomplete: cannot open %s: %s "
+					 "(vmfwctl unload %s removes what is left)", name, path,
+					 strerror(errno), name);
+			vmfw_instance_close(inst);
+			return err;
+		}
+		*map_fd_slot(&inst->maps, i) = fd;
+	}
+	if (bpf_map_lookup_elem(inst->maps.inst, &zero, &inst->meta)) {
+		err = vmfw_err_r(-errno, "cannot read instance %s: %s", name, strerror(errno));
+		vmfw_instance_close(inst);
+		return err;
+	}
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int vmfw_instance_list(const char *bpffs, char ***names)
+{
+	char dir[512], **v = NULL;
+	struct dirent *de;
+	int n = 0, cap = 0;
+	DIR *d;
+
+	*names = NULL;
+	snprintf(dir, sizeof(dir), "%s/vmfw", bpffs);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : vmfw_err_r(-errno, "cannot read %s: %s", dir,
+							strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			char **nv;
+
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, (size_t)cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n] = strdup(de->d_name);
+		if (v[n])
+			n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, (size_t)n, sizeof(*v), cmp_str);
+	*names = v;
+	return n;
+}
+
+void vmfw_names_free(char **names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Removes every pin of the instance directory, then the directory. */
+static int remove_pins(const char *dir)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char path[800];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) && errno != ENOENT)
+			err = vmfw_err_r(-errno, "cannot remove %s: %s", path, strerror(errno));
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		err = vmfw_err_r(-errno, "cannot remove %s: %s", dir, strerror(errno));
+	return err;
+}
+
+static struct bpf_map *skel_map(struct vmfw_bpf *skel, const char *name)
+{
+	return bpf_object__find_map_by_name(skel->obj, name);
+}
+
+int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy *p,
+		       const struct vmfw_compiled *c)
+{
+	struct vmfw_instance inst = {};
+	struct bpf_program *prog;
+	unsigned ifindex = 0;
+	int err, link_fd = -1, kind = 0;
+	__u32 zero = 0;
+	bool pinned = false, attached = false;
+	char path[600];
+	size_t i;
+
+	err = vmfw_name_valid(o->name);
+	if (err)
+		return err;
+	err = vmfw_iface_check(o->iface, o->force, &ifindex);
+	if (err)
+		return err;
+	snprintf(inst.name, sizeof(inst.name), "%s", o->name);
+	snprintf(inst.dir, sizeof(inst.dir), "%s/vmfw/%s", o->bpffs, o->name);
+	if (!access(inst.dir, F_OK))
+		return vmfw_err_r(-EEXIST, "an instance named %s exists already; use vmfwctl reload "
+				  "to change its policy, or vmfwctl unload %s", o->name, o->name);
+
+	inst.skel = vmfw_bpf__open();
+	if (!inst.skel)
+		return vmfw_err_r(-errno, "cannot open the embedded BPF object: %s", strerror(errno));
+	/* Load only the program this mode runs: the verifier's time is spent once. */
+	bpf_program__set_autoload(inst.skel->progs.vmfw_xdp, o->mode != VMFW_MODE_TC);
+	bpf_program__set_autoload(inst.skel->progs.vmfw_tc, o->mode == VMFW_MODE_TC);
+	prog = o->mode == VMFW_MODE_TC ? inst.skel->progs.vmfw_tc : inst.skel->progs.vmfw_xdp;
+	err = vmfw_bpf__load(inst.skel);
+	if (err) {
+		err = vmfw_err_r(err, "the kernel refused vmfw's BPF program: %s (vmfwctl -v shows "
+				 "the verifier's log)", strerror(-err));
+		goto fail;
+	}
+	vmfw_maps_from_skel(inst.skel, &inst.maps);
+	err = vmfw_apply_policy(&inst.maps, p, c, true);
+	if (err)
+		goto fail;
+
+	snprintf(inst.meta.name, sizeof(inst.meta.name), "%s", o->name);
+	snprintf(inst.meta.iface, sizeof(inst.meta.iface), "%s", o->iface);
+	inst.meta.ifindex = ifindex;
+	inst.meta.mode = (__u8)o->mode;
+	inst.meta.created_unix = (__u64)time(NULL);
+
+	if (mkdir(inst.dir, 0700)) {
+		err = vmfw_err_r(-errno, "cannot create %s: %s", inst.dir, strerror(errno));
+		goto fail;
+	}
+	pinned = true;
+	for (i = 0; i < N_MAP_PINS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", inst.dir, map_pins[i]);
+		err = bpf_map__pin(skel_map(inst.skel, map_pins[i]), path);
+		if (err) {
+			err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
+			goto fail;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/prog", inst.dir);
+	err = bpf_program__pin(prog, path);
+	if (err) {
+		err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
+		goto fail;
+	}
+
+	err = vmfw_attach(&inst, bpf_program__fd(prog), o->mode, ifindex, &link_fd, &kind);
+	if (err)
+		goto fail;
+	attached = true;
+	inst.meta.attach_kind = (__u8)kind;
+	if (link_fd >= 0) {
+		snprintf(path, sizeof(path), "%s/link", inst.dir);
+		if (bpf_obj_pin(link_fd, path)) {
+			err = vmfw_err_r(-errno, "cannot pin %s: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	if (bpf_map_update_elem(inst.maps.inst, &zero, &inst.meta, BPF_ANY)) {
+		err = vmfw_err_r(-errno, "cannot store instance %s: %s", o->name, strerror(errno));
+		goto fail;
+	}
+	if (link_fd >= 0)
+		close(link_fd);
+	vmfw_instance_close(&inst);
+	return 0;
+
+fail:
+	/* Nothing half-applied: undo the attachment and the pins made so far. */
+	if (attached && link_fd < 0)
+		vmfw_detach(&inst);
+	if (link_fd >= 0) {
+		bpf_link_detach(link_fd);
+		close(link_fd);
+	}
+	if (pinned)
+		remove_pins(inst.dir);
+	vmfw_instance_close(&inst);
+	return err;
+}
+
+int vmfw_instance_reload(struct vmfw_instance *inst, const struct vmfw_policy *p,
+			 const struct vmfw_compiled *c)
+{
+	return vmfw_apply_policy(&inst->maps, p, c, false);
+}
+
+int vmfw_instance_unload(struct vmfw_instance *inst)
+{
+	int err;
+
+	err = vmfw_detach(inst);
+	if (err)
+		return err;
+	vmfw_instance_close(inst);
+	return remove_pins(inst->dir);
+}

@@ -1,0 +1,77 @@
+/* Instances: the pinned maps and link of one filter under /sys/fs/bpf/vmfw/NAME/. */
+#ifndef VMFW_INSTANCE_H
+#define VMFW_INSTANCE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "policy.h"
+#include "vmfw_abi.h"
+
+#define VMFW_DEFAULT_BPFFS "/sys/fs/bpf"
+
+/* File descriptors of an instance's maps, opened from pins or from a freshly loaded object. */
+struct vmfw_maps {
+	int active, cfg, prefixes, entries, ports, reason_stats, rule_stats;
+	int flows, frags, replay, inst, slot_meta, rule_ctr, src;
+};
+
+struct vmfw_instance {
+	char name[VMFW_NAME_LEN];
+	char dir[512];          /* BPFFS/vmfw/NAME */
+	struct vmfw_maps maps;
+	struct vmfw_inst_meta meta;
+	struct vmfw_bpf *skel;  /* set while loading or replaying; NULL when opened from pins */
+};
+
+/* Makes sure BPFFS is a bpf filesystem (mounting one at the default path when missing) and
+ * BPFFS/vmfw exists. */
+int vmfw_bpffs_prepare(const char *bpffs);
+
+/* Serialises mutating commands: an exclusive flock on BPFFS/vmfw. Returns an fd, or -errno. */
+int vmfw_lock(const char *bpffs);
+void vmfw_unlock(int fd);
+
+int vmfw_name_valid(const char *name);
+
+/* Opens an existing instance from its pins; -ENOENT (reported) when there is none. */
+int vmfw_instance_open(const char *bpffs, const char *name, struct vmfw_instance *inst);
+/* Every instance name under BPFFS/vmfw, sorted; returns the count or -errno. */
+int vmfw_instance_list(const char *bpffs, char ***names);
+void vmfw_names_free(char **names, int n);
+void vmfw_instance_close(struct vmfw_instance *inst);
+
+struct vmfw_load_opts {
+	const char *bpffs;
+	const char *name;
+	const char *iface;
+	int mode;               /* enum vmfw_mode */
+	bool force;
+};
+
+/* Loads, fills slot 0 with the policy, pins and attaches: all of it or nothing. */
+int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy *p,
+		       const struct vmfw_compiled *c);
+/* Fills the idle slot, flips the generation, then clears the old slot. */
+int vmfw_instance_reload(struct vmfw_instance *inst, const struct vmfw_policy *p,
+			 const struct vmfw_compiled *c);
+/* Detaches and removes every pinned object of the instance. */
+int vmfw_instance_unload(struct vmfw_instance *inst);
+
+/* Policy application (apply.c), shared by load, reload and replay. */
+int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m);
+int vmfw_apply_policy(const struct vmfw_maps *m, const struct vmfw_policy *p,
+		      const struct vmfw_compiled *c, bool first);
+/* The active policy's source and its rule -> counter id table, for stats. */
+int vmfw_active_policy(const struct vmfw_maps *m, struct vmfw_policy **p, uint32_t **ctr_ids,
+		       struct vmfw_slot_meta *meta);
+
+/* Attachment (attach.c). */
+int vmfw_iface_check(const char *iface, bool force, unsigned *ifindex);
+int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifindex, int *link_fd,
+		int *kind);
+int vmfw_detach(struct vmfw_instance *inst);
+/* Whether the instance's program is still attached where its metadata says. */
+bool vmfw_attached(const struct vmfw_instance *inst);
+
+#endif /* VMFW_INSTANCE_H */

@@ -1,0 +1,113 @@
+/* Policy model: what the parser produces and the compiler turns into map contents. */
+#ifndef VMFW_POLICY_H
+#define VMFW_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vmfw_abi.h"
+
+#define VMFW_FAM_V4 1u   /* family bits of vmfw_rule.any_families */
+#define VMFW_FAM_V6 2u
+
+struct vmfw_prefix {
+	uint8_t family;       /* VMFW_F_IPV4 or VMFW_F_IPV6 */
+	uint8_t plen;
+	uint8_t addr[16];     /* network order, host bits zero; IPv4 in the first 4 bytes */
+};
+
+struct vmfw_port_range {
+	uint16_t lo, hi;      /* inclusive, 1..65535 */
+};
+
+struct vmfw_rule {
+	unsigned line;        /* physical line, from 1 */
+	bool deny;
+	uint16_t proto;       /* 0..255 or VMFW_PROTO_ANY */
+	/* Destination: `any` (or omitted) sets any_families to the families the protocol exists in
+	 * (icmp: v4, icmpv6: v6, others: both) and leaves dests empty. */
+	uint8_t any_families;
+	struct vmfw_prefix *dests;
+	size_t ndests;
+	struct vmfw_port_range *ports;  /* tcp/udp only; none means every port */
+	size_t nports;
+	char *text;           /* the statement as written, comment and outer blanks stripped */
+};
+
+struct vmfw_policy {
+	char *path;           /* as the user named it; FILE in FILE:LINE */
+	bool default_allow;
+	uint16_t ethertypes[VMFW_MAX_ETHERTYPES];
+	size_t nethertypes;
+	struct vmfw_rule *rules;  /* file order: index = rule id */
+	size_t nrules;
+	size_t nprefixes;     /* sum of ndests over rules */
+	char sha256[65];      /* of the file's bytes, lower-case hex */
+	char *src;            /* the file's bytes */
+	size_t src_len;
+};
+
+/* Parse a policy. Every error is written to errs as "FILE:LINE:COL: error: MESSAGE\n";
+ * returns 0, or -EINVAL after a syntax error (all of them reported), or -errno when the file
+ * cannot be read (reported as "FILE: error: ..."). */
+int vmfw_policy_parse_file(const char *path, FILE *errs, struct vmfw_policy **out);
+int vmfw_policy_parse_buf(const char *name, const char *buf, size_t len, FILE *errs,
+			  struct vmfw_policy **out);
+void vmfw_policy_free(struct vmfw_policy *p);
+
+/* "FILE:LINE" of a rule, for reports. */
+void vmfw_rule_where(const struct vmfw_policy *p, uint32_t rule, char *buf, size_t len);
+
+/* Compiled policy: map contents for one slot, independent of counters and slots. */
+struct vmfw_cprefix {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t addr[16];
+	uint32_t group;       /* >= VMFW_GROUP_FIRST */
+};
+
+struct vmfw_centry {
+	uint32_t group;
+	uint16_t proto;       /* 0..255 or VMFW_PROTO_ANY */
+	uint16_t pclass;      /* VMFW_PCLASS_ALL or a class of port_class[] */
+	uint32_t deny_rule;   /* smallest matching deny rule index, VMFW_NO_RULE if none */
+	uint32_t allow_rule;
+};
+
+struct vmfw_compiled {
+	bool default_allow;
+	uint16_t ethertypes[VMFW_MAX_ETHERTYPES];
+	size_t nethertypes;
+	uint8_t v4_lens[33];  /* distinct prefix lengths, longest first */
+	size_t n_v4_lens;
+	uint8_t v6_lens[129];
+	size_t n_v6_lens;
+	/* port_class[0] for tcp, [1] for udp: port -> class >= 1; ports 0..65535 all filled */
+	uint16_t port_class[2][65536];
+	struct vmfw_cprefix *prefixes;
+	size_t nprefixes;
+	struct vmfw_centry *entries;
+	size_t nentries;
+};
+
+/* Compile a parsed policy. Returns 0, or -E2BIG after writing "FILE: error: ..." naming the
+ * limit that was passed (rules, prefixes, entries, port classes) to errs, or -ENOMEM. */
+int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled **out);
+void vmfw_compiled_free(struct vmfw_compiled *c);
+
+/* Reference evaluator over the parsed policy (a plain scan in file order), used by the unit
+ * tests to check the compiler and by nothing on the data path. */
+struct vmfw_match {
+	uint8_t verdict;      /* enum vmfw_verdict */
+	uint8_t reason;       /* enum vmfw_reason: rule or default reasons only */
+	uint32_t rule;
+};
+void vmfw_policy_eval(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
+		      uint8_t proto, uint16_t dport, struct vmfw_match *m);
+/* The same question answered from compiled tables, the way the BPF program does it. */
+void vmfw_compiled_eval(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16],
+			uint8_t proto, uint16_t dport, struct vmfw_match *m);
+
+#endif /* VMFW_POLICY_H */

@@ -1,0 +1,142 @@
+/* Replay: a private, unattached filter instance that judges packets with BPF_PROG_TEST_RUN. */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "instance.h"
+#include "log.h"
+#include "replay.h"
+#include "vmfw.skel.h"
+
+/* test_run gives a tc program one page at most, less skb headroom and shared info; a longer
+ * frame goes in cut to this, with its real length beside it (struct vmfw_replay). */
+#define TC_TEST_RUN_MAX 3500u
+#define ETH_HLEN_MIN 14u
+
+struct vmfw_replayer {
+	struct vmfw_bpf *skel;
+	struct vmfw_maps maps;
+	int prog_fd;
+	int mode;
+	uint8_t pad[ETH_HLEN_MIN];
+};
+
+int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_policy *p,
+		       const struct vmfw_compiled *c, struct vmfw_replayer **out)
+{
+	struct vmfw_replayer *r;
+	int err;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->mode = o->mode;
+	r->skel = vmfw_bpf__open();
+	if (!r->skel) {
+		err = vmfw_err_r(-errno, "cannot open the embedded BPF object: %s", strerror(errno));
+		free(r);
+		return err;
+	}
+	r->skel->rodata->replay_mode = !o->live_clock;
+	r->skel->rodata->parse_only = o->parse_only;
+	bpf_program__set_autoload(r->skel->progs.vmfw_xdp, o->mode != VMFW_MODE_TC);
+	bpf_program__set_autoload(r->skel->progs.vmfw_tc, o->mode == VMFW_MODE_TC);
+	err = vmfw_bpf__load(r->skel);
+	if (err) {
+		err = vmfw_err_r(err, "the kernel refused vmfw's BPF program: %s (vmfwctl -v shows the "
+				 "verifier's log; replay needs root: CAP_BPF and CAP_NET_ADMIN)",
+				 strerror(-err));
+		goto fail;
+	}
+	vmfw_maps_from_skel(r->skel, &r->maps);
+	r->prog_fd = bpf_program__fd(o->mode == VMFW_MODE_TC ? r->skel->progs.vmfw_tc
+							      : r->skel->progs.vmfw_xdp);
+	if (p && c) {
+		err = vmfw_apply_policy(&r->maps, p, c, true);
+		if (err)
+			goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	vmfw_bpf__destroy(r->skel);
+	free(r);
+	return err;
+}
+
+int vmfw_replayer_prog_fd(const struct vmfw_replayer *r)
+{
+	return r->prog_fd;
+}
+
+int vmfw_replayer_run(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len, uint64_t ts_ns,
+		      struct vmfw_result *res)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
+	struct vmfw_replay rp = { .now_ns = ts_ns };
+	uint8_t small[ETH_HLEN_MIN] = {};
+	uint32_t zero = 0, in_len = len;
+	const void *in = frame;
+	int err, verdict;
+
+	/* test_run refuses frames shorter than an Ethernet header; such a runt goes in padded, and
+	 * the program judges the captured length. */
+	if (len < ETH_HLEN_MIN) {
+		memcpy(small, frame, len);
+		in = small;
+		in_len = ETH_HLEN_MIN;
+		rp.frame_len = len;
+		rp.len_set = 1;
+	}
+	if (r->mode == VMFW_MODE_TC && len > TC_TEST_RUN_MAX) {
+		in_len = TC_TEST_RUN_MAX;
+		rp.frame_len = len;
+		rp.len_set = 1;
+	}
+	if (bpf_map_update_elem(r->maps.replay, &zero, &rp, BPF_ANY))
+		return vmfw_err_r(-errno, "cannot set the replay clock: %s", strerror(errno));
+	opts.data_in = in;
+	opts.data_size_in = in_len;
+	err = bpf_prog_test_run_opts(r->prog_fd, &opts);
+	if (err)
+		return vmfw_err_r(-errno, "BPF_PROG_TEST_RUN failed on a %u-byte frame: %s", len,
+				  strerror(errno));
+	if (bpf_map_lookup_elem(r->maps.replay, &zero, &rp))
+		return vmfw_err_r(-errno, "cannot read the replay result: %s", strerror(errno));
+	*res = rp.last;
+	/* The return code is what the kernel acts on; it must say what the result map says. */
+	if (r->mode == VMFW_MODE_TC)
+		verdict = (int)opts.retval == TC_ACT_SHOT ? VMFW_DROP : VMFW_PASS;
+	else
+		verdict = opts.retval == XDP_DROP ? VMFW_DROP : VMFW_PASS;
+	if (verdict != res->verdict)
+		return vmfw_err_r(-EPROTO, "the program returned %d but recorded verdict %u",
+				  (int)opts.retval, res->verdict);
+	return 0;
+}
+
+int vmfw_replayer_bench(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len,
+			uint32_t repeat, uint32_t *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = repeat);
+
+	opts.data_in = frame;
+	opts.data_size_in = len;
+	if (bpf_prog_test_run_opts(r->prog_fd, &opts))
+		return -errno;
+	*ns = opts.duration;
+	return 0;
+}
+
+void vmfw_replayer_close(struct vmfw_replayer *r)
+{
+	if (!r)
+		return;
+	vmfw_bpf__destroy(r->skel);
+	free(r);
+}

@@ -1,0 +1,30 @@
+/* Replay: a private, unattached filter instance that judges packets with BPF_PROG_TEST_RUN. */
+#ifndef VMFW_REPLAY_H
+#define VMFW_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "vmfw_abi.h"
+
+struct vmfw_replayer;
+
+struct vmfw_replay_opts {
+	int mode;          /* VMFW_MODE_TC or VMFW_MODE_XDP */
+	bool parse_only;   /* benchmarks: the same parser with no policy */
+	bool live_clock;   /* benchmarks: the kernel's clock instead of capture timestamps */
+};
+
+int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_policy *p,
+		       const struct vmfw_compiled *c, struct vmfw_replayer **out);
+/* Judges one Ethernet frame of len bytes at ts_ns (the data path's clock). */
+int vmfw_replayer_run(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len, uint64_t ts_ns,
+		      struct vmfw_result *res);
+/* Runs one frame `repeat` times in the kernel; *ns gets the kernel's average per run. */
+int vmfw_replayer_bench(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len,
+			uint32_t repeat, uint32_t *ns);
+int vmfw_replayer_prog_fd(const struct vmfw_replayer *r);
+void vmfw_replayer_close(struct vmfw_replayer *r);
+
+#endif /* VMFW_REPLAY_H */
