@@ -136,14 +136,20 @@ out:
 int cmd_unload(int argc, char **argv, const struct vmfw_cli *cli)
 {
 	struct vmfw_instance inst;
-	int lock = -1, rc = VMFW_EXIT_FAIL;
+	int lock = -1, rc = VMFW_EXIT_FAIL, err;
 
 	if (argc != 2 || argv[1][0] == '-')
 		return vmfw_usage_error("unload", argc == 2 ? "unknown option '%s'" : "needs one instance name",
 					argc == 2 ? argv[1] : "");
 	if (prepare("unload", cli, &lock))
 		goto out;
-	if (vmfw_instance_open(cli->bpffs, argv[1], &inst))
+	err = vmfw_instance_open(cli->bpffs, argv[1], &inst);
+	if (err && err != -ENOENT && !vmfw_instance_remove_incomplete(cli->bpffs, argv[1])) {
+		vmfw_info("removed what was left of instance %s", argv[1]);
+		rc = VMFW_EXIT_OK;
+		goto out;
+	}
+	if (err)
 		goto out;
 	if (!vmfw_instance_unload(&inst)) {
 		rc = VMFW_EXIT_OK;

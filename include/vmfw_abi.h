@@ -115,7 +115,8 @@ struct vmfw_entry_val {
 };
 VMFW_STATIC_ASSERT(sizeof(struct vmfw_entry_val) == 16, "vmfw_entry_val layout");
 
-/* Port classes: index slot * 2 * 65536 + (udp ? 65536 : 0) + port -> class (>= 1). */
+/* Port classes: index slot * 2 * 65536 + (udp ? 65536 : 0) + port -> class; ports no rule
+ * names share class 0 (VMFW_PCLASS_ALL), which only the every-port entries match. */
 #define VMFW_PORT_INDEX(slot, is_udp, port) \
 	((__u32)(slot) * 131072u + ((is_udp) ? 65536u : 0u) + (__u32)(port))
 #define VMFW_PORT_MAP_SIZE (VMFW_SLOTS * 131072u)

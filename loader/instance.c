@@ -351,6 +351,25 @@ int vmfw_instance_reload(struct vmfw_instance *inst, const struct vmfw_policy *p
 	return vmfw_apply_policy(&inst->maps, p, c, false);
 }
 
+int vmfw_instance_remove_incomplete(const char *bpffs, const char *name)
+{
+	struct vmfw_instance inst = {};
+	char path[600];
+	int fd;
+
+	snprintf(inst.dir, sizeof(inst.dir), "%s/vmfw/%s", bpffs, name);
+	if (vmfw_name_valid(name) || access(inst.dir, F_OK))
+		return -ENOENT;
+	/* Without the metadata only a pinned link tells where it ran; detaching it is enough. */
+	snprintf(path, sizeof(path), "%s/link", inst.dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	return remove_pins(inst.dir);
+}
+
 int vmfw_instance_unload(struct vmfw_instance *inst)
 {
 	int err;

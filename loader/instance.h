@@ -57,6 +57,8 @@ int vmfw_instance_reload(struct vmfw_instance *inst, const struct vmfw_policy *p
 			 const struct vmfw_compiled *c);
 /* Detaches and removes every pinned object of the instance. */
 int vmfw_instance_unload(struct vmfw_instance *inst);
+/* Removes what a crashed load left in BPFFS/vmfw/NAME when it cannot be opened as an instance. */
+int vmfw_instance_remove_incomplete(const char *bpffs, const char *name);
 
 /* Policy application (apply.c), shared by load, reload and replay. */
 int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m);

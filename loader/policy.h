@@ -50,8 +50,9 @@ struct vmfw_policy {
 };
 
 /* Parse a policy. Every error is written to errs as "FILE:LINE:COL: error: MESSAGE\n";
- * returns 0, or -EINVAL after a syntax error (all of them reported), or -errno when the file
- * cannot be read (reported as "FILE: error: ..."). */
+ * returns 0, or -EINVAL after a syntax error (all of them reported; more than VMFW_MAX_RULES rules
+ * is one), or -errno when the file cannot be read, or -EFBIG when it is over
+ * VMFW_MAX_POLICY_BYTES (both reported as "FILE: error: ..."). errs may be NULL. */
 int vmfw_policy_parse_file(const char *path, FILE *errs, struct vmfw_policy **out);
 int vmfw_policy_parse_buf(const char *name, const char *buf, size_t len, FILE *errs,
 			  struct vmfw_policy **out);
@@ -84,7 +85,9 @@ struct vmfw_compiled {
 	size_t n_v4_lens;
 	uint8_t v6_lens[129];
 	size_t n_v6_lens;
-	/* port_class[0] for tcp, [1] for udp: port -> class >= 1; ports 0..65535 all filled */
+	/* port_class[0] for tcp, [1] for udp, ports 0..65535 all filled: a port some range of that
+	 * protocol covers -> class >= 1; a port none covers -> VMFW_PCLASS_ALL, since only port-less
+	 * entries can match it (this also keeps the count within 16 bits: port 0 is never covered) */
 	uint16_t port_class[2][65536];
 	struct vmfw_cprefix *prefixes;
 	size_t nprefixes;

@@ -74,6 +74,11 @@ int vmfw_replayer_prog_fd(const struct vmfw_replayer *r)
 	return r->prog_fd;
 }
 
+const struct vmfw_maps *vmfw_replayer_maps(const struct vmfw_replayer *r)
+{
+	return &r->maps;
+}
+
 int vmfw_replayer_run(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len, uint64_t ts_ns,
 		      struct vmfw_result *res)
 {

@@ -25,6 +25,8 @@ int vmfw_replayer_run(struct vmfw_replayer *r, const uint8_t *frame, uint32_t le
 int vmfw_replayer_bench(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len,
 			uint32_t repeat, uint32_t *ns);
 int vmfw_replayer_prog_fd(const struct vmfw_replayer *r);
+/* The private instance's maps: reload tests apply new policies to them. */
+const struct vmfw_maps *vmfw_replayer_maps(const struct vmfw_replayer *r);
 void vmfw_replayer_close(struct vmfw_replayer *r);
 
 #endif /* VMFW_REPLAY_H */

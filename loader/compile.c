@@ -1,0 +1,656 @@
+/* Policy compiler (rules -> the BPF program's prefix, entry and port-class tables) and its two evaluators. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+
+/* One destination of one rule; sorted, the destinations of a prefix are a contiguous run. */
+struct item {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t addr[16];
+	uint32_t rule;
+};
+
+/* Port painting for one of tcp/udp: for each class, the first deny and first allow rule of the
+ * group being built. nxt[v] is a union-find "next class not yet painted for verb v", so that a
+ * group's work follows what it emits rather than the width of its port ranges. */
+struct paint {
+	uint32_t nclasses;
+	uint32_t *nxt[2];     /* [0] deny, [1] allow; nclasses + 2 long */
+	uint32_t *rule[2];
+	uint32_t *touched;    /* classes painted for this group, to emit and reset */
+	size_t ntouched;
+};
+
+/* An ancestor on the walk down the sorted prefixes, with its finished entries. */
+struct anc {
+	size_t prefix;        /* index in c->prefixes */
+	size_t estart, elen;  /* its slice of c->entries */
+};
+
+struct cstate {
+	const struct vmfw_policy *p;
+	struct vmfw_compiled *c;
+	FILE *errs;
+	size_t ent_cap;
+	struct paint pt[2];
+	struct vmfw_centry *own;   /* one group's own entries, before the ancestors' are merged in */
+	size_t nown, own_cap;
+	uint32_t *grules;          /* rule indices of the group being built, ascending */
+	size_t ngrules, grules_cap;
+};
+
+static bool prefix_covers(const uint8_t *net, uint8_t plen, const uint8_t *addr)
+{
+	unsigned full = plen / 8, rem = plen % 8;
+
+	if (memcmp(net, addr, full) != 0)
+		return false;
+	if (!rem)
+		return true;
+	return ((net[full] ^ addr[full]) & (uint8_t)(0xff00u >> rem)) == 0;
+}
+
+static int key_cmp(uint8_t fa, const uint8_t *aa, uint8_t pa, uint8_t fb, const uint8_t *ab,
+		   uint8_t pb)
+{
+	int d;
+
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	d = memcmp(aa, ab, 16);
+	if (d)
+		return d;
+	return pa < pb ? -1 : pa > pb;
+}
+
+/* (family, address, length) order puts every prefix right before the prefixes it contains
+ * (a depth-first walk of the prefix tree), which is what the ancestor stack relies on. */
+static int item_cmp(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	int d = key_cmp(x->family, x->addr, x->plen, y->family, y->addr, y->plen);
+
+	if (d)
+		return d;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static uint32_t entry_key(const struct vmfw_centry *e)
+{
+	return (uint32_t)e->proto << 16 | e->pclass;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	uint32_t x = entry_key(a), y = entry_key(b);
+
+	return x < y ? -1 : x > y;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t min_rule(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+static int reserve(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 64;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+/* Every covered stretch between range boundaries is a class, numbered from 1 in port order.
+ * Ports no range covers get VMFW_PCLASS_ALL: only port-less entries can match them, and sharing
+ * one value keeps the count within 16 bits (port 0 is never covered, so at most 65535 classes). */
+static int port_classes(struct cstate *cs)
+{
+	const struct vmfw_policy *p = cs->p;
+	int32_t *diff;
+	uint8_t *cut;
+	size_t i, j;
+	int pi;
+
+	diff = calloc(65537, sizeof(*diff));
+	cut = calloc(65537, 1);
+	if (!diff || !cut) {
+		free(diff);
+		free(cut);
+		return -ENOMEM;
+	}
+	for (pi = 0; pi < 2; pi++) {
+		uint16_t proto = pi ? PROTO_UDP : PROTO_TCP;
+		uint32_t cls = 0, cur = 0;
+		int32_t cov = 0;
+		unsigned port;
+
+		memset(diff, 0, 65537 * sizeof(*diff));
+		memset(cut, 0, 65537);
+		for (i = 0; i < p->nrules; i++) {
+			const struct vmfw_rule *r = &p->rules[i];
+
+			if (r->proto != proto)
+				continue;
+			for (j = 0; j < r->nports; j++) {
+				diff[r->ports[j].lo]++;
+				diff[r->ports[j].hi + 1u]--;
+				cut[r->ports[j].lo] = 1;
+				cut[r->ports[j].hi + 1u] = 1;
+			}
+		}
+		for (port = 0; port < 65536; port++) {
+			cov += diff[port];
+			if (port == 0 || cut[port])
+				cur = cov > 0 ? ++cls : VMFW_PCLASS_ALL;
+			cs->c->port_class[pi][port] = (uint16_t)cur;
+		}
+		cs->pt[pi].nclasses = cls;
+	}
+	free(diff);
+	free(cut);
+	return 0;
+}
+
+static int paint_init(struct paint *pt)
+{
+	size_t n = (size_t)pt->nclasses + 2;
+	uint32_t i;
+	int v;
+
+	pt->touched = calloc(n, sizeof(uint32_t));
+	if (!pt->touched)
+		return -ENOMEM;
+	for (v = 0; v < 2; v++) {
+		pt->nxt[v] = malloc(n * sizeof(uint32_t));
+		pt->rule[v] = malloc(n * sizeof(uint32_t));
+		if (!pt->nxt[v] || !pt->rule[v])
+			return -ENOMEM;
+		for (i = 0; i < n; i++) {
+			pt->nxt[v][i] = i;
+			pt->rule[v][i] = VMFW_NO_RULE;
+		}
+	}
+	return 0;
+}
+
+static void paint_free(struct paint *pt)
+{
+	int v;
+
+	for (v = 0; v < 2; v++) {
+		free(pt->nxt[v]);
+		free(pt->rule[v]);
+	}
+	free(pt->touched);
+}
+
+static uint32_t find(uint32_t *nxt, uint32_t x)
+{
+	uint32_t root = x, t;
+
+	while (nxt[root] != root)
+		root = nxt[root];
+	while (nxt[x] != root) {
+		t = nxt[x];
+		nxt[x] = root;
+		x = t;
+	}
+	return root;
+}
+
+/* Rules arrive in ascending index order, so the first to paint a class is the one reported. */
+static void paint(struct paint *pt, int v, uint32_t a, uint32_t b, uint32_t rule)
+{
+	uint32_t x = find(pt->nxt[v], a);
+
+	while (x <= b) {
+		if (pt->rule[0][x] == VMFW_NO_RULE && pt->rule[1][x] == VMFW_NO_RULE)
+			pt->touched[pt->ntouched++] = x;
+		pt->rule[v][x] = rule;
+		pt->nxt[v][x] = x + 1;
+		x = find(pt->nxt[v], x + 1);
+	}
+}
+
+static int own_push(struct cstate *cs, uint16_t proto, uint16_t pclass, uint32_t deny, uint32_t allow)
+{
+	if (reserve((void **)&cs->own, &cs->own_cap, cs->nown + 1, sizeof(*cs->own)))
+		return -ENOMEM;
+	cs->own[cs->nown++] = (struct vmfw_centry){
+		.proto = proto, .pclass = pclass, .deny_rule = deny, .allow_rule = allow,
+	};
+	return 0;
+}
+
+static int entries_limit(struct cstate *cs)
+{
+	if (cs->errs)
+		fprintf(cs->errs,
+			"%s: error: policy compiles to more than %u entries, the limit (VMFW_MAX_ENTRIES); every prefix repeats the port classes of the prefixes that contain it\n",
+			cs->p->path, VMFW_MAX_ENTRIES);
+	return -E2BIG;
+}
+
+/* Builds one group from its own rules (cs->grules) and the finished entries of its nearest
+ * ancestor, which already hold those of every farther one. */
+static int emit_group(struct cstate *cs, uint32_t group, const struct anc *parent)
+{
+	const struct vmfw_policy *p = cs->p;
+	struct vmfw_compiled *c = cs->c;
+	const struct vmfw_centry *pe;
+	struct vmfw_centry *out;
+	size_t i, j, k, n, pn;
+	int pi;
+
+	cs->nown = 0;
+	for (i = 0; i < cs->ngrules; i++) {
+		uint32_t ri = cs->grules[i];
+		const struct vmfw_rule *r = &p->rules[ri];
+
+		if (!r->nports) {
+			if (own_push(cs, r->proto, VMFW_PCLASS_ALL, r->deny ? ri : VMFW_NO_RULE,
+				     r->deny ? VMFW_NO_RULE : ri))
+				return -ENOMEM;
+			continue;
+		}
+		pi = r->proto == PROTO_UDP;
+		for (j = 0; j < r->nports; j++)
+			paint(&cs->pt[pi], r->deny ? 0 : 1, c->port_class[pi][r->ports[j].lo],
+			      c->port_class[pi][r->ports[j].hi], ri);
+	}
+	for (pi = 0; pi < 2; pi++) {
+		struct paint *pt = &cs->pt[pi];
+
+		qsort(pt->touched, pt->ntouched, sizeof(uint32_t), u32_cmp);
+		for (k = 0; k < pt->ntouched; k++) {
+			uint32_t x = pt->touched[k];
+
+			if (own_push(cs, pi ? PROTO_UDP : PROTO_TCP, (uint16_t)x, pt->rule[0][x],
+				     pt->rule[1][x]))
+				return -ENOMEM;
+			pt->nxt[0][x] = pt->nxt[1][x] = x;
+			pt->rule[0][x] = pt->rule[1][x] = VMFW_NO_RULE;
+		}
+		pt->ntouched = 0;
+	}
+
+	qsort(cs->own, cs->nown, sizeof(*cs->own), entry_cmp);
+	for (i = 0, n = 0; i < cs->nown; i++) {
+		if (n && entry_key(&cs->own[n - 1]) == entry_key(&cs->own[i])) {
+			cs->own[n - 1].deny_rule = min_rule(cs->own[n - 1].deny_rule, cs->own[i].deny_rule);
+			cs->own[n - 1].allow_rule = min_rule(cs->own[n - 1].allow_rule, cs->own[i].allow_rule);
+		} else {
+			cs->own[n++] = cs->own[i];
+		}
+	}
+	cs->nown = n;
+
+	pn = parent ? parent->elen : 0;
+	if (reserve((void **)&c->entries, &cs->ent_cap, c->nentries + cs->nown + pn, sizeof(*c->entries)))
+		return -ENOMEM;
+	pe = parent ? c->entries + parent->estart : NULL;
+	out = c->entries + c->nentries;
+	for (i = 0, j = 0, k = 0; i < cs->nown || j < pn; k++) {
+		if (j == pn || (i < cs->nown && entry_key(&cs->own[i]) < entry_key(&pe[j]))) {
+			out[k] = cs->own[i++];
+		} else if (i == cs->nown || entry_key(&pe[j]) < entry_key(&cs->own[i])) {
+			out[k] = pe[j++];
+		} else {
+			out[k] = cs->own[i++];
+			out[k].deny_rule = min_rule(out[k].deny_rule, pe[j].deny_rule);
+			out[k].allow_rule = min_rule(out[k].allow_rule, pe[j].allow_rule);
+			j++;
+		}
+		out[k].group = group;
+	}
+	c->nentries += k;
+	if (c->nentries > VMFW_MAX_ENTRIES)
+		return entries_limit(cs);
+	return 0;
+}
+
+static int grules_push(struct cstate *cs, uint32_t rule)
+{
+	if (reserve((void **)&cs->grules, &cs->grules_cap, cs->ngrules + 1, sizeof(uint32_t)))
+		return -ENOMEM;
+	cs->grules[cs->ngrules++] = rule;
+	return 0;
+}
+
+static int any_groups(struct cstate *cs)
+{
+	static const struct { uint32_t group; uint8_t fam; } g[] = {
+		{ VMFW_GROUP_ANY_V4, VMFW_FAM_V4 }, { VMFW_GROUP_ANY_V6, VMFW_FAM_V6 },
+	};
+	size_t i, k;
+	int err;
+
+	for (k = 0; k < 2; k++) {
+		cs->ngrules = 0;
+		for (i = 0; i < cs->p->nrules; i++)
+			if ((cs->p->rules[i].any_families & g[k].fam) && grules_push(cs, (uint32_t)i))
+				return -ENOMEM;
+		err = emit_group(cs, g[k].group, NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int prefix_groups(struct cstate *cs)
+{
+	const struct vmfw_policy *p = cs->p;
+	struct vmfw_compiled *c = cs->c;
+	struct anc stack[130];     /* nested prefixes of one family are at most 129 deep */
+	size_t nitems = 0, i, j, r, d, depth = 0;
+	bool v4_len[33] = { 0 }, v6_len[129] = { 0 };
+	struct item *items;
+	int err = 0;
+	int l;
+
+	for (r = 0; r < p->nrules; r++)
+		nitems += p->rules[r].ndests;
+	items = malloc((nitems ? nitems : 1) * sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	for (r = 0, i = 0; r < p->nrules; r++) {
+		for (d = 0; d < p->rules[r].ndests; d++, i++) {
+			const struct vmfw_prefix *pf = &p->rules[r].dests[d];
+
+			items[i].family = pf->family;
+			items[i].plen = pf->plen;
+			memcpy(items[i].addr, pf->addr, 16);
+			items[i].rule = (uint32_t)r;
+		}
+	}
+	qsort(items, nitems, sizeof(*items), item_cmp);
+
+	/* Count first, so an oversized policy is refused before any real work. */
+	for (i = 0, c->nprefixes = 0; i < nitems; i++)
+		if (!i || key_cmp(items[i - 1].family, items[i - 1].addr, items[i - 1].plen,
+				  items[i].family, items[i].addr, items[i].plen))
+			c->nprefixes++;
+	if (c->nprefixes > VMFW_MAX_PREFIXES) {
+		if (cs->errs)
+			fprintf(cs->errs,
+				"%s: error: policy has %zu distinct destination prefixes; the limit is %u (VMFW_MAX_PREFIXES)\n",
+				p->path, c->nprefixes, VMFW_MAX_PREFIXES);
+		free(items);
+		return -E2BIG;
+	}
+	c->prefixes = calloc(c->nprefixes ? c->nprefixes : 1, sizeof(*c->prefixes));
+	if (!c->prefixes) {
+		free(items);
+		return -ENOMEM;
+	}
+
+	for (i = 0, j = 0; i < nitems; j++) {
+		struct vmfw_cprefix *cp = &c->prefixes[j];
+		const struct item *it = &items[i];
+
+		cp->family = it->family;
+		cp->plen = it->plen;
+		memcpy(cp->addr, it->addr, 16);
+		cp->group = VMFW_GROUP_FIRST + (uint32_t)j;
+		if (it->family == VMFW_F_IPV4)
+			v4_len[it->plen] = true;
+		else
+			v6_len[it->plen] = true;
+
+		cs->ngrules = 0;
+		for (; i < nitems && !key_cmp(items[i].family, items[i].addr, items[i].plen,
+					      cp->family, cp->addr, cp->plen); i++) {
+			err = grules_push(cs, items[i].rule);
+			if (err)
+				goto out;
+		}
+
+		while (depth) {
+			const struct vmfw_cprefix *a = &c->prefixes[stack[depth - 1].prefix];
+
+			if (a->family == cp->family && a->plen < cp->plen &&
+			    prefix_covers(a->addr, a->plen, cp->addr))
+				break;
+			depth--;
+		}
+		stack[depth].prefix = j;
+		stack[depth].estart = c->nentries;
+		err = emit_group(cs, cp->group, depth ? &stack[depth - 1] : NULL);
+		if (err)
+			goto out;
+		stack[depth].elen = c->nentries - stack[depth].estart;
+		depth++;
+	}
+
+	for (l = 32; l >= 0; l--)
+		if (v4_len[l])
+			c->v4_lens[c->n_v4_lens++] = (uint8_t)l;
+	for (l = 128; l >= 0; l--)
+		if (v6_len[l])
+			c->v6_lens[c->n_v6_lens++] = (uint8_t)l;
+out:
+	free(items);
+	return err;
+}
+
+void vmfw_compiled_free(struct vmfw_compiled *c)
+{
+	if (!c)
+		return;
+	free(c->prefixes);
+	free(c->entries);
+	free(c);
+}
+
+int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled **out)
+{
+	struct cstate cs = { .p = p, .errs = errs };
+	struct vmfw_compiled *c;
+	int err, pi;
+
+	*out = NULL;
+	if (p->nrules > VMFW_MAX_RULES) {
+		if (errs)
+			fprintf(errs, "%s: error: policy has %zu rules; the limit is %u (VMFW_MAX_RULES)\n",
+				p->path, p->nrules, VMFW_MAX_RULES);
+		return -E2BIG;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	cs.c = c;
+	c->default_allow = p->default_allow;
+	memcpy(c->ethertypes, p->ethertypes, sizeof(c->ethertypes));
+	c->nethertypes = p->nethertypes;
+
+	err = port_classes(&cs);
+	for (pi = 0; pi < 2 && !err; pi++)
+		err = paint_init(&cs.pt[pi]);
+	if (!err)
+		err = any_groups(&cs);
+	if (!err)
+		err = prefix_groups(&cs);
+
+	for (pi = 0; pi < 2; pi++)
+		paint_free(&cs.pt[pi]);
+	free(cs.own);
+	free(cs.grules);
+	if (err == -ENOMEM && errs)
+		fprintf(errs, "%s: error: out of memory while compiling\n", p->path);
+	if (err) {
+		vmfw_compiled_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+static bool ports_match(const struct vmfw_rule *r, uint8_t proto, uint16_t dport)
+{
+	size_t i;
+
+	if (!r->nports)
+		return true;
+	if (proto != PROTO_TCP && proto != PROTO_UDP)
+		return false;
+	for (i = 0; i < r->nports; i++)
+		if (dport >= r->ports[i].lo && dport <= r->ports[i].hi)
+			return true;
+	return false;
+}
+
+static bool dest_match(const struct vmfw_rule *r, uint8_t family, const uint8_t daddr[16])
+{
+	uint8_t bit = family == VMFW_F_IPV4 ? VMFW_FAM_V4 : VMFW_FAM_V6;
+	size_t i;
+
+	if (r->any_families & bit)
+		return true;
+	for (i = 0; i < r->ndests; i++)
+		if (r->dests[i].family == family &&
+		    prefix_covers(r->dests[i].addr, r->dests[i].plen, daddr))
+			return true;
+	return false;
+}
+
+static void decide(bool default_allow, uint32_t deny, uint32_t allow, struct vmfw_match *m)
+{
+	if (deny != VMFW_NO_RULE) {
+		m->verdict = VMFW_DROP;
+		m->reason = VMFW_R_RULE_DENY;
+		m->rule = deny;
+	} else if (allow != VMFW_NO_RULE) {
+		m->verdict = VMFW_PASS;
+		m->reason = VMFW_R_RULE_ALLOW;
+		m->rule = allow;
+	} else {
+		m->verdict = default_allow ? VMFW_PASS : VMFW_DROP;
+		m->reason = default_allow ? VMFW_R_DEFAULT_ALLOW : VMFW_R_DEFAULT_DENY;
+		m->rule = VMFW_NO_RULE;
+	}
+}
+
+void vmfw_policy_eval(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
+		      uint8_t proto, uint16_t dport, struct vmfw_match *m)
+{
+	uint32_t deny = VMFW_NO_RULE, allow = VMFW_NO_RULE;
+	size_t i;
+
+	for (i = 0; i < p->nrules && deny == VMFW_NO_RULE; i++) {
+		const struct vmfw_rule *r = &p->rules[i];
+
+		if (r->proto != VMFW_PROTO_ANY && r->proto != proto)
+			continue;
+		if (!dest_match(r, family, daddr) || !ports_match(r, proto, dport))
+			continue;
+		if (r->deny)
+			deny = (uint32_t)i;
+		else if (allow == VMFW_NO_RULE)
+			allow = (uint32_t)i;
+	}
+	decide(p->default_allow, deny, allow, m);
+}
+
+static const struct vmfw_centry *find_entry(const struct vmfw_compiled *c, uint32_t group,
+					    uint16_t proto, uint16_t pclass)
+{
+	size_t lo = 0, hi = c->nentries;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vmfw_centry *e = &c->entries[mid];
+		int d = e->group != group ? (e->group < group ? -1 : 1)
+			: e->proto != proto ? (e->proto < proto ? -1 : 1)
+			: e->pclass != pclass ? (e->pclass < pclass ? -1 : 1) : 0;
+
+		if (!d)
+			return e;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static uint32_t find_group(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16])
+{
+	const uint8_t *lens = family == VMFW_F_IPV4 ? c->v4_lens : c->v6_lens;
+	size_t n = family == VMFW_F_IPV4 ? c->n_v4_lens : c->n_v6_lens, i;
+	uint8_t key[16];
+
+	for (i = 0; i < n; i++) {
+		unsigned plen = lens[i], b;
+		size_t lo = 0, hi = c->nprefixes;
+
+		memset(key, 0, sizeof(key));
+		memcpy(key, daddr, family == VMFW_F_IPV4 ? 4 : 16);
+		for (b = plen; b < 128; b++)
+			key[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const struct vmfw_cprefix *cp = &c->prefixes[mid];
+			int d = key_cmp(cp->family, cp->addr, cp->plen, family, key, (uint8_t)plen);
+
+			if (!d)
+				return cp->group;
+			if (d < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return VMFW_NO_RULE;
+}
+
+void vmfw_compiled_eval(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16],
+			uint8_t proto, uint16_t dport, struct vmfw_match *m)
+{
+	uint32_t deny = VMFW_NO_RULE, allow = VMFW_NO_RULE, groups[2];
+	uint16_t pclass = VMFW_PCLASS_ALL;
+	int g, k;
+
+	if (proto == PROTO_TCP || proto == PROTO_UDP)
+		pclass = c->port_class[proto == PROTO_UDP][dport];
+	groups[0] = find_group(c, family, daddr);
+	groups[1] = family == VMFW_F_IPV4 ? VMFW_GROUP_ANY_V4 : VMFW_GROUP_ANY_V6;
+	for (g = 0; g < 2; g++) {
+		const struct vmfw_centry *cand[3];
+
+		if (groups[g] == VMFW_NO_RULE)
+			continue;
+		cand[0] = pclass != VMFW_PCLASS_ALL ? find_entry(c, groups[g], proto, pclass) : NULL;
+		cand[1] = find_entry(c, groups[g], proto, VMFW_PCLASS_ALL);
+		cand[2] = find_entry(c, groups[g], VMFW_PROTO_ANY, VMFW_PCLASS_ALL);
+		for (k = 0; k < 3; k++) {
+			if (!cand[k])
+				continue;
+			deny = min_rule(deny, cand[k]->deny_rule);
+			allow = min_rule(allow, cand[k]->allow_rule);
+		}
+	}
+	decide(c->default_allow, deny, allow, m);
+}

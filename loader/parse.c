@@ -1,0 +1,810 @@
+/* Policy language v1 parser: policy text -> struct vmfw_policy, every error located as FILE:LINE:COL. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "sha256.h"
+
+/* An offending token is quoted in full up to this many bytes, so one 16 MiB line cannot flood
+ * the terminal. */
+#define SHOW_MAX 48
+typedef char showbuf[SHOW_MAX + 8];
+
+/* Longest address text we accept: a full IPv6 address with an embedded IPv4 tail and "/128". */
+#define ADDR_TEXT_MAX 63
+
+#define IPPROTO_NUM_ICMP   1
+#define IPPROTO_NUM_TCP    6
+#define IPPROTO_NUM_UDP    17
+#define IPPROTO_NUM_ICMPV6 58
+
+struct tok {
+	const char *s;
+	size_t len;        /* 0 at the end of the line */
+	unsigned col;      /* 1-based byte column */
+};
+
+struct lexer {
+	const char *s;     /* the line's content: comment and trailing blanks removed */
+	size_t len;
+	size_t pos;
+};
+
+struct parser {
+	const char *name;
+	FILE *errs;
+	struct vmfw_policy *p;
+	size_t rules_cap;
+	unsigned line;
+	unsigned default_line;   /* 0 until a `default` statement is seen */
+	unsigned nerrs;
+	bool rules_limit_reported;
+	bool oom;
+};
+
+/* What a rule is being built from, for messages that name its protocol as the user wrote it. */
+struct rule_ctx {
+	struct vmfw_rule r;
+	size_t dests_cap;
+	size_t ports_cap;
+	char proto_name[16];
+};
+
+__attribute__((format(printf, 3, 4)))
+static int perr(struct parser *ps, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	ps->nerrs++;
+	if (!ps->errs)
+		return -EINVAL;
+	fprintf(ps->errs, "%s:%u:%u: error: ", ps->name, ps->line, col);
+	va_start(ap, fmt);
+	vfprintf(ps->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', ps->errs);
+	return -EINVAL;
+}
+
+static int oom(struct parser *ps)
+{
+	ps->oom = true;
+	return -ENOMEM;
+}
+
+static const char *show(const struct tok *t, showbuf buf)
+{
+	if (!t->len)
+		return "end of line";
+	if (t->len > SHOW_MAX)
+		snprintf(buf, sizeof(showbuf), "'%.*s...'", SHOW_MAX, t->s);
+	else
+		snprintf(buf, sizeof(showbuf), "'%.*s'", (int)t->len, t->s);
+	return buf;
+}
+
+static bool is_sep(char c)
+{
+	return c == ' ' || c == '\t' || c == '{' || c == '}' || c == ',';
+}
+
+static void next(struct lexer *lx, struct tok *t)
+{
+	size_t start;
+
+	while (lx->pos < lx->len && (lx->s[lx->pos] == ' ' || lx->s[lx->pos] == '\t'))
+		lx->pos++;
+	t->s = lx->s + lx->pos;
+	t->col = (unsigned)lx->pos + 1;
+	t->len = 0;
+	if (lx->pos == lx->len)
+		return;
+	start = lx->pos;
+	if (is_sep(lx->s[lx->pos])) {
+		lx->pos++;
+	} else {
+		while (lx->pos < lx->len && !is_sep(lx->s[lx->pos]))
+			lx->pos++;
+	}
+	t->len = lx->pos - start;
+}
+
+static bool is_word(const struct tok *t, const char *w)
+{
+	size_t n = strlen(w);
+
+	return t->len == n && strncasecmp(t->s, w, n) == 0;
+}
+
+static bool is_punct(const struct tok *t, char c)
+{
+	return t->len == 1 && t->s[0] == c;
+}
+
+static bool is_text(const struct tok *t)
+{
+	return t->len > 0 && !is_sep(t->s[0]);
+}
+
+/* Decimal digits only, so "0x10", "+5" and " 5" are not numbers; saturates instead of wrapping. */
+static bool parse_dec(const char *s, size_t len, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!len)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v > max)
+			v = max + 1;
+	}
+	*out = v;
+	return true;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 4;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+static void rule_release(struct vmfw_rule *r)
+{
+	free(r->dests);
+	free(r->ports);
+	free(r->text);
+}
+
+static uint8_t proto_families(uint16_t proto)
+{
+	if (proto == IPPROTO_NUM_ICMP)
+		return VMFW_FAM_V4;
+	if (proto == IPPROTO_NUM_ICMPV6)
+		return VMFW_FAM_V6;
+	return VMFW_FAM_V4 | VMFW_FAM_V6;
+}
+
+/* Octets are strict decimal: inet_aton would read "010" as octal 8 and "1.2" as 1.0.0.2,
+ * neither of which is what a policy author means. */
+static int parse_v4(struct parser *ps, const struct tok *t, const char *txt, uint8_t addr[4])
+{
+	const char *p = txt;
+	unsigned long v;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+
+		if ((i < 3 && !dot) || (i == 3 && dot) || !parse_dec(p, n, 255, &v))
+			return perr(ps, t->col,
+				    "bad IPv4 address '%s': expected four numbers 0 to 255 separated by dots",
+				    txt);
+		if (n > 1 && p[0] == '0')
+			return perr(ps, t->col,
+				    "bad IPv4 address '%s': '%.*s' has a leading zero, which some tools read as octal",
+				    txt, (int)n, p);
+		if (v > 255)
+			return perr(ps, t->col, "bad IPv4 address '%s': %.*s is above 255", txt,
+				    (int)n, p);
+		addr[i] = (uint8_t)v;
+		p = dot ? dot + 1 : p + n;
+	}
+	return 0;
+}
+
+static void mask_prefix(uint8_t addr[16], unsigned plen)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++) {
+		if (plen >= 8 * (i + 1))
+			continue;
+		addr[i] &= plen > 8 * i ? (uint8_t)(0xff00u >> (plen - 8 * i)) : 0;
+	}
+}
+
+static int parse_addr(struct parser *ps, const struct tok *t, struct vmfw_prefix *pf)
+{
+	char txt[ADDR_TEXT_MAX + 1], masked[INET6_ADDRSTRLEN], full[INET6_ADDRSTRLEN];
+	unsigned long plen;
+	unsigned max;
+	char *slash;
+	showbuf sb;
+	int af, err;
+
+	if (t->len > ADDR_TEXT_MAX)
+		return perr(ps, t->col, "expected an IPv4 or IPv6 address or prefix, got %s",
+			    show(t, sb));
+	memcpy(txt, t->s, t->len);
+	txt[t->len] = '\0';
+	slash = strchr(txt, '/');
+	if (slash)
+		*slash = '\0';
+
+	memset(pf, 0, sizeof(*pf));
+	if (strchr(txt, ':')) {
+		af = AF_INET6;
+		pf->family = VMFW_F_IPV6;
+		max = 128;
+		if (inet_pton(AF_INET6, txt, pf->addr) != 1)
+			return perr(ps, t->col, "bad IPv6 address '%s'", txt);
+	} else if (txt[0] >= '0' && txt[0] <= '9' && strchr(txt, '.')) {
+		af = AF_INET;
+		pf->family = VMFW_F_IPV4;
+		max = 32;
+		err = parse_v4(ps, t, txt, pf->addr);
+		if (err)
+			return err;
+	} else {
+		return perr(ps, t->col, "expected an IPv4 or IPv6 address or prefix, got %s",
+			    show(t, sb));
+	}
+
+	plen = max;
+	if (slash && (!parse_dec(slash + 1, strlen(slash + 1), max, &plen) || plen > max))
+		return perr(ps, t->col, "bad prefix length '/%s' in '%.*s': IPv%d prefix lengths are 0 to %u",
+			    slash + 1, (int)t->len, t->s, af == AF_INET ? 4 : 6, max);
+	pf->plen = (uint8_t)plen;
+
+	/* Either reading could be the intent: the network (the author forgot to zero the host) or the
+	 * one host (the author added a length by habit); guessing would open the wrong hole. */
+	{
+		uint8_t m[16];
+
+		memcpy(m, pf->addr, 16);
+		mask_prefix(m, pf->plen);
+		if (memcmp(m, pf->addr, 16) != 0) {
+			inet_ntop(af, m, masked, sizeof(masked));
+			inet_ntop(af, pf->addr, full, sizeof(full));
+			return perr(ps, t->col, "%.*s has host bits set; did you mean %s/%u or %s/%u?",
+				    (int)t->len, t->s, masked, pf->plen, full, max);
+		}
+	}
+	return 0;
+}
+
+static int add_dest(struct parser *ps, struct rule_ctx *rc, const struct tok *t)
+{
+	struct vmfw_prefix pf;
+	int err;
+
+	err = parse_addr(ps, t, &pf);
+	if (err)
+		return err;
+	/* ICMP and ICMPv6 exist in one family each, so an address of the other family can never
+	 * match and is almost certainly a mistake. */
+	if (rc->r.proto == IPPROTO_NUM_ICMP && pf.family == VMFW_F_IPV6)
+		return perr(ps, t->col, "%s is IPv4 only, but %.*s is an IPv6 address (ICMP for IPv6 is icmpv6)",
+			    rc->proto_name, (int)t->len, t->s);
+	if (rc->r.proto == IPPROTO_NUM_ICMPV6 && pf.family == VMFW_F_IPV4)
+		return perr(ps, t->col, "%s is IPv6 only, but %.*s is an IPv4 address (ICMP for IPv4 is icmp)",
+			    rc->proto_name, (int)t->len, t->s);
+	if (grow((void **)&rc->r.dests, &rc->dests_cap, rc->r.ndests + 1, sizeof(pf)))
+		return oom(ps);
+	rc->r.dests[rc->r.ndests++] = pf;
+	return 0;
+}
+
+/* DEST: `any` | ADDR | `{ ADDR, ADDR, ... }`. On return t is the token after it. */
+static int parse_dest(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc)
+{
+	struct tok open;
+	showbuf sb;
+	int err;
+
+	if (is_word(t, "any")) {
+		rc->r.any_families = proto_families(rc->r.proto);
+		next(lx, t);
+		return 0;
+	}
+	if (is_text(t)) {
+		err = add_dest(ps, rc, t);
+		if (err)
+			return err;
+		next(lx, t);
+		return 0;
+	}
+	if (!is_punct(t, '{'))
+		return perr(ps, t->col, "expected 'any', an address, a prefix or '{' after 'to', got %s",
+			    show(t, sb));
+	open = *t;
+	next(lx, t);
+	if (is_punct(t, '}'))
+		return perr(ps, open.col, "empty address set '{ }': write the addresses or 'any'");
+	for (;;) {
+		if (!is_text(t))
+			return perr(ps, t->col, "expected an address or prefix in the set, got %s",
+				    show(t, sb));
+		err = add_dest(ps, rc, t);
+		if (err)
+			return err;
+		next(lx, t);
+		if (is_punct(t, '}')) {
+			next(lx, t);
+			return 0;
+		}
+		if (!is_punct(t, ','))
+			return perr(ps, t->col, "expected ',' or '}' in the address set opened at column %u, got %s",
+				    open.col, show(t, sb));
+		next(lx, t);
+	}
+}
+
+static int parse_port_range(struct parser *ps, const struct tok *t, struct vmfw_port_range *pr)
+{
+	const char *dash = memchr(t->s, '-', t->len);
+	size_t n1 = dash ? (size_t)(dash - t->s) : t->len;
+	size_t n2 = dash ? t->len - n1 - 1 : 0;
+	unsigned long lo, hi;
+	showbuf sb;
+
+	if (!parse_dec(t->s, n1, 65535, &lo) || (dash && !parse_dec(dash + 1, n2, 65535, &hi)))
+		return perr(ps, t->col, "expected a port number (1 to 65535) or a range N-M, got %s",
+			    show(t, sb));
+	if (lo < 1 || lo > 65535)
+		return perr(ps, t->col, "port %.*s is out of range (1 to 65535)", (int)n1, t->s);
+	if (!dash)
+		hi = lo;
+	else if (hi < 1 || hi > 65535)
+		return perr(ps, t->col, "port %.*s is out of range (1 to 65535)", (int)n2, dash + 1);
+	if (hi < lo)
+		return perr(ps, t->col, "port range %lu-%lu is reversed; did you mean %lu-%lu?", lo, hi,
+			    hi, lo);
+	pr->lo = (uint16_t)lo;
+	pr->hi = (uint16_t)hi;
+	return 0;
+}
+
+/* PORTS after `port`: N or N-M, comma-separated. On return t is the token after the list. */
+static int parse_ports(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc)
+{
+	struct vmfw_port_range pr;
+	const char *after = "'port'";
+	showbuf sb;
+	int err;
+
+	if (rc->r.proto != IPPROTO_NUM_TCP && rc->r.proto != IPPROTO_NUM_UDP)
+		return perr(ps, t->col, "'%s' has no ports; 'port' needs tcp or udp", rc->proto_name);
+	next(lx, t);
+	for (;;) {
+		if (!is_text(t))
+			return perr(ps, t->col, "expected a port number or range after %s, got %s",
+				    after, show(t, sb));
+		err = parse_port_range(ps, t, &pr);
+		if (err)
+			return err;
+		if (grow((void **)&rc->r.ports, &rc->ports_cap, rc->r.nports + 1, sizeof(pr)))
+			return oom(ps);
+		rc->r.ports[rc->r.nports++] = pr;
+		next(lx, t);
+		if (!is_punct(t, ','))
+			return 0;
+		after = "','";
+		next(lx, t);
+	}
+}
+
+static int parse_proto(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc,
+		       bool deny)
+{
+	static const struct { const char *w; uint16_t proto; } words[] = {
+		{ "tcp", IPPROTO_NUM_TCP }, { "udp", IPPROTO_NUM_UDP },
+		{ "icmp", IPPROTO_NUM_ICMP }, { "icmpv6", IPPROTO_NUM_ICMPV6 },
+		{ "any", VMFW_PROTO_ANY },
+	};
+	unsigned long n;
+	showbuf sb;
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (is_word(t, words[i].w)) {
+			rc->r.proto = words[i].proto;
+			snprintf(rc->proto_name, sizeof(rc->proto_name), "%s", words[i].w);
+			return 0;
+		}
+	}
+	if (!is_word(t, "proto"))
+		return perr(ps, t->col,
+			    "expected a protocol ('tcp', 'udp', 'icmp', 'icmpv6', 'any' or 'proto N')%s, got %s",
+			    deny ? "" : " or 'ethertype'", show(t, sb));
+	next(lx, t);
+	if (!parse_dec(t->s, t->len, 255, &n))
+		return perr(ps, t->col, "expected a protocol number (0 to 255) after 'proto', got %s",
+			    show(t, sb));
+	if (n > 255)
+		return perr(ps, t->col, "protocol number %.*s is out of range (0 to 255)", (int)t->len,
+			    t->s);
+	rc->r.proto = (uint16_t)n;
+	snprintf(rc->proto_name, sizeof(rc->proto_name), "proto %lu", n);
+	return 0;
+}
+
+static int add_rule(struct parser *ps, struct rule_ctx *rc, unsigned col)
+{
+	struct vmfw_policy *p = ps->p;
+
+	/* Refused here, with a line to point at, rather than only by the compiler. */
+	if (p->nrules >= VMFW_MAX_RULES) {
+		if (!ps->rules_limit_reported) {
+			ps->rules_limit_reported = true;
+			perr(ps, col, "too many rules: the limit is %u (VMFW_MAX_RULES)", VMFW_MAX_RULES);
+		}
+		return -EINVAL;
+	}
+	if (grow((void **)&p->rules, &ps->rules_cap, p->nrules + 1, sizeof(*p->rules)))
+		return oom(ps);
+	p->rules[p->nrules++] = rc->r;
+	p->nprefixes += rc->r.ndests;
+	return 0;
+}
+
+/* `allow ethertype 0xNNNN`. Ethertypes the filter never consults for this list are refused,
+ * because accepting them would promise something the data path does not do: IPv4 and IPv6 are
+ * judged by the rules, ARP always passes, VLAN tags are looked through, and values below 0x0600
+ * are 802.3 lengths rather than ethertypes. */
+static int parse_ethertype(struct parser *ps, struct lexer *lx, struct tok *t)
+{
+	struct vmfw_policy *p = ps->p;
+	unsigned long v = 0;
+	struct tok et;
+	showbuf sb;
+	size_t i;
+
+	next(lx, t);
+	et = *t;
+	if (t->len < 3 || t->s[0] != '0' || (t->s[1] != 'x' && t->s[1] != 'X'))
+		goto bad;
+	for (i = 2; i < t->len; i++) {
+		char c = t->s[i];
+		unsigned d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			goto bad;
+		v = v * 16 + d;
+		if (v > 0xffff)
+			v = 0x10000;
+	}
+	if (v > 0xffff)
+		return perr(ps, et.col, "ethertype %s is above 0xffff", show(t, sb));
+	if (v < 0x0600)
+		return perr(ps, et.col,
+			    "ethertype 0x%04lx is an 802.3 length, not an ethertype (ethertypes start at 0x0600)",
+			    v);
+	if (v == 0x0800 || v == 0x86dd)
+		return perr(ps, et.col,
+			    "ethertype 0x%04lx is %s, which the rules judge; 'allow ethertype' is for non-IP protocols",
+			    v, v == 0x0800 ? "IPv4" : "IPv6");
+	if (v == 0x0806)
+		return perr(ps, et.col, "ethertype 0x0806 is ARP, which always passes");
+	if (v == 0x8100 || v == 0x88a8)
+		return perr(ps, et.col,
+			    "ethertype 0x%04lx is a VLAN tag, which vmfw looks through (up to %d tags)",
+			    v, VMFW_MAX_VLAN_TAGS);
+	next(lx, t);
+	if (t->len)
+		return perr(ps, t->col, "expected end of line after the ethertype, got %s", show(t, sb));
+
+	for (i = 0; i < p->nethertypes; i++)
+		if (p->ethertypes[i] == v)
+			return 0;
+	if (p->nethertypes == VMFW_MAX_ETHERTYPES)
+		return perr(ps, et.col, "too many ethertypes: the limit is %u (VMFW_MAX_ETHERTYPES)",
+			    VMFW_MAX_ETHERTYPES);
+	p->ethertypes[p->nethertypes++] = (uint16_t)v;
+	return 0;
+bad:
+	return perr(ps, et.col, "expected an ethertype as 0xNNNN (hexadecimal) after 'ethertype', got %s",
+		    show(&et, sb));
+}
+
+static int parse_default(struct parser *ps, struct lexer *lx, struct tok *t)
+{
+	unsigned col = t->col;
+	bool allow;
+	showbuf sb;
+
+	next(lx, t);
+	if (is_word(t, "allow"))
+		allow = true;
+	else if (is_word(t, "deny"))
+		allow = false;
+	else
+		return perr(ps, t->col, "expected 'allow' or 'deny' after 'default', got %s", show(t, sb));
+	next(lx, t);
+	if (t->len)
+		return perr(ps, t->col, "expected end of line after 'default %s', got %s",
+			    allow ? "allow" : "deny", show(t, sb));
+	if (ps->default_line)
+		return perr(ps, col, "second 'default' statement; the first is on line %u",
+			    ps->default_line);
+	ps->default_line = ps->line;
+	ps->p->default_allow = allow;
+	return 0;
+}
+
+static int parse_rule(struct parser *ps, struct lexer *lx, struct tok *t, bool deny)
+{
+	const char *start = t->s;
+	unsigned col = t->col;
+	struct rule_ctx rc;
+	showbuf sb;
+	int err;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.r.line = ps->line;
+	rc.r.deny = deny;
+
+	next(lx, t);
+	if (is_word(t, "ethertype")) {
+		if (deny)
+			return perr(ps, t->col,
+				    "'deny ethertype' is not needed: frames that are not IP or ARP are dropped unless allowed");
+		return parse_ethertype(ps, lx, t);
+	}
+	err = parse_proto(ps, lx, t, &rc, deny);
+	if (err)
+		goto out;
+	next(lx, t);
+
+	if (is_word(t, "to")) {
+		next(lx, t);
+		err = parse_dest(ps, lx, t, &rc);
+		if (err)
+			goto out;
+		if (t->len && !is_word(t, "port")) {
+			err = perr(ps, t->col, "expected 'port' or end of line after the destination, got %s",
+				   show(t, sb));
+			goto out;
+		}
+	} else {
+		rc.r.any_families = proto_families(rc.r.proto);
+	}
+	if (is_word(t, "port")) {
+		err = parse_ports(ps, lx, t, &rc);
+		if (err)
+			goto out;
+		if (t->len) {
+			err = perr(ps, t->col, "expected ',' or end of line after a port, got %s",
+				   show(t, sb));
+			goto out;
+		}
+	}
+	if (t->len) {
+		err = perr(ps, t->col, "expected 'to', 'port' or end of line after the protocol, got %s",
+			   show(t, sb));
+		goto out;
+	}
+
+	rc.r.text = strndup(start, (size_t)(lx->s + lx->len - start));
+	if (!rc.r.text) {
+		err = oom(ps);
+		goto out;
+	}
+	err = add_rule(ps, &rc, col);
+	if (!err)
+		return 0;
+out:
+	rule_release(&rc.r);
+	return err;
+}
+
+static int parse_line(struct parser *ps, const char *s, size_t len)
+{
+	struct lexer lx = { .s = s, .len = len };
+	struct tok t;
+	showbuf sb;
+	size_t i;
+
+	/* Control bytes would be echoed into messages and terminals; a stray CR mid-line or a NUL
+	 * usually means a corrupted or binary file. */
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return perr(ps, (unsigned)i + 1, "unexpected control character 0x%02x", c);
+	}
+	while (lx.len && (s[lx.len - 1] == ' ' || s[lx.len - 1] == '\t'))
+		lx.len--;
+
+	next(&lx, &t);
+	if (!t.len)
+		return 0;
+	if (is_word(&t, "default"))
+		return parse_default(ps, &lx, &t);
+	if (is_word(&t, "allow"))
+		return parse_rule(ps, &lx, &t, false);
+	if (is_word(&t, "deny"))
+		return parse_rule(ps, &lx, &t, true);
+	return perr(ps, t.col, "expected 'allow', 'deny' or 'default', got %s", show(&t, sb));
+}
+
+void vmfw_policy_free(struct vmfw_policy *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nrules; i++)
+		rule_release(&p->rules[i]);
+	free(p->rules);
+	free(p->path);
+	free(p->src);
+	free(p);
+}
+
+static int size_error(const char *name, FILE *errs, unsigned long long n, bool exact)
+{
+	if (errs)
+		fprintf(errs, "%s: error: policy is %s%llu bytes; the limit is %u MiB\n", name,
+			exact ? "" : "more than ", n, VMFW_MAX_POLICY_BYTES / (1024u * 1024u));
+	return -EFBIG;
+}
+
+/* Takes ownership of buf (len bytes, room for one more). */
+static int parse_owned(const char *name, char *buf, size_t len, FILE *errs, struct vmfw_policy **out)
+{
+	struct parser ps = { .name = name, .errs = errs };
+	struct vmfw_policy *p;
+	const char *s, *end;
+
+	*out = NULL;
+	buf[len] = '\0';
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->path = strdup(name))) {
+		free(p);
+		free(buf);
+		return -ENOMEM;
+	}
+	p->src = buf;
+	p->src_len = len;
+	vmfw_sha256_hex(buf, len, p->sha256);
+	ps.p = p;
+
+	for (s = buf, end = buf + len; s < end && !ps.oom; ) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *eol = nl ? nl : end;
+		const char *hash;
+
+		ps.line++;
+		if (eol > s && eol[-1] == '\r')
+			eol--;
+		hash = memchr(s, '#', (size_t)(eol - s));
+		parse_line(&ps, s, (size_t)((hash ? hash : eol) - s));
+		s = nl ? nl + 1 : end;
+	}
+
+	if (ps.oom) {
+		if (errs)
+			fprintf(errs, "%s: error: out of memory\n", name);
+		vmfw_policy_free(p);
+		return -ENOMEM;
+	}
+	if (ps.nerrs) {
+		vmfw_policy_free(p);
+		return -EINVAL;
+	}
+	*out = p;
+	return 0;
+}
+
+int vmfw_policy_parse_buf(const char *name, const char *buf, size_t len, FILE *errs,
+			  struct vmfw_policy **out)
+{
+	char *copy;
+
+	*out = NULL;
+	if (len > VMFW_MAX_POLICY_BYTES)
+		return size_error(name, errs, len, true);
+	copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, buf, len);
+	return parse_owned(name, copy, len, errs, out);
+}
+
+static int read_error(const char *path, FILE *errs, int err)
+{
+	if (errs)
+		fprintf(errs, "%s: error: cannot read: %s\n", path, strerror(err));
+	return -err;
+}
+
+int vmfw_policy_parse_file(const char *path, FILE *errs, struct vmfw_policy **out)
+{
+	size_t cap, len = 0;
+	struct stat st;
+	char *buf, *n;
+	ssize_t r;
+	int fd, err;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return read_error(path, errs, errno);
+	if (fstat(fd, &st) < 0) {
+		err = errno;
+		close(fd);
+		return read_error(path, errs, err);
+	}
+	/* A regular file's size is known up front; pipes and devices are read up to the limit. */
+	if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > VMFW_MAX_POLICY_BYTES) {
+		close(fd);
+		return size_error(path, errs, (unsigned long long)st.st_size, true);
+	}
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > VMFW_MAX_POLICY_BYTES)
+				break;
+			cap = cap * 2 > VMFW_MAX_POLICY_BYTES + 1 ? VMFW_MAX_POLICY_BYTES + 1 : cap * 2;
+			n = realloc(buf, cap + 1);
+			if (!n) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = n;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			free(buf);
+			close(fd);
+			return read_error(path, errs, err);
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len > VMFW_MAX_POLICY_BYTES) {
+		free(buf);
+		/* The file grew after fstat, or is not a regular file: its true size is unknown. */
+		return size_error(path, errs, VMFW_MAX_POLICY_BYTES, false);
+	}
+	return parse_owned(path, buf, len, errs, out);
+}
+
+void vmfw_rule_where(const struct vmfw_policy *p, uint32_t rule, char *buf, size_t len)
+{
+	if (!p || rule >= p->nrules)
+		snprintf(buf, len, "none");
+	else
+		snprintf(buf, len, "%s:%u", p->path, p->rules[rule].line);
+}
