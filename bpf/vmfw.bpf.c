@@ -114,6 +114,8 @@ struct {
 	__type(value, struct vmfw_src_chunk);
 } vmfw_src SEC(".maps");
 
+#define READ_ONCE_U32(x) (*(const volatile __u32 *)&(x))
+
 static __always_inline void count(__u32 idx, void *map, __u32 bytes)
 {
 	struct vmfw_counter *c = bpf_map_lookup_elem(map, &idx);
@@ -249,20 +251,23 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	const struct vmfw_active *act;
 	const struct vmfw_slot_cfg *cfg;
 	struct vmfw_flow_val *fv, nfv;
-	__u32 zero = 0, slot, group, pidx;
+	__u32 zero = 0, gen, slot, group, pidx;
 	__u16 pclass = VMFW_PCLASS_ALL;
 	__u16 *pc;
 
 	act = bpf_map_lookup_elem(&vmfw_active, &zero);
 	if (!act)
 		return set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
+	/* One read: the slot walked and the generation the cache entry is tagged with must be the
+	 * same, or a reload in between would file the old policy's verdict under the new one. */
+	gen = READ_ONCE_U32(act->gen);
 	__builtin_memcpy(fk.daddr, p->daddr, 16);
 	fv = bpf_map_lookup_elem(&vmfw_flows, &fk);
-	if (fv && fv->gen == act->gen) {
+	if (fv && fv->gen == gen) {
 		*r = fv->res;
 		return;
 	}
-	slot = VMFW_SLOT(act->gen);
+	slot = VMFW_SLOT(gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
 	if (!cfg)
 		return set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
@@ -292,7 +297,7 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	} else {
 		set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
 	}
-	nfv.gen = act->gen;
+	nfv.gen = gen;
 	nfv.res = *r;
 	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
 }

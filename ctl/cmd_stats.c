@@ -19,6 +19,7 @@ struct snapshot {
 	struct vmfw_policy *policy;
 	__u32 *ctr_ids;
 	struct vmfw_counter *rules;  /* per rule of the active policy */
+	__u32 *by_ctr;               /* rule indices sorted by counter id, to pair snapshots */
 };
 
 /* Sums a per-CPU counter across CPUs. */
@@ -37,11 +38,45 @@ static int read_counter(int fd, __u32 key, int ncpus, struct vmfw_counter *buf,
 	return 0;
 }
 
+/* qsort has no context argument; stats is single-threaded. */
+static const __u32 *sort_ctx;
+
+static int cmp_by_ctr(const void *a, const void *b)
+{
+	__u32 x = sort_ctx[*(const __u32 *)a], y = sort_ctx[*(const __u32 *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+/* The previous snapshot's counter for the same counter id: a rule keeps its id across a reload
+ * while its text is unchanged, whatever line it moves to. */
+static const struct vmfw_counter *prev_counter(const struct snapshot *prev, __u32 ctr)
+{
+	size_t lo = 0, hi;
+
+	if (!prev)
+		return NULL;
+	hi = prev->policy->nrules;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		__u32 id = prev->ctr_ids[prev->by_ctr[mid]];
+
+		if (id == ctr)
+			return &prev->rules[prev->by_ctr[mid]];
+		if (id < ctr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 static void snapshot_free(struct snapshot *s)
 {
 	vmfw_policy_free(s->policy);
 	free(s->ctr_ids);
 	free(s->rules);
+	free(s->by_ctr);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -68,6 +103,17 @@ static int snapshot_take(const struct vmfw_instance *inst, struct snapshot *s)
 	}
 	for (i = 0; !err && i < s->policy->nrules; i++)
 		err = read_counter(inst->maps.rule_stats, s->ctr_ids[i], ncpus, buf, &s->rules[i]);
+	if (!err) {
+		s->by_ctr = calloc(s->policy->nrules + 1, sizeof(*s->by_ctr));
+		if (!s->by_ctr)
+			err = -ENOMEM;
+	}
+	if (!err) {
+		for (i = 0; i < s->policy->nrules; i++)
+			s->by_ctr[i] = i;
+		sort_ctx = s->ctr_ids;
+		qsort(s->by_ctr, s->policy->nrules, sizeof(*s->by_ctr), cmp_by_ctr);
+	}
 	free(buf);
 	if (err) {
 		vmfw_err("cannot read the counters of %s: %s", inst->name, strerror(-err));
@@ -122,13 +168,16 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 		vmfw_json_str(stdout, where);
 		printf(",\"text\":");
 		vmfw_json_str(stdout, s->policy->rules[i].text);
-		if (prev && i < prev->policy->nrules && prev->ctr_ids[i] == s->ctr_ids[i])
+		if (prev) {
+			const struct vmfw_counter *pc = prev_counter(prev, s->ctr_ids[i]);
+
 			printf(",\"packets_per_sec\":%.1f,\"bytes_per_sec\":%.1f}",
-			       rate(c->packets, prev->rules[i].packets, secs),
-			       rate(c->bytes, prev->rules[i].bytes, secs));
-		else
+			       rate(c->packets, pc ? pc->packets : 0, secs),
+			       rate(c->bytes, pc ? pc->bytes : 0, secs));
+		} else {
 			printf(",\"packets\":%llu,\"bytes\":%llu}", (unsigned long long)c->packets,
 			       (unsigned long long)c->bytes);
+		}
 	}
 	printf("]}");
 }
@@ -165,13 +214,13 @@ static void print_table(const struct vmfw_instance *inst, const struct snapshot 
 	printf("  %-*s %14s %14s  %s\n", (int)w, "RULE", pk, by, "TEXT");
 	for (i = 0; i < s->policy->nrules; i++) {
 		const struct vmfw_counter *c = &s->rules[i];
-		bool same = prev && i < prev->policy->nrules && prev->ctr_ids[i] == s->ctr_ids[i];
+		const struct vmfw_counter *pc = prev_counter(prev, s->ctr_ids[i]);
 		char where[VMFW_PATH_LEN + 16];
 
 		vmfw_rule_where(s->policy, (uint32_t)i, where, sizeof(where));
 		printf("  %-*s %14.0f %14.0f  %s\n", (int)w, where,
-		       rate(c->packets, same ? prev->rules[i].packets : 0, prev ? secs : 0),
-		       rate(c->bytes, same ? prev->rules[i].bytes : 0, prev ? secs : 0),
+		       rate(c->packets, pc ? pc->packets : 0, prev ? secs : 0),
+		       rate(c->bytes, pc ? pc->bytes : 0, prev ? secs : 0),
 		       s->policy->rules[i].text);
 	}
 }

@@ -18,7 +18,7 @@
 /* Capacity limits. They size the maps, so changing one changes memory use (docs/architecture.md). */
 #define VMFW_MAX_RULES        131072u  /* rules in one policy */
 #define VMFW_MAX_PREFIXES     262144u  /* distinct destination prefixes in one policy */
-#define VMFW_MAX_ENTRIES     1048576u  /* compiled (group, proto, port class) entries in one policy */
+#define VMFW_MAX_ENTRIES      524288u  /* compiled (group, proto, port class) entries in one policy */
 #define VMFW_MAX_ETHERTYPES       16u  /* `allow ethertype` statements in one policy */
 #define VMFW_MAX_PORT_CLASSES  65535u
 #define VMFW_FLOW_CACHE_SIZE   65536u
@@ -26,9 +26,11 @@
 #define VMFW_FRAG_TIMEOUT_NS  (60ull * 1000000000ull) /* a remembered first fragment is kept at least this long */
 #define VMFW_MAX_VLAN_TAGS         2
 #define VMFW_MAX_IPV6_EXT_HDRS     8
-#define VMFW_SRC_CHUNK          4096u  /* the policy source is stored in chunks of this size */
+/* The policy source is stored in chunks of this size: with the hash element's header a chunk fills
+ * one 4 KiB allocation exactly (4096 would spill into an 8 KiB one). */
+#define VMFW_SRC_CHUNK          4032u
 #define VMFW_MAX_POLICY_BYTES  (16u * 1024u * 1024u)
-#define VMFW_SRC_CHUNKS        (VMFW_MAX_POLICY_BYTES / VMFW_SRC_CHUNK)
+#define VMFW_SRC_CHUNKS        ((VMFW_MAX_POLICY_BYTES + VMFW_SRC_CHUNK - 1) / VMFW_SRC_CHUNK)
 
 /* A policy lives in one of two slots; the active generation's low bit names the slot, so a
  * reload fills the idle slot and flips the generation in one map write. */

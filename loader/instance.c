@@ -146,7 +146,8 @@ int vmfw_instance_open(const char *bpffs, const char *name, struct vmfw_instance
 		snprintf(path, sizeof(path), "%s/%s", inst->dir, map_pins[i]);
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
-			err = vmfw_err_r(-errno, "instance %s is incomplete: cannot open %s: %s "
+			/* -EUCLEAN, not -ENOENT: the instance exists, but only in part. */
+			err = vmfw_err_r(-EUCLEAN, "instance %s is incomplete: cannot open %s: %s "
 					 "(vmfwctl unload %s removes what is left)", name, path,
 					 strerror(errno), name);
 			vmfw_instance_close(inst);

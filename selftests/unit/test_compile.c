@@ -821,7 +821,7 @@ static void more_entries_than_the_limit_are_refused_with_the_limit_named(void **
 	errs = compile_errs(p, &rc);
 	print_message("%s", errs);
 	assert_int_equal(rc, -E2BIG);
-	assert_non_null(strstr(errs, "p.conf: error: policy compiles to more than 1048576 entries, the limit (VMFW_MAX_ENTRIES)"));
+	assert_non_null(strstr(errs, "p.conf: error: policy compiles to more than 524288 entries, the limit (VMFW_MAX_ENTRIES)"));
 	free(errs);
 	vmfw_policy_free(p);
 	free(text);
