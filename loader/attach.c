@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,23 +22,23 @@
 #define VMFW_TC_HANDLE 0x766d
 #define VMFW_TC_PRIO 0x766d
 
-static int read_sys_u32(const char *iface, const char *attr, unsigned *out)
+/* Interface flags from the current network namespace (sysfs may show another one after
+ * nsenter --net). */
+static int iface_flags(const char *iface, unsigned *flags)
 {
-	char path[256], buf[64];
-	ssize_t n;
-	int fd;
+	struct ifreq ifr = {};
+	int fd, err = 0;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", iface, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		err = -errno;
+	else
+		*flags = (unsigned short)ifr.ifr_flags;
 	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
-	*out = (unsigned)strtoul(buf, NULL, 0);
-	return 0;
+	return err;
 }
 
 /* The interface that carries a default route, IPv4 or IPv6, if it is this one. */
@@ -85,7 +87,7 @@ int vmfw_iface_check(const char *iface, bool force, unsigned *ifindex)
 		return vmfw_err_r(-ENODEV, "no interface named %s (see ip link)", iface);
 	if (force)
 		return 0;
-	if (!read_sys_u32(iface, "flags", &flags) && (flags & 0x8 /* IFF_LOOPBACK */))
+	if (!iface_flags(iface, &flags) && (flags & IFF_LOOPBACK))
 		return vmfw_err_r(-EPERM, "%s is the loopback interface; vmfw belongs on a VM's "
 				  "interface (use --force if you mean it)", iface);
 	if (carries_default_route(iface))

@@ -16,14 +16,14 @@
 /* test_run gives a tc program one page at most, less skb headroom and shared info; a longer
  * frame goes in cut to this, with its real length beside it (struct vmfw_replay). */
 #define TC_TEST_RUN_MAX 3500u
-#define ETH_HLEN_MIN 14u
+/* Frames shorter than this go to test_run padded: Ethernet, two VLAN tags and an IPv6 header. */
+#define TEST_RUN_MIN 64u
 
 struct vmfw_replayer {
 	struct vmfw_bpf *skel;
 	struct vmfw_maps maps;
 	int prog_fd;
 	int mode;
-	uint8_t pad[ETH_HLEN_MIN];
 };
 
 int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_policy *p,
@@ -84,17 +84,18 @@ int vmfw_replayer_run(struct vmfw_replayer *r, const uint8_t *frame, uint32_t le
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
 	struct vmfw_replay rp = { .now_ns = ts_ns };
-	uint8_t small[ETH_HLEN_MIN] = {};
+	uint8_t small[TEST_RUN_MIN] = {};
 	uint32_t zero = 0, in_len = len;
 	const void *in = frame;
 	int err, verdict;
 
-	/* test_run refuses frames shorter than an Ethernet header; such a runt goes in padded, and
-	 * the program judges the captured length. */
-	if (len < ETH_HLEN_MIN) {
+	/* test_run refuses frames shorter than an Ethernet header, and for tc also those too short
+	 * for the IP header their ethertype announces; such a runt goes in padded with zeros, and
+	 * the program judges the captured length only. */
+	if (len < TEST_RUN_MIN) {
 		memcpy(small, frame, len);
 		in = small;
-		in_len = ETH_HLEN_MIN;
+		in_len = TEST_RUN_MIN;
 		rp.frame_len = len;
 		rp.len_set = 1;
 	}

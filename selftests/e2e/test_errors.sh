@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# End-to-end: what vmfwctl refuses, with its exit status and message, and that a refused
+# command leaves nothing behind: a missing interface, loopback and the host's uplink (without
+# --force), a second instance of one name, unload/reload of a missing instance, a bad policy,
+# a user without root; and --help on every command.
+# shellcheck source=selftests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+e2e_init test_errors
+net_setup
+# Interfaces carrying a default route in the host namespace, IPv4 and IPv6: the "uplinks"
+# (both ends of one more veth pair: any interface type will do, and veth is always there).
+IF_UP4=vf${E2E_ID}4
+IF_UP6=vf${E2E_ID}6
+ip -n "$NS_HOST" link add "$IF_UP4" type veth peer name "$IF_UP6" || die "cannot create $IF_UP4/$IF_UP6"
+ip -n "$NS_HOST" link set "$IF_UP4" up
+ip -n "$NS_HOST" link set "$IF_UP6" up
+ip -n "$NS_HOST" route add default dev "$IF_UP4" || die "cannot add a default route on $IF_UP4"
+ip -n "$NS_HOST" -6 route add default dev "$IF_UP6" || die "cannot add a default route on $IF_UP6"
+
+POLICY=$E2E_TMP/ok.policy
+printf 'default deny\nallow icmp to any\n' >"$POLICY"
+# Two errors: bad prefix length at 2:14, port with icmp at 3:19.
+BAD=$E2E_TMP/bad.policy
+printf 'default deny\nallow tcp to 10.0.0.0/33 port 443\nallow icmp to any port 80\n' >"$BAD"
+
+# check_nothing_left WHAT: no pin in the bpffs, no program on the host-side veth.
+check_nothing_left() {
+	check "$1: nothing pinned" "" "$(pins_left)"
+	check "$1: status lists no instance" "[]" "$(vmfwctl --json status 2>&1)"
+	check_nomatch "$1: no XDP program on $IF_HOST" 'xdp|prog/' "$(ip -n "$NS_HOST" link show dev "$IF_HOST")"
+	check "$1: no tc filter on $IF_HOST" "" "$(tc -n "$NS_HOST" filter show dev "$IF_HOST" ingress 2>&1)"
+}
+
+# ---- interfaces load refuses
+missing=vf${E2E_ID}x
+run_ctl load --policy "$POLICY" --iface "$missing"
+check "load on a missing interface exits 1" 1 "$CTL_RC"
+check_match "load on a missing interface says so" "no interface named $missing" "$CTL_ERR"
+check_nothing_left "after load on a missing interface"
+
+run_ctl load --policy "$POLICY" --iface lo
+check "load on lo exits 1" 1 "$CTL_RC"
+check_match "load on lo says it is the loopback and names --force" 'loopback.*--force' "$CTL_ERR"
+check "load on lo leaves nothing pinned" "" "$(pins_left)"
+
+for dev in "$IF_UP4" "$IF_UP6"; do
+	run_ctl load --policy "$POLICY" --iface "$dev"
+	check "load on $dev (default route) exits 1" 1 "$CTL_RC"
+	check_match "load on $dev says it carries the default route and names --force" \
+		'default route.*--force' "$CTL_ERR"
+	check "load on $dev leaves nothing pinned" "" "$(pins_left)"
+done
+
+# --force is the way past both refusals.
+run_ctl load --policy "$POLICY" --iface "$IF_UP4" --name forced --force
+check "load --force on the uplink $IF_UP4 exits 0" 0 "$CTL_RC"
+check "load --force: status shows the instance on $IF_UP4" "$IF_UP4" "$(status_field forced iface)"
+run_ctl unload forced
+check "unload of the forced instance exits 0" 0 "$CTL_RC"
+run_ctl load --policy "$POLICY" --iface lo --name forced-lo --force
+check "load --force on lo exits 0" 0 "$CTL_RC"
+run_ctl unload forced-lo
+check "unload of the forced lo instance exits 0" 0 "$CTL_RC"
+check "nothing pinned after the forced instances are unloaded" "" "$(pins_left)"
+
+# ---- one instance per name
+run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name vm1
+check "first load of vm1 exits 0" 0 "$CTL_RC"
+st0=$(vmfwctl --json status 2>&1)
+for mode in tc xdp; do
+	run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name vm1 --mode "$mode"
+	check "second load of vm1 ($mode) exits 1" 1 "$CTL_RC"
+	check_match "second load of vm1 ($mode) says the name is taken" 'instance named vm1 exists' "$CTL_ERR"
+done
+run_ctl load --policy "$POLICY" --iface "$IF_UP4" --name vm1 --force
+check "load of vm1 on another interface exits 1" 1 "$CTL_RC"
+check "status is unchanged by the refused loads" "$st0" "$(vmfwctl --json status 2>&1)"
+check_nomatch "the refused xdp load left no XDP program" 'xdp|prog/' \
+	"$(ip -n "$NS_HOST" link show dev "$IF_HOST")"
+check "vm1 still filters: pings are answered (allowed)" 2 "$(ping_count "$HOST4" 2)"
+check "vm1 still filters: TCP is refused (default deny)" timeout "$(tcp_syn "$HOST4" 9)"
+run_ctl unload vm1
+check "unload of vm1 exits 0" 0 "$CTL_RC"
+
+# ---- missing instances
+run_ctl unload "nosuch-$E2E_ID"
+check "unload of a missing instance exits 1" 1 "$CTL_RC"
+check_match "unload of a missing instance says so" \
+	"no instance named nosuch-$E2E_ID; see vmfwctl status" "$CTL_ERR"
+run_ctl reload --policy "$POLICY" "nosuch-$E2E_ID"
+check "reload of a missing instance exits 1" 1 "$CTL_RC"
+check_match "reload of a missing instance says so" \
+	"no instance named nosuch-$E2E_ID; see vmfwctl status" "$CTL_ERR"
+run_ctl stats "nosuch-$E2E_ID"
+check "stats of a missing instance exits 1" 1 "$CTL_RC"
+check_match "stats of a missing instance says so" "no instance named nosuch-$E2E_ID" "$CTL_ERR"
+
+# ---- bad policies change nothing
+run_ctl check "$BAD"
+check "check of a bad policy exits 1" 1 "$CTL_RC"
+check_match "check reports the bad prefix length as FILE:LINE:COL" "^$BAD:2:14: error: " "$CTL_ERR"
+check_match "check reports the second error too (every error)" "^$BAD:3:[0-9]+: error: " "$CTL_ERR"
+run_ctl check "$POLICY"
+check "check of a good policy exits 0" 0 "$CTL_RC"
+for mode in tc xdp; do
+	run_ctl load --policy "$BAD" --iface "$IF_HOST" --name bad --mode "$mode"
+	check "load ($mode) of a bad policy exits 1" 1 "$CTL_RC"
+	check_match "load ($mode) of a bad policy reports FILE:LINE:COL" "^$BAD:2:14: error: " "$CTL_ERR"
+	check_nothing_left "after load ($mode) of a bad policy"
+done
+run_ctl load --policy "$E2E_TMP/absent.policy" --iface "$IF_HOST"
+check "load of a missing policy file exits 1" 1 "$CTL_RC"
+check_match "load of a missing policy file names the file" "$E2E_TMP/absent.policy: error: " "$CTL_ERR"
+check_nothing_left "after load of a missing policy file"
+
+# ---- root
+# A world-readable copy of the policy, so that only the missing privileges can stop nobody.
+chmod 711 "$E2E_TMP"
+install -m 0644 "$POLICY" "$E2E_TMP/public.policy"
+out=$(nsenter --net="/run/netns/$NS_HOST" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$VMFWCTL" --bpffs "$BPFFS" load --policy "$E2E_TMP/public.policy" --iface "$IF_HOST" 2>&1)
+check "load as an unprivileged user exits 1" 1 "$?"
+check_match "load as an unprivileged user says it needs root" \
+	'vmfwctl load needs root \(CAP_BPF, CAP_NET_ADMIN\)' "$out"
+check_nothing_left "after load as an unprivileged user"
+
+# ---- --help
+for cmd in check load reload unload status stats replay; do
+	out=$("$VMFWCTL" "$cmd" --help 2>&1)
+	check "vmfwctl $cmd --help exits 0" 0 "$?"
+	check_match "vmfwctl $cmd --help prints its usage" "^usage: vmfwctl $cmd" "$out"
+done
+
+e2e_finish
