@@ -76,9 +76,26 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)./selftests/demo.sh
 
+# Benchmarks: vmfw-bench links the loader objects; a plain LPM trie program is its baseline.
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
+BENCH_BPF_OBJS := $(patsubst bench/%.c,$(BUILD)/bench/%.o,$(wildcard bench/*.bpf.c))
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(wildcard bench/*.h)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/lpm.skel.h: $(BUILD)/bench/lpm.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name lpm_bpf > $@
+
+$(BUILD)/vmfw-bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(BENCH_SRCS) $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)./bench/run.sh
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/vmfw-bench $(BENCH_BPF_OBJS)
+	$(Q)BUILD=$(BUILD) ./bench/run.sh
 
 install: $(BUILD)/vmfwctl
 	install -D -m 0755 $(BUILD)/vmfwctl $(DESTDIR)$(PREFIX)/sbin/vmfwctl
