@@ -50,6 +50,20 @@ struct {
 } vmfw_ports SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VMFW_V4_INDEX_SIZE);
+	__type(key, __u32);
+	__type(value, struct vmfw_v4_index);
+} vmfw_v4_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vmfw_last_flow);
+} vmfw_last SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VMFW_REASON_STATS_SIZE);
 	__type(key, __u32);
@@ -201,20 +215,15 @@ struct lpm_walk {
 	const __u8 *lens;
 	__u32 n;
 	__u32 group;
+	__u64 v4_lens;     /* IPv4: the lengths left to probe, one bit each */
 };
 
-static long lpm_step(__u32 i, void *data)
+static __always_inline int probe(struct lpm_walk *w, __u8 plen)
 {
-	struct lpm_walk *w = data;
-	__u64 idx = i;
 	__u32 *g;
 
-	/* Keep the compiler from indexing with a copy the bounds check did not see. */
-	asm volatile("" : "+r"(idx));
-	if (idx >= w->n || idx >= 129)
-		return 1;
-	w->key.plen = w->lens[idx];
-	mask_addr(&w->key, w->daddr, w->key.plen);
+	w->key.plen = plen;
+	mask_addr(&w->key, w->daddr, plen);
 	g = bpf_map_lookup_elem(&vmfw_prefixes, &w->key);
 	if (!g)
 		return 0;
@@ -222,8 +231,51 @@ static long lpm_step(__u32 i, void *data)
 	return 1;
 }
 
-/* Longest-prefix match by probing one hash per prefix length present, longest first; bpf_loop
- * keeps the verifier's work independent of the 129 lengths IPv6 can have. */
+static long lpm_step(__u32 i, void *data)
+{
+	struct lpm_walk *w = data;
+	__u64 idx = i;
+
+	/* Keep the compiler from indexing with a copy the bounds check did not see. */
+	asm volatile("" : "+r"(idx));
+	if (idx >= w->n || idx >= 129)
+		return 1;
+	return probe(w, w->lens[idx]);
+}
+
+/* The highest set bit of a non-zero word. */
+static __always_inline __u32 high_bit(__u64 x)
+{
+	__u32 n = 0;
+
+	if (x >> 32) { n += 32; x >>= 32; }
+	if (x >> 16) { n += 16; x >>= 16; }
+	if (x >> 8) { n += 8; x >>= 8; }
+	if (x >> 4) { n += 4; x >>= 4; }
+	if (x >> 2) { n += 2; x >>= 2; }
+	if (x >> 1) n += 1;
+	return n;
+}
+
+static long v4_step(__u32 i, void *data)
+{
+	struct lpm_walk *w = data;
+	__u32 plen;
+
+	(void)i;
+	if (!w->v4_lens)
+		return 1;
+	plen = high_bit(w->v4_lens);
+	if (plen > 32)
+		return 1;
+	w->v4_lens &= ~(1ull << plen);
+	return probe(w, (__u8)plen);
+}
+
+/* Longest-prefix match by probing one hash per prefix length, longest first. IPv4 probes only
+ * the lengths its /16 index names, so a destination far from every prefix costs one array read;
+ * IPv6 probes every length present. bpf_loop keeps the verifier's work independent of the
+ * number of lengths. */
 static __always_inline __u32 lookup_group(const struct vmfw_slot_cfg *cfg, __u8 slot,
 					  const struct vmfw_pkt *p)
 {
@@ -234,14 +286,32 @@ static __always_inline __u32 lookup_group(const struct vmfw_slot_cfg *cfg, __u8 
 	};
 
 	if (p->family == VMFW_F_IPV4) {
-		w.lens = cfg->v4_lens;
-		w.n = cfg->n_v4_lens;
-	} else {
-		w.lens = cfg->v6_lens;
-		w.n = cfg->n_v6_lens;
+		__u32 idx = VMFW_V4_INDEX(slot, ((__u32)p->daddr[0] << 8) | p->daddr[1]);
+		struct vmfw_v4_index *ix = bpf_map_lookup_elem(&vmfw_v4_index, &idx);
+		__u8 k = p->daddr[2];
+
+		if (!ix)
+			return VMFW_NO_RULE;
+		w.v4_lens = ix->lens;
+		/* No prefix of length 16 or more covers this /24: only the shorter ones can match. */
+		if (!((ix->b24[(k >> 6) & 3] >> (k & 63)) & 1))
+			w.v4_lens &= 0xffffull;
+		if (!w.v4_lens)
+			return VMFW_NO_RULE;
+		bpf_loop(33, v4_step, &w, 0);
+		return w.group;
 	}
+	w.lens = cfg->v6_lens;
+	w.n = cfg->n_v6_lens;
 	bpf_loop(w.n, lpm_step, &w, 0);
 	return w.group;
+}
+
+static __always_inline int flow_key_eq(const struct vmfw_flow_key *a, const struct vmfw_flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
 static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
@@ -251,6 +321,7 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	const struct vmfw_active *act;
 	const struct vmfw_slot_cfg *cfg;
 	struct vmfw_flow_val *fv, nfv;
+	struct vmfw_last_flow *last;
 	__u32 zero = 0, gen, slot, group, pidx;
 	__u16 pclass = VMFW_PCLASS_ALL;
 	__u16 *pc;
@@ -262,10 +333,15 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	 * same, or a reload in between would file the old policy's verdict under the new one. */
 	gen = READ_ONCE_U32(act->gen);
 	__builtin_memcpy(fk.daddr, p->daddr, 16);
+	last = bpf_map_lookup_elem(&vmfw_last, &zero);
+	if (last && last->valid && last->val.gen == gen && flow_key_eq(&last->key, &fk)) {
+		*r = last->val.res;
+		return;
+	}
 	fv = bpf_map_lookup_elem(&vmfw_flows, &fk);
 	if (fv && fv->gen == gen) {
 		*r = fv->res;
-		return;
+		goto remember;
 	}
 	slot = VMFW_SLOT(gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
@@ -300,6 +376,13 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	nfv.gen = gen;
 	nfv.res = *r;
 	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
+remember:
+	if (last) {
+		last->key = fk;
+		last->val.gen = gen;
+		last->val.res = *r;
+		last->valid = 1;
+	}
 }
 
 static __always_inline void frag_key(const struct vmfw_pkt *p, struct vmfw_frag_key *k)

@@ -123,6 +123,18 @@ VMFW_STATIC_ASSERT(sizeof(struct vmfw_entry_val) == 16, "vmfw_entry_val layout")
 	((__u32)(slot) * 131072u + ((is_udp) ? 65536u : 0u) + (__u32)(port))
 #define VMFW_PORT_MAP_SIZE (VMFW_SLOTS * 131072u)
 
+/* IPv4 index, one entry per /16 (slot * 65536 + (daddr >> 16)): bit L of lens is set when a
+ * prefix of length L >= 16 lies inside that /16, or one of length L < 16 covers it; bit k of b24
+ * is set when a prefix of length >= 16 covers any of the /24 number k. A lookup probes only the
+ * lengths named, and the lengths >= 16 only when its own /24's bit is set, so a destination
+ * far from every prefix costs one array read instead of a probe per length. */
+struct vmfw_v4_index {
+	__u64 lens;
+	__u64 b24[4];
+};
+#define VMFW_V4_INDEX(slot, hi16) ((__u32)(slot) * 65536u + (__u32)(hi16))
+#define VMFW_V4_INDEX_SIZE (VMFW_SLOTS * 65536u)
+
 /* Counters: packets and bytes, per CPU. */
 struct vmfw_counter {
 	__u64 packets;
@@ -156,6 +168,13 @@ VMFW_STATIC_ASSERT(sizeof(struct vmfw_flow_key) == 20, "vmfw_flow_key layout");
 struct vmfw_flow_val {
 	__u32 gen;
 	struct vmfw_result res;
+};
+
+/* The last flow a CPU judged: bulk transfers hit it without a hash lookup. */
+struct vmfw_last_flow {
+	struct vmfw_flow_key key;
+	struct vmfw_flow_val val;
+	__u32 valid;
 };
 
 /* Fragment table: a first fragment's verdict, for its later fragments. */

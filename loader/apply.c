@@ -30,6 +30,8 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	m->slot_meta = bpf_map__fd(skel->maps.vmfw_slot_meta);
 	m->rule_ctr = bpf_map__fd(skel->maps.vmfw_rule_ctr);
 	m->src = bpf_map__fd(skel->maps.vmfw_src);
+	m->v4_index = bpf_map__fd(skel->maps.vmfw_v4_index);
+	m->last = bpf_map__fd(skel->maps.vmfw_last);
 	return 0;
 }
 
@@ -288,6 +290,7 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	NEED(kbytes, nchunks * sizeof(struct vmfw_src_key));
 	NEED(vbytes, p->nrules * sizeof(__u32));
 	NEED(vbytes, 131072 * sizeof(__u16));
+	NEED(vbytes, 65536 * sizeof(struct vmfw_v4_index));
 	NEED(vbytes, c->nprefixes * sizeof(__u32));
 	NEED(vbytes, c->nentries * sizeof(struct vmfw_entry_val));
 #undef NEED
@@ -312,6 +315,31 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 		((__u16 *)vals)[i] = c->port_class[i >= 65536][i & 0xffff];
 	}
 	err = update_batch(m->ports, keys, sizeof(__u32), vals, sizeof(__u16), 131072, "port class");
+	if (err)
+		goto out;
+
+	/* The IPv4 index: which prefix lengths a lookup in each /16 and /24 must probe. */
+	memset(vals, 0, 65536 * sizeof(struct vmfw_v4_index));
+	for (i = 0; i < c->nprefixes; i++) {
+		const struct vmfw_cprefix *pf = &c->prefixes[i];
+		struct vmfw_v4_index *ix = (struct vmfw_v4_index *)vals;
+		__u32 hi = ((__u32)pf->addr[0] << 8) | pf->addr[1], n, j;
+
+		if (pf->family != VMFW_F_IPV4)
+			continue;
+		n = pf->plen >= 16 ? 1 : 1u << (16 - pf->plen);
+		for (j = 0; j < n; j++)
+			ix[hi + j].lens |= 1ull << pf->plen;
+		if (pf->plen < 16)
+			continue;
+		n = pf->plen >= 24 ? 1 : 1u << (24 - pf->plen);
+		for (j = pf->addr[2]; j < pf->addr[2] + n; j++)
+			ix[hi].b24[j >> 6] |= 1ull << (j & 63);
+	}
+	for (i = 0; i < 65536; i++)
+		((__u32 *)keys)[i] = VMFW_V4_INDEX(slot, i);
+	err = update_batch(m->v4_index, keys, sizeof(__u32), vals, sizeof(struct vmfw_v4_index), 65536,
+			   "IPv4 index");
 	if (err)
 		goto out;
 

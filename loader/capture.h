@@ -26,7 +26,16 @@ int vmfw_capture_open(const char *path, FILE *errs, struct vmfw_capture **out);
 
 /* Returns 1 with the next packet in *pkt, or 0 at the end of the capture. A file that cannot be
  * read to its end (a truncated or corrupt record) ends early after one line
- * "PATH: warning: ...; stopping after N packets" on errs: the packets before it stand. */
+ * "PATH: warning: ...; stopping after N packets" on errs: the packets before it stand.
+ *
+ * Every record yields a packet, so counts match tcpdump's. Link headers other than Ethernet are
+ * replaced by a 14-byte Ethernet header (zero destination MAC; source MAC from a 6-byte cooked
+ * address, else zero): cooked captures take their protocol field as the ethertype; raw IP takes
+ * IPv6 for version 6 and IPv4 for anything else (LINKTYPE_IPV4/IPV6 by the link type), so a bad
+ * version is judged as malformed IP rather than as non-IP. A snapped packet (captured length below
+ * the wire length) gives only the captured bytes, so its verdict is for what was captured. A frame
+ * may be shorter than 14 bytes (a runt in an Ethernet capture; empty for a cooked packet whose
+ * link header is cut short): it has no ethertype, and judging it is the caller's business. */
 int vmfw_capture_next(struct vmfw_capture *c, struct vmfw_packet *pkt);
 
 /* The link type as libpcap names it (e.g. "LINUX_SLL2"), for reports. */
