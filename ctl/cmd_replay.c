@@ -1,6 +1,7 @@
 /* vmfwctl replay: every packet of the captures through the real filter program, in private. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "capture.h"
@@ -18,6 +19,7 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 	};
 	struct vmfw_replay_opts ro = { .mode = VMFW_MODE_XDP };
 	unsigned long long index = 0, counts[VMFW_VERDICT_MAX] = {};
+	struct vmfw_capture **caps = NULL;
 	struct vmfw_replayer *r = NULL;
 	struct vmfw_compiled *c = NULL;
 	struct vmfw_policy *p = NULL;
@@ -46,21 +48,33 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 		return vmfw_usage_error("replay", "needs --policy and at least one capture");
 	if (vmfw_policy_load(policy, &p, &c))
 		return VMFW_EXIT_FAIL;
-	if (vmfw_need_root("replay") || vmfw_replayer_open(&ro, p, c, &r)) {
+	if (vmfw_need_root("replay")) {
+		rc = VMFW_EXIT_FAIL;
+		goto out;
+	}
+	/* Captures are opened first: one that cannot be read is reported before the kernel's work. */
+	caps = calloc((size_t)(argc - optind), sizeof(*caps));
+	if (!caps) {
+		rc = VMFW_EXIT_FAIL;
+		goto out;
+	}
+	for (i = optind; i < argc; i++) {
+		if (vmfw_capture_open(argv[i], stderr, &caps[i - optind]))
+			failed_files++;
+	}
+	if (failed_files == argc - optind || vmfw_replayer_open(&ro, p, c, &r)) {
 		rc = VMFW_EXIT_FAIL;
 		goto out;
 	}
 	if (!cli->json)
 		printf("%6s %-7s %-13s %-24s %s\n", "INDEX", "VERDICT", "REASON", "RULE", "PACKET");
 	for (i = optind; i < argc; i++) {
-		struct vmfw_capture *cap;
+		struct vmfw_capture *cap = caps[i - optind];
 		struct vmfw_packet pkt;
 		int got;
 
-		if (vmfw_capture_open(argv[i], stderr, &cap)) {
-			failed_files++;
+		if (!cap)
 			continue;
-		}
 		while ((got = vmfw_capture_next(cap, &pkt)) == 1) {
 			char where[VMFW_PATH_LEN + 16] = "none", summary[256];
 			struct vmfw_result res;
@@ -93,6 +107,7 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 			}
 		}
 		vmfw_capture_close(cap);
+		caps[i - optind] = NULL;
 		if (got < 0)
 			rc = VMFW_EXIT_FAIL;
 	}
@@ -102,6 +117,9 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 	if (failed_files)
 		rc = VMFW_EXIT_FAIL;
 out:
+	for (i = 0; caps && i < argc - optind; i++)
+		vmfw_capture_close(caps[i]);
+	free(caps);
 	vmfw_replayer_close(r);
 	vmfw_compiled_free(c);
 	vmfw_policy_free(p);

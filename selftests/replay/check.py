@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+# Checks `vmfwctl replay --json` output for run.sh (against CASE.expect) and corpus.sh (against tcpdump).
+"""Usage:
+  check.py case NAME MODE RC OUT ERR EXPECT   one case in one mode against its .expect
+  check.py agree NAME OUT_A OUT_B             the XDP and tc runs gave the same results
+  check.py corpus LIST                        corpus results (LIST: "ID<TAB>FILE" lines; ID.* files beside it)
+  check.py gunzip FILE                        FILE's gzip data on stdout, up to the first error
+  check.py classify LIST BATCHABLE SINGLE     sort corpus files by tcpdump's view (NUL-separated ID FILE pairs)
+  check.py split DIR OUT ERR ID...            split one batched replay into per-file results
+
+Prints "PASS: ..." or "FAIL: ..." lines; exits 1 when anything failed. Standard library only.
+"""
+import collections
+import json
+import os
+import re
+import sys
+
+VERDICTS = {"pass", "drop"}
+REASONS = {"rule-allow", "rule-deny", "default-allow", "default-deny", "non-ip", "neighbor",
+           "malformed", "fragment"}
+RULE_REASONS = {"rule-allow", "rule-deny"}
+SUPPORTED_LINKS = {"EN10MB", "LINUX_SLL", "LINUX_SLL2", "RAW", "IPV4", "IPV6"}
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def parse_json_lines(text):
+    """Returns (records, problem). Every stdout line must be one JSON object of the replay shape."""
+    records = []
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            r = json.loads(line)
+        except ValueError:
+            return records, f"stdout line {n} is not JSON: {line[:120]!r}"
+        if not isinstance(r, dict):
+            return records, f"stdout line {n} is not a JSON object"
+        missing = [k for k in ("index", "verdict", "reason", "rule", "summary") if k not in r]
+        if missing:
+            return records, f"stdout line {n} lacks {', '.join(missing)}"
+        if r["index"] != n:
+            return records, f"stdout line {n} has index {r['index']!r}"
+        if r["verdict"] not in VERDICTS or r["reason"] not in REASONS:
+            return records, f"packet {n}: unknown verdict or reason {r['verdict']!r} {r['reason']!r}"
+        if not isinstance(r["summary"], str):
+            return records, f"packet {n}: summary is not a string"
+        rule = r["rule"]
+        if r["reason"] in RULE_REASONS:
+            if not isinstance(rule, str) or not re.fullmatch(r".+:\d+", rule):
+                return records, f"packet {n}: reason {r['reason']} with rule {rule!r}, not FILE:LINE"
+        elif rule not in (None, "none"):
+            return records, f"packet {n}: reason {r['reason']} names rule {rule!r}"
+        records.append(r)
+    return records, None
+
+
+def result_of(r):
+    return (r["verdict"], r["reason"], r["rule"] if r["rule"] not in (None, "none") else "none")
+
+
+def first_line(text):
+    lines = [x for x in text.splitlines() if x.strip()]
+    return lines[0] if lines else "(nothing on stderr)"
+
+
+def check_case(name, mode, rc, out, err, expect):
+    what = f"replay {name} ({mode})"
+    exp = []
+    for line in read(expect).splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        body, _, comment = line.partition("#")
+        idx, verdict, reason, rule = body.split()
+        exp.append((int(idx), (verdict, reason, rule), comment.strip()))
+    if int(rc) != 0:
+        print(f"FAIL: {what}: vmfwctl exited with status {rc}: {first_line(read(err))}")
+        return False
+    records, problem = parse_json_lines(read(out))
+    if problem:
+        print(f"FAIL: {what}: {problem}")
+        return False
+    bad = []
+    for idx, want, comment in exp:
+        got = result_of(records[idx - 1]) if idx <= len(records) else None
+        if got != want:
+            got_s = " ".join(got) if got else "nothing"
+            summary = f" [{records[idx - 1]['summary']}]" if got else ""
+            bad.append(f"    packet {idx}: expected {' '.join(want)}, got {got_s}{summary}  # {comment}")
+    if len(records) != len(exp):
+        bad.append(f"    {len(records)} packets replayed, {len(exp)} expected")
+    if bad:
+        print(f"FAIL: {what}: {len(bad)} of {len(exp)} packets differ")
+        print("\n".join(bad))
+        return False
+    print(f"PASS: {what}: {len(exp)} packets as expected")
+    return True
+
+
+def check_agree(name, out_a, out_b):
+    a, pa = parse_json_lines(read(out_a))
+    b, pb = parse_json_lines(read(out_b))
+    if pa or pb or not a:
+        print(f"FAIL: replay {name}: xdp and tc cannot be compared (a run failed)")
+        return False
+    diff = [f"    packet {ra['index']}: xdp {' '.join(result_of(ra))}, tc {' '.join(result_of(rb))}"
+            for ra, rb in zip(a, b) if result_of(ra) != result_of(rb)]
+    if len(a) != len(b):
+        diff.append(f"    xdp gave {len(a)} packets, tc {len(b)}")
+    if diff:
+        print(f"FAIL: replay {name}: xdp and tc disagree on {len(diff)} packets")
+        print("\n".join(diff))
+        return False
+    print(f"PASS: replay {name}: xdp and tc agree on {len(a)} packets")
+    return True
+
+
+def tcpdump_view(text):
+    """(link type name or None, packet count or None) from `tcpdump --count -r FILE` output."""
+    m = re.search(r"link-type (\S+?),? ", text)
+    link = m.group(1) if m else None
+    m = re.search(r"^(\d+) packets?$", text, re.M)
+    return link, int(m.group(1)) if m else None
+
+
+def check_corpus(listfile):
+    base = os.path.dirname(os.path.abspath(listfile))
+    fails = []
+    replayed, unsupported, unreadable = [], collections.Counter(), []
+    verdicts, reasons = collections.Counter(), collections.Counter()
+    packets = 0
+    for ident, path in list_files(listfile):
+        name = os.path.basename(path)
+
+        def f(ext):
+            return read(os.path.join(base, f"{ident}.{ext}"))
+
+        rc = int(f("rc").strip() or "-1")
+        out, err = f("out"), f("err")
+        link, count = tcpdump_view(f("td"))
+        errlines = [x for x in err.splitlines() if x.strip()]
+        if rc in (124, 137) or rc < 0:
+            fails.append(f"{name}: no result within the time limit (exit {rc})")
+        elif rc >= 128:
+            fails.append(f"{name}: vmfwctl died from signal {rc - 128}")
+        elif rc == 0:
+            records, problem = parse_json_lines(out)
+            if problem:
+                fails.append(f"{name}: {problem}")
+            elif link is None:
+                fails.append(f"{name}: replayed {len(records)} packets from a file libpcap/tcpdump cannot open")
+            elif link not in SUPPORTED_LINKS:
+                fails.append(f"{name}: link type {link} replayed instead of refused")
+            elif count is None or count != len(records):
+                fails.append(f"{name}: {len(records)} packets replayed, tcpdump counts {count}")
+            else:
+                replayed.append(name)
+                packets += len(records)
+                for r in records:
+                    verdicts[r["verdict"]] += 1
+                    reasons[r["reason"]] += 1
+        else:
+            if out.strip():
+                fails.append(f"{name}: exit {rc} with output on stdout")
+            elif len(errlines) != 1:
+                fails.append(f"{name}: exit {rc} with {len(errlines)} lines on stderr, not one: {err[:300]!r}")
+            elif link in SUPPORTED_LINKS:
+                fails.append(f"{name}: refused a {link} capture: {errlines[0]}")
+            elif link is not None:
+                if "link type" in errlines[0] and link in errlines[0]:
+                    unsupported[link] += 1
+                else:
+                    fails.append(f"{name}: error does not name link type {link}: {errlines[0]}")
+            else:
+                unreadable.append(name)
+    total = len(replayed) + sum(unsupported.values()) + len(unreadable) + len(fails)
+    for x in fails:
+        print(f"FAIL: corpus: {x}")
+    print(f"corpus: {total} files: {len(replayed)} replayed ({packets} packets), "
+          f"{sum(unsupported.values())} unsupported link types, {len(unreadable)} unreadable, {len(fails)} failed")
+    print("corpus: verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())) +
+          "; reasons: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
+    if replayed:
+        print(f"PASS: corpus: {len(replayed)} files of supported link types replayed, one verdict per packet, "
+              f"counts match tcpdump")
+    if unsupported:
+        print(f"PASS: corpus: {sum(unsupported.values())} files refused with a one-line error naming the link type ("
+              + ", ".join(f"{k} {v}" for k, v in unsupported.most_common()) + ")")
+    if unreadable:
+        print(f"PASS: corpus: {len(unreadable)} files libpcap cannot open refused with a one-line error")
+    if total == 0:
+        print("FAIL: corpus: no capture files found")
+        return False
+    if fails:
+        print(f"FAIL: corpus: {len(fails)} of {total} files failed")
+        return False
+    print(f"PASS: corpus: no crash, hang or miscount in {total} files")
+    return True
+
+
+def list_files(listfile):
+    return [tuple(line.split("\t", 1)) for line in read(listfile).splitlines()]
+
+
+def classify(listfile, batchable, single):
+    """Files tcpdump reads as a supported link type can share a vmfwctl run; the rest (other link
+    types, unreadable files) need a run each, as their error is what is checked."""
+    base = os.path.dirname(os.path.abspath(listfile))
+    with open(batchable, "wb") as b, open(single, "wb") as s:
+        for ident, path in list_files(listfile):
+            link, count = tcpdump_view(read(os.path.join(base, f"{ident}.td")))
+            out = b if link in SUPPORTED_LINKS and count is not None else s
+            out.write(ident.encode() + b"\0" + path.encode() + b"\0")
+    return True
+
+
+def split(base, out, err, *ids):
+    """Per-file ID.out/.err/.rc from a batch, taking each file's packet count from tcpdump. Returns
+    False (the caller then replays the batch file by file) unless the batch is exactly the files'
+    packets back to back."""
+    paths = dict(list_files(os.path.join(base, "list")))
+    records, problem = parse_json_lines(read(out))
+    counts = [tcpdump_view(read(os.path.join(base, f"{i}.td")))[1] for i in ids]
+    if problem or None in counts or sum(counts) != len(records):
+        return False
+    errlines = read(err).splitlines()
+    at = 0
+    for ident, n in zip(ids, counts):
+        with open(os.path.join(base, f"{ident}.out"), "w") as f:
+            for k, r in enumerate(records[at:at + n], 1):
+                f.write(json.dumps(dict(r, index=k)) + "\n")
+        at += n
+        with open(os.path.join(base, f"{ident}.err"), "w") as f:
+            f.writelines(x + "\n" for x in errlines if x.startswith(paths[ident] + ":"))
+        with open(os.path.join(base, f"{ident}.rc"), "w") as f:
+            f.write("0\n")
+    return True
+
+
+def gunzip(path):
+    """Decompresses with zlib, as vmfwctl does, so that tcpdump counts the same packets in a
+    corrupt gzip file (gzip(1) has its own inflate and gets further through some corruptions).
+    Fed a byte at a time, as a failing call's output is lost."""
+    import zlib
+    out = sys.stdout.buffer
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    try:
+        try:
+            while pos < len(data):
+                out.write(d.decompress(data[pos:pos + 1]))
+                pos += 1
+                if d.eof and d.unused_data == b"" and pos < len(data):
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)    # another gzip member follows
+        except zlib.error:
+            pass
+        out.flush()
+    except BrokenPipeError:
+        # tcpdump stops reading at a bad header; that is its answer, not an error here.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return True
+
+
+def main(argv):
+    if len(argv) == 8 and argv[1] == "case":
+        return check_case(*argv[2:])
+    if len(argv) == 5 and argv[1] == "agree":
+        return check_agree(*argv[2:])
+    if len(argv) == 5 and argv[1] == "classify":
+        return classify(*argv[2:])
+    if len(argv) >= 6 and argv[1] == "split":
+        return split(*argv[2:])
+    if len(argv) == 3 and argv[1] == "gunzip":
+        return gunzip(argv[2])
+    if len(argv) == 3 and argv[1] == "corpus":
+        return check_corpus(argv[2])
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main(sys.argv) else 1)

@@ -1,0 +1,1005 @@
+#!/usr/bin/python3
+# Generates the replay cases: each packet is built next to the verdict the spec gives it.
+"""Replay test cases for vmfw.
+
+Run with Debian's python3 (it has scapy):  /usr/bin/python3 selftests/replay/gen.py
+
+For every case this writes, into cases/:
+  CASE.policy   the policy
+  CASE.<capture> one or more captures (CASE.pcap, CASE.pcapng, CASE.pcap.gz, CASE.1.pcap, ...),
+                 replayed in name order as one stream
+  CASE.expect   one line per packet: "INDEX VERDICT REASON RULE  # what this packet is"
+                 (RULE is CASE.policy:LINE, or none)
+
+The expected verdicts come from the policy language's semantics (docs/policy.md), not from any
+implementation; this file is meant to be read as their executable description. Output is
+deterministic: fixed timestamps, fixed addresses, no randomness, gzip without a name or time.
+"""
+import decimal
+import gzip
+import logging
+import os
+import struct
+import sys
+
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw,  # noqa: E402
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                       IPv6ExtHdrRouting, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS,
+                       ICMPv6ND_RA, ICMPv6ND_Redirect, ICMPv6ND_RS)
+from scapy.layers.inet import (IPOption_LSRR, IPOption_NOP, IPOption_RR,  # noqa: E402
+                               IPOption_Router_Alert, IPOption_SSRR, IPOption_Timestamp)
+from scapy.layers.ipsec import ESP  # noqa: E402
+from scapy.layers.l2 import Dot1AD  # noqa: E402
+from scapy.layers.sctp import SCTP  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases")
+T0 = 1700000000 * 10**9          # 2023-11-14T22:13:20Z, in nanoseconds
+
+# Link types as stored in capture files.
+LT_ETHER, LT_RAW, LT_SLL, LT_IPV4, LT_IPV6, LT_SLL2 = 1, 101, 113, 228, 229, 276
+
+# ---------------------------------------------------------------------------------------------
+# Expected results. A rule is named by its text exactly as written in the case's policy; the
+# generator turns it into CASE.policy:LINE and refuses a text that is not exactly one line.
+
+
+def ALLOW(rule):
+    return ("pass", "rule-allow", rule)
+
+
+def DENY(rule):
+    return ("drop", "rule-deny", rule)
+
+
+DEFAULT_ALLOW = ("pass", "default-allow", None)
+DEFAULT_DENY = ("drop", "default-deny", None)
+NON_IP_PASS = ("pass", "non-ip", None)
+NON_IP_DROP = ("drop", "non-ip", None)
+NEIGHBOR = ("pass", "neighbor", None)
+MALFORMED = ("drop", "malformed", None)
+FRAGMENT = ("drop", "fragment", None)
+
+# ---------------------------------------------------------------------------------------------
+# Packet builders. The VM (10.0.0.2, 2001:db8:ffff::2) sends everything; destinations are
+# documentation prefixes (RFC 5737, RFC 3849) unless a case is about something else.
+
+VM_MAC, GW_MAC = "02:00:00:00:00:02", "02:00:00:00:00:01"
+VM4, VM6, VM_LL = "10.0.0.2", "2001:db8:ffff::2", "fe80::2"
+
+
+def eth(**kw):
+    return Ether(src=VM_MAC, dst=GW_MAC, **kw)
+
+
+def eth_raw(ethertype, payload):
+    """A frame with any ethertype and payload bytes, built by hand."""
+    return bytes(Ether(src=VM_MAC, dst=GW_MAC, type=ethertype)) + bytes(payload)
+
+
+def ip4(dst, **kw):
+    kw.setdefault("src", VM4)
+    return IP(dst=dst, **kw)
+
+
+def ip6(dst, **kw):
+    kw.setdefault("src", VM6)
+    return IPv6(dst=dst, **kw)
+
+
+def tcp(dport, sport=40000):
+    return TCP(sport=sport, dport=dport, flags="S")
+
+
+def udp(dport, sport=40000):
+    return UDP(sport=sport, dport=dport)
+
+
+def tcp4(dst, dport, **kw):
+    return eth() / ip4(dst, **kw) / tcp(dport)
+
+
+def udp4(dst, dport, **kw):
+    return eth() / ip4(dst, **kw) / udp(dport) / Raw(b"q" * 12)
+
+
+def tcp6(dst, dport, **kw):
+    return eth() / ip6(dst, **kw) / tcp(dport)
+
+
+def udp6(dst, dport, **kw):
+    return eth() / ip6(dst, **kw) / udp(dport) / Raw(b"q" * 12)
+
+
+def ping4(dst):
+    return eth() / ip4(dst) / ICMP(type=8, id=1, seq=1) / Raw(b"ping")
+
+
+def ping6(dst):
+    return eth() / ip6(dst) / ICMPv6EchoRequest(id=1, seq=1) / Raw(b"ping")
+
+
+def arp_request(target="10.0.0.1"):
+    return Ether(src=VM_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=VM_MAC, psrc=VM4, pdst=target)
+
+
+def arp_reply(target="10.0.0.1"):
+    return eth() / ARP(op=2, hwsrc=VM_MAC, psrc=VM4, hwdst=GW_MAC, pdst=target)
+
+
+def trailing(frame, n, fill=b"\xee"):
+    """Bytes past the IP total length / payload length: Ethernet padding or junk."""
+    return bytes(frame) + fill * n
+
+
+def udp_hdr(dport, length, sport=40000):
+    return struct.pack("!HHHH", sport, dport, length, 0)
+
+
+def frag4(dst, ident, off8, mf, payload, proto=17, src=VM4, options=None):
+    """An IPv4 fragment: offset in 8-byte units, payload as raw bytes."""
+    return eth() / IP(src=src, dst=dst, proto=proto, id=ident, frag=off8, flags="MF" if mf else 0,
+                      options=options or []) / Raw(payload)
+
+
+def frag6(dst, ident, off8, m, payload, nh=17, src=VM6, before=None, hlim=64):
+    """An IPv6 fragment; `before` is a list of extension headers ahead of the fragment header."""
+    p = eth() / IPv6(src=src, dst=dst, hlim=hlim)
+    for h in before or []:
+        p = p / h
+    return p / IPv6ExtHdrFragment(nh=nh, offset=off8, m=int(m), id=ident) / Raw(payload)
+
+
+def ah_hdr(nh, spi=1, seq=1):
+    """An authentication header with a 12-byte ICV (24 bytes: payload length (24 / 4) - 2 = 4)."""
+    return struct.pack("!BBHII", nh, 4, 0, spi, seq) + bytes(12)
+
+
+def srh(nh, segleft):
+    """A type 4 (segment routing) header with one segment, as raw bytes (24 bytes)."""
+    return bytes([nh, 2, 4, segleft, 0, 0, 0, 0]) + bytes(16)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases.
+
+class Case:
+    def __init__(self, name, about, policy, captures=None):
+        self.name = name
+        self.about = about
+        self.policy = "# " + name + ": " + about + "\n" + "\n".join(
+            line.strip() for line in policy.strip("\n").split("\n")) + "\n"
+        # captures: list of (suffix, format, linktype); packets go to the current one
+        self.captures = captures or [("pcap", "pcap", LT_ETHER)]
+        self.cur = 0
+        self.packets = []        # (capture index, ts_ns, bytes, expect, what)
+        self.t = T0
+
+    def next_capture(self):
+        self.cur += 1
+
+    def add(self, expect, frame, what, at=None):
+        """One packet: its expected (verdict, reason, rule), the frame, and what it is. `at` is
+        seconds after T0 (a string keeps nanoseconds exact); packets are otherwise 1 ms apart."""
+        if at is not None:
+            t = T0 + int(decimal.Decimal(str(at)) * 10**9)
+            assert t >= self.t, f"{self.name}: timestamps must not go back"
+            self.t = t
+        else:
+            self.t += 10**6
+        self.packets.append((self.cur, self.t, bytes(frame), expect, what))
+
+    def line_of(self, rule):
+        hits = [i + 1 for i, line in enumerate(self.policy.split("\n"))
+                if line.split("#", 1)[0].strip() == rule]
+        if len(hits) != 1:
+            sys.exit(f"gen.py: {self.name}: rule {rule!r} is on {len(hits)} lines of the policy")
+        return hits[0]
+
+    def write(self, outdir):
+        base = os.path.join(outdir, self.name)
+        with open(base + ".policy", "w") as f:
+            f.write(self.policy)
+        lines = [f"# {self.name}: {self.about} (generated by gen.py; do not edit)\n"]
+        for i, (_, _, _, (verdict, reason, rule), what) in enumerate(self.packets, 1):
+            where = f"{self.name}.policy:{self.line_of(rule)}" if rule else "none"
+            lines.append(f"{i} {verdict} {reason} {where}  # {what}\n")
+        with open(base + ".expect", "w") as f:
+            f.writelines(lines)
+        for idx, (suffix, fmt, lt) in enumerate(self.captures):
+            pkts = [(ts, data) for cap, ts, data, _, _ in self.packets if cap == idx]
+            data = write_capture(fmt, lt, pkts)
+            with open(f"{base}.{suffix}", "wb") as f:
+                f.write(data)
+
+
+def write_capture(fmt, linktype, pkts):
+    if fmt in ("pcap", "pcap-ns", "pcap.gz"):
+        nsec = fmt == "pcap-ns"
+        # Snap length 262144, libpcap's maximum, so that 64 KiB frames are read whole.
+        out = struct.pack("<IHHiIII", 0xA1B23C4D if nsec else 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)
+        for ts, data in pkts:
+            sec, frac = divmod(ts, 10**9)
+            if not nsec:
+                assert frac % 1000 == 0, "a microsecond pcap cannot hold this timestamp"
+                frac //= 1000
+            out += struct.pack("<IIII", sec, frac, len(data), len(data)) + data
+    elif fmt in ("pcapng", "pcapng.gz"):
+        out = pcapng(linktype, pkts)
+    else:
+        raise ValueError(fmt)
+    if fmt.endswith(".gz"):
+        out = gzip.compress(out, compresslevel=9, mtime=0)
+    return out
+
+
+def pcapng(linktype, pkts):
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        n = 12 + len(body)
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+    shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    # if_tsresol = 9: nanosecond timestamps, so the reader's unit conversion is exercised.
+    opts = struct.pack("<HHB3x", 9, 1, 9) + struct.pack("<HH", 0, 0)
+    idb = block(1, struct.pack("<HHI", linktype, 0, 262144) + opts)
+    out = shb + idb
+    for ts, data in pkts:
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data)) + data)
+    return out
+
+
+def sll(frame):
+    """Linux cooked v1 header for an Ethernet frame: the frame's ethertype and source MAC."""
+    return struct.pack("!HHH6s2sH", 0, 1, 6, frame[6:12], b"\0\0", struct.unpack("!H", frame[12:14])[0]) + frame[14:]
+
+
+def sll2(frame):
+    return struct.pack("!HHIHBB6s2s", struct.unpack("!H", frame[12:14])[0], 0, 2, 1, 0, 6, frame[6:12], b"\0\0") + frame[14:]
+
+
+def ip_only(frame):
+    """The IP packet of an Ethernet frame, for raw-IP captures."""
+    return bytes(frame)[14:]
+
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+@case
+def ports():
+    c = Case("ports", "tcp and udp ports: single ports, lists, ranges, every port", """
+        default deny
+        allow tcp to 192.0.2.10 port 443
+        allow tcp to 192.0.2.10 port 80,8000-8080
+        allow udp to 192.0.2.10 port 53,5000-5010,65535
+        allow tcp to 192.0.2.11
+        deny tcp to any port 25,465,587
+        deny udp to 192.0.2.10 port 1-52
+    """)
+    web, alt, dns = ("allow tcp to 192.0.2.10 port 443", "allow tcp to 192.0.2.10 port 80,8000-8080",
+                     "allow udp to 192.0.2.10 port 53,5000-5010,65535")
+    anyport, mail, low = ("allow tcp to 192.0.2.11", "deny tcp to any port 25,465,587",
+                          "deny udp to 192.0.2.10 port 1-52")
+    c.add(ALLOW(web), tcp4("192.0.2.10", 443), "tcp to 443: the single-port rule")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.10", 444), "tcp to 444: next to 443, no rule")
+    c.add(ALLOW(alt), tcp4("192.0.2.10", 80), "tcp to 80: first item of a port list")
+    c.add(ALLOW(alt), tcp4("192.0.2.10", 8000), "tcp to 8000: low end of the range 8000-8080")
+    c.add(ALLOW(alt), tcp4("192.0.2.10", 8080), "tcp to 8080: high end of the range")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.10", 7999), "tcp to 7999: just below the range")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.10", 8081), "tcp to 8081: just above the range")
+    c.add(ALLOW(dns), udp4("192.0.2.10", 53), "udp to 53")
+    c.add(ALLOW(dns), udp4("192.0.2.10", 5010), "udp to 5010: top of a range in a list")
+    c.add(DEFAULT_DENY, udp4("192.0.2.10", 5011), "udp to 5011: past the range")
+    c.add(ALLOW(dns), udp4("192.0.2.10", 65535), "udp to 65535: the highest port")
+    c.add(DEFAULT_DENY, udp4("192.0.2.10", 443), "udp to 443: the 443 rule is tcp only")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.10", 53), "tcp to 53: the 53 rule is udp only")
+    c.add(DENY(low), udp4("192.0.2.10", 52), "udp to 52: top of the denied range 1-52")
+    c.add(DENY(low), udp4("192.0.2.10", 1), "udp to 1: bottom of the denied range")
+    c.add(ALLOW(anyport), tcp4("192.0.2.11", 1), "tcp to port 1 of a host allowed on every port")
+    c.add(ALLOW(anyport), tcp4("192.0.2.11", 65535), "tcp to port 65535 of that host")
+    c.add(ALLOW(anyport), tcp4("192.0.2.11", 0), "tcp to port 0: a rule without ports matches every port")
+    c.add(DEFAULT_DENY, udp4("192.0.2.11", 9), "udp to the tcp-only host")
+    c.add(DENY(mail), tcp4("192.0.2.11", 25), "tcp to 25 on the every-port host: deny beats allow")
+    c.add(DENY(mail), tcp4("192.0.2.10", 465), "tcp to 465: middle of the denied list")
+    c.add(DENY(mail), tcp4("198.51.100.1", 587), "tcp to 587 anywhere: denied to any")
+    c.add(DEFAULT_DENY, tcp4("198.51.100.1", 586), "tcp to 586: not in the denied list, no allow")
+    c.add(DENY(mail), tcp6("2001:db8::25", 25), "IPv6 tcp to 25: `any` covers both families")
+    return c
+
+
+@case
+def protocols():
+    c = Case("protocols", "icmp, icmpv6, proto N, proto 6/17 with ports, any", """
+        default deny
+        allow icmp to any
+        allow icmpv6 to 2001:db8::/32
+        allow proto 47 to 203.0.113.0/24
+        allow proto 6 to 192.0.2.80 port 8080
+        allow proto 17 to 192.0.2.53 port 53
+        allow any to 198.51.100.7
+        allow any to 2001:db8:7::7
+        allow proto 132 to 2001:db8:132::/48
+    """)
+    icmp, icmp6, gre = "allow icmp to any", "allow icmpv6 to 2001:db8::/32", "allow proto 47 to 203.0.113.0/24"
+    p6, p17 = "allow proto 6 to 192.0.2.80 port 8080", "allow proto 17 to 192.0.2.53 port 53"
+    any4, any6, sctp = "allow any to 198.51.100.7", "allow any to 2001:db8:7::7", "allow proto 132 to 2001:db8:132::/48"
+    c.add(ALLOW(icmp), ping4("192.0.2.1"), "ICMP echo to an address no other rule names")
+    c.add(ALLOW(icmp6), ping6("2001:db8::1"), "ICMPv6 echo inside 2001:db8::/32")
+    c.add(DEFAULT_DENY, ping6("2001:db9::1"), "ICMPv6 echo outside the prefix")
+    c.add(DEFAULT_DENY, eth() / ip6("2001:db9::1", nh=1) / ICMP(type=8) / Raw(b"ping"),
+          "IPv6 next header 1: `icmp` is IPv4 ICMP only, so `allow icmp to any` does not match")
+    c.add(DEFAULT_DENY, eth() / ip4("192.0.2.1", proto=58) / Raw(bytes(ICMPv6EchoRequest())),
+          "IPv4 protocol 58: the icmpv6 rule has only IPv6 destinations")
+    c.add(ALLOW(gre), eth() / ip4("203.0.113.5", proto=47) / Raw(b"\x00\x00\x08\x00" + b"g" * 20),
+          "GRE (proto 47) into the allowed prefix")
+    c.add(DEFAULT_DENY, eth() / ip4("192.0.2.1", proto=47) / Raw(b"\x00\x00\x08\x00" + b"g" * 20),
+          "GRE elsewhere")
+    c.add(ALLOW(gre), eth() / ip4("203.0.113.5", proto=47),
+          "GRE with no payload at all: protocols other than tcp/udp/icmp need no header")
+    c.add(ALLOW(p6), tcp4("192.0.2.80", 8080), "tcp to 8080: `proto 6` is tcp, with ports")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.80", 8081), "tcp to 8081: outside the proto 6 port")
+    c.add(DEFAULT_DENY, udp4("192.0.2.80", 8080), "udp to 8080: proto 6 is not udp")
+    c.add(ALLOW(p17), udp4("192.0.2.53", 53), "udp to 53: `proto 17` is udp, with ports")
+    c.add(ALLOW(any4), udp4("198.51.100.7", 9), "udp to the `any` host")
+    c.add(ALLOW(any4), tcp4("198.51.100.7", 22), "tcp to the `any` host")
+    c.add(ALLOW(any4), eth() / ip4("198.51.100.7", proto=47) / Raw(b"\x00\x00\x08\x00"), "GRE to the `any` host")
+    c.add(ALLOW(any4), eth() / ip4("198.51.100.7", proto=253) / Raw(b"experiment"),
+          "protocol 253 to the `any` host")
+    c.add(ALLOW(icmp), ping4("198.51.100.7"),
+          "ICMP to the `any` host: two allow rules match, the first in file order is reported")
+    c.add(DEFAULT_DENY, udp4("198.51.100.8", 9), "udp next to the `any` host")
+    c.add(ALLOW(any6), udp6("2001:db8:7::7", 9), "IPv6 udp to the IPv6 `any` host")
+    c.add(ALLOW(any6), eth() / ip6("2001:db8:7::7", nh=59), "IPv6 no-next-header (59) to the `any` host")
+    c.add(ALLOW(icmp6), ping6("2001:db8:7::7"),
+          "ICMPv6 to the IPv6 `any` host: the icmpv6 rule comes first in the file")
+    c.add(ALLOW(sctp), eth() / ip6("2001:db8:132::1") / SCTP(sport=5000, dport=5000), "SCTP (132) into its prefix")
+    c.add(DEFAULT_DENY, eth() / ip6("2001:db8:133::1") / SCTP(sport=5000, dport=5000), "SCTP outside it")
+    return c
+
+
+@case
+def sets():
+    c = Case("sets", "address sets mixing families, overlapping prefixes, attribution", """
+        default deny
+        allow tcp to 10.0.0.0/8
+        deny tcp to 10.1.0.0/16 port 22
+        allow tcp to 10.1.2.0/24 port 22            # matches too, but the deny wins
+        allow tcp to { 10.1.2.3, 2001:db8::3 } port 80
+        deny udp to 10.9.0.0/16
+        deny udp to 10.9.9.0/24                     # inside the /16: the /16 comes first
+        allow udp to {192.0.2.0/24,2001:db8:5::/48}
+        deny udp to 192.0.2.128/25 port 1000-2000
+        allow tcp to 2001:db8::/32 port 443
+        allow tcp to 2001:db8:1::/48 port 443,8443
+        allow udp to 203.0.113.5 port 123
+        allow udp to 203.0.113.0/24
+    """)
+    # "allow tcp to 10.1.2.0/24 port 22" and "deny udp to 10.9.9.0/24" match packets below but are
+    # never the rule reported: a deny wins over the first, an earlier deny over the second.
+    wide, ssh_deny = "allow tcp to 10.0.0.0/8", "deny tcp to 10.1.0.0/16 port 22"
+    web_set, udp16 = "allow tcp to { 10.1.2.3, 2001:db8::3 } port 80", "deny udp to 10.9.0.0/16"
+    mixed, hole = "allow udp to {192.0.2.0/24,2001:db8:5::/48}", "deny udp to 192.0.2.128/25 port 1000-2000"
+    v6_32, v6_48 = "allow tcp to 2001:db8::/32 port 443", "allow tcp to 2001:db8:1::/48 port 443,8443"
+    ntp_host, ntp_net = "allow udp to 203.0.113.5 port 123", "allow udp to 203.0.113.0/24"
+    c.add(ALLOW(wide), tcp4("10.200.0.1", 5000), "tcp inside 10/8 only")
+    c.add(ALLOW(wide), tcp4("10.1.2.3", 80),
+          "tcp to 10.1.2.3:80: the /8 and the set both allow; the /8 is first in the file, not the longest prefix")
+    c.add(ALLOW(web_set), tcp6("2001:db8::3", 80), "the IPv6 member of the set: only the set matches")
+    c.add(DEFAULT_DENY, tcp6("2001:db8::4", 80), "next to the IPv6 member")
+    c.add(DENY(ssh_deny), tcp4("10.1.2.3", 22),
+          "tcp to 10.1.2.3:22: the /8 and the /24 allow, the /16 denies: deny wins whatever the order")
+    c.add(DENY(ssh_deny), tcp4("10.1.200.1", 22), "tcp to 22 in the /16 outside the /24")
+    c.add(ALLOW(wide), tcp4("10.2.0.1", 22), "tcp to 22 outside the /16: the /8 allows")
+    c.add(DENY(udp16), udp4("10.9.9.9", 53), "udp into both denied prefixes: the first deny in file order")
+    c.add(DENY(udp16), udp4("10.9.1.1", 53), "udp into the /16 only")
+    c.add(DEFAULT_DENY, udp4("10.8.0.1", 53), "udp next to the denied /16: no udp allow there")
+    c.add(ALLOW(mixed), udp4("192.0.2.5", 1500), "udp into the IPv4 member of a mixed set")
+    c.add(ALLOW(mixed), udp6("2001:db8:5::1", 53), "udp into the IPv6 member of the mixed set")
+    c.add(DEFAULT_DENY, udp6("2001:db8:6::1", 53), "udp next to it")
+    c.add(DENY(hole), udp4("192.0.2.200", 1500), "udp to the denied upper half, in the port range")
+    c.add(ALLOW(mixed), udp4("192.0.2.200", 999), "udp to the upper half, below the denied ports")
+    c.add(ALLOW(v6_32), tcp6("2001:db8:1::5", 443), "tcp 443 into both IPv6 prefixes: the /32 is first in file order")
+    c.add(ALLOW(v6_48), tcp6("2001:db8:1::5", 8443), "tcp 8443: only the /48 rule has that port")
+    c.add(DEFAULT_DENY, tcp6("2001:db8:2::5", 8443), "tcp 8443 outside the /48")
+    c.add(ALLOW(ntp_host), udp4("203.0.113.5", 123), "udp to the host rule, which precedes its /24 in the file")
+    c.add(ALLOW(ntp_net), udp4("203.0.113.5", 124), "udp to the same host, another port: only the /24")
+    return c
+
+
+@case
+def default_allow():
+    c = Case("default_allow", "default allow with deny and allow rules", """
+        default allow
+        deny tcp to any port 23
+        deny any to 203.0.113.0/24
+        allow tcp to 203.0.113.10 port 443        # the deny above wins
+        allow udp to 192.0.2.53 port 53
+    """)
+    # "allow tcp to 203.0.113.10 port 443" is never reported: the /24 deny covers its host.
+    telnet, net, dns = "deny tcp to any port 23", "deny any to 203.0.113.0/24", "allow udp to 192.0.2.53 port 53"
+    c.add(DEFAULT_ALLOW, tcp4("192.0.2.1", 80), "tcp no rule matches: the default")
+    c.add(DENY(telnet), tcp4("192.0.2.1", 23), "telnet")
+    c.add(DENY(net), udp4("203.0.113.10", 53), "udp into the denied /24")
+    c.add(DENY(net), tcp4("203.0.113.10", 443), "tcp 443 to a host both denied and allowed: deny wins")
+    c.add(DENY(telnet), tcp4("203.0.113.10", 23), "two deny rules match: the first in file order")
+    c.add(ALLOW(dns), udp4("192.0.2.53", 53), "an allow rule still reports itself under default allow")
+    c.add(DEFAULT_ALLOW, ping6("2001:db8::1"), "ICMPv6 echo, no rule")
+    c.add(DENY(telnet), tcp6("2001:db8::1", 23), "IPv6 telnet")
+    c.add(NON_IP_PASS, arp_request(), "ARP request passes")
+    c.add(NON_IP_DROP, eth_raw(0x88CC, b"\x02\x07\x04" + bytes(20)), "LLDP dropped although the default is allow")
+    return c
+
+
+@case
+def default_absent():
+    c = Case("default_absent", "no default line: the default is deny", """
+        # no `default` statement anywhere in this file
+        allow tcp to 192.0.2.10 port 22
+    """)
+    ssh = "allow tcp to 192.0.2.10 port 22"
+    c.add(ALLOW(ssh), tcp4("192.0.2.10", 22), "the one allowed flow")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.10", 23), "anything else tcp")
+    c.add(DEFAULT_DENY, udp6("2001:db8::1", 53), "IPv6 udp")
+    c.add(DEFAULT_DENY, ping4("192.0.2.10"), "ICMP")
+    c.add(NON_IP_PASS, arp_request("192.0.2.10"), "ARP passes whatever the default")
+    c.add(NON_IP_DROP, eth_raw(0x88CC, b"\x02\x07\x04" + bytes(20)), "LLDP")
+    return c
+
+
+@case
+def ethertypes():
+    c = Case("ethertypes", "non-IP frames: ARP passes, others drop unless allowed; rules never match them", """
+        default allow
+        allow any
+        allow ethertype 0x88cc
+        allow ethertype 0x8863
+    """)
+    anyr = "allow any"
+    ipv4_in = bytes(IP(src=VM4, dst="192.0.2.1") / tcp(443))
+    c.add(ALLOW(anyr), tcp4("192.0.2.1", 443), "IPv4 tcp: `allow any` matches")
+    c.add(ALLOW(anyr), udp6("2001:db8::1", 53), "IPv6 udp: `allow any` matches")
+    c.add(NON_IP_PASS, arp_request(), "ARP request")
+    c.add(NON_IP_PASS, arp_reply(), "ARP reply")
+    c.add(NON_IP_PASS, eth_raw(0x88CC, b"\x02\x07\x04" + bytes(20)), "LLDP, let through by `allow ethertype 0x88cc`")
+    c.add(NON_IP_PASS, eth_raw(0x8863, b"\x11\x09\x00\x00\x00\x04\x01\x01\x00\x00"),
+          "PPPoE discovery (PADI), let through by `allow ethertype 0x8863`")
+    c.add(NON_IP_DROP, eth_raw(0x8864, b"\x11\x00\x00\x01" + struct.pack("!H", len(ipv4_in) + 2) + b"\x00\x21" + ipv4_in),
+          "PPPoE session carrying IPv4: not allowed, and `allow any` does not reach inside")
+    c.add(NON_IP_DROP, eth_raw(0x8847, b"\x00\x01\x01\x40" + ipv4_in), "MPLS unicast carrying IPv4")
+    c.add(NON_IP_DROP, eth_raw(0x8848, b"\x00\x01\x01\x40" + ipv4_in), "MPLS multicast carrying IPv4")
+    c.add(NON_IP_DROP, eth_raw(0x9100, struct.pack("!HH", 10, 0x0800) + ipv4_in), "0x9100 VLAN tag around IPv4")
+    llc_snap = b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + ipv4_in
+    c.add(NON_IP_DROP, eth_raw(len(llc_snap), llc_snap), "802.3 frame with LLC/SNAP carrying IPv4")
+    c.add(NON_IP_DROP, eth_raw(0x8035, bytes(ARP(op=3))), "RARP is not ARP")
+    c.add(NON_IP_DROP, eth_raw(0x888E, b"\x02\x01\x00\x00"), "EAPOL")
+    c.add(NON_IP_DROP, eth_raw(0x0842, b"\xff" * 6 + bytes.fromhex("020000000002") * 16), "wake-on-LAN")
+    c.add(NON_IP_DROP, eth_raw(0x8137, bytes(30)), "IPX")
+    return c
+
+
+@case
+def vlan():
+    c = Case("vlan", "802.1Q and 802.1ad tags: two are looked through, three are malformed", """
+        default deny
+        allow tcp to 192.0.2.0/24 port 443
+        allow udp to 2001:db8::53 port 53
+    """)
+    web, dns = "allow tcp to 192.0.2.0/24 port 443", "allow udp to 2001:db8::53 port 53"
+    inner = ip4("192.0.2.1") / tcp(443)
+    c.add(ALLOW(web), eth() / inner, "untagged, for comparison")
+    c.add(ALLOW(web), eth() / Dot1Q(vlan=10) / inner, "802.1Q tag 10")
+    c.add(DEFAULT_DENY, eth() / Dot1Q(vlan=10) / ip4("192.0.2.1") / tcp(444), "802.1Q tag, port with no rule")
+    c.add(ALLOW(web), eth() / Dot1AD(vlan=100) / Dot1Q(vlan=10) / inner, "802.1ad outer 100, 802.1Q inner 10")
+    c.add(ALLOW(web), eth() / Dot1Q(vlan=100) / Dot1Q(vlan=10) / inner, "two 802.1Q tags")
+    c.add(ALLOW(dns), eth() / Dot1AD(vlan=100) / Dot1Q(vlan=10) / ip6("2001:db8::53") / udp(53),
+          "IPv6 behind two tags")
+    c.add(MALFORMED, eth() / Dot1AD(vlan=100) / Dot1Q(vlan=10) / Dot1Q(vlan=20) / inner, "three tags")
+    c.add(MALFORMED, eth() / Dot1Q(vlan=1) / Dot1Q(vlan=2) / Dot1Q(vlan=3) / ARP(op=1, psrc=VM4, pdst="10.0.0.1"),
+          "three tags around ARP: the tags make it malformed before ARP is seen")
+    c.add(NON_IP_PASS, eth() / Dot1Q(vlan=10) / ARP(op=1, hwsrc=VM_MAC, psrc=VM4, pdst="10.0.0.1"), "ARP behind one tag")
+    c.add(NON_IP_PASS, eth() / Dot1AD(vlan=100) / Dot1Q(vlan=10) / ARP(op=1, hwsrc=VM_MAC, psrc=VM4, pdst="10.0.0.1"),
+          "ARP behind two tags")
+    c.add(NON_IP_DROP, eth_raw(0x9100, struct.pack("!HH", 10, 0x0800) + bytes(inner)),
+          "0x9100 outer tag: not a tag vmfw looks through")
+    c.add(NON_IP_DROP, bytes(eth(type=0x8100)) + struct.pack("!HH", 10, 0x9100) + struct.pack("!HH", 20, 0x0800) + bytes(inner),
+          "802.1Q then a 0x9100 tag")
+    c.add(NON_IP_DROP, eth() / Dot1Q(vlan=10, type=0x8864) / Raw(b"\x11\x00\x00\x01\x00\x2a\x00\x21" + bytes(inner)),
+          "PPPoE session behind a tag")
+    c.add(ALLOW(web), trailing(eth() / Dot1Q(vlan=10) / inner, 26), "tagged, with bytes past the IPv4 total length")
+    c.add(MALFORMED, eth() / Dot1Q(vlan=10) / IP(src=VM4, dst="192.0.2.1", ihl=4) / tcp(443), "tagged IPv4 with IHL 4")
+    c.add(MALFORMED, bytes(eth(type=0x8100)) + b"\x00\x0a",
+          "frame ends inside the 802.1Q tag: nothing to judge it by")
+    return c
+
+
+@case
+def ndp():
+    c = Case("ndp", "neighbour discovery passes whatever the rules; RA and redirect follow them", """
+        default deny
+        deny icmpv6 to any
+        allow tcp to 2001:db8::/32 port 80
+    """)
+    deny6, web = "deny icmpv6 to any", "allow tcp to 2001:db8::/32 port 80"
+    solicited = "ff02::1:ff00:1"
+
+    def nd(dst, msg, hlim=255, ext=()):
+        p = eth() / IPv6(src=VM_LL, dst=dst, hlim=hlim)
+        for h in ext:
+            p = p / h
+        return p / msg
+
+    c.add(NEIGHBOR, nd("ff02::2", ICMPv6ND_RS()), "router solicitation (133), hop limit 255")
+    c.add(NEIGHBOR, nd(solicited, ICMPv6ND_NS(tgt="fe80::1")), "neighbour solicitation (135), hop limit 255")
+    c.add(NEIGHBOR, nd("fe80::1", ICMPv6ND_NA(tgt="fe80::2", R=0, S=1, O=1)), "neighbour advertisement (136), hop limit 255")
+    c.add(DENY(deny6), nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), hlim=64), "NS with hop limit 64: not ND, the icmpv6 deny applies")
+    c.add(DENY(deny6), nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), hlim=254), "NS with hop limit 254")
+    c.add(DENY(deny6), nd("ff02::1", ICMPv6ND_RA()), "router advertisement (134): RA guard, rules apply")
+    c.add(DENY(deny6), nd("fe80::1", ICMPv6ND_Redirect(tgt="fe80::9", dst="2001:db8::9")), "redirect (137): rules apply")
+    c.add(DENY(deny6), nd("ff02::1", ICMPv6EchoRequest()), "echo request with hop limit 255 is not ND")
+    c.add(NEIGHBOR, nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrHopByHop()]), "NS behind hop-by-hop")
+    c.add(NEIGHBOR, nd("fe80::1", ICMPv6ND_NA(tgt="fe80::2"), ext=[IPv6ExtHdrDestOpt()]), "NA behind destination options")
+    c.add(NEIGHBOR, nd("ff02::2", ICMPv6ND_RS(), ext=[IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt()]),
+          "RS behind hop-by-hop and destination options")
+    c.add(NEIGHBOR, nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrRouting(segleft=0, addresses=["fe80::9"])]),
+          "NS behind a routing header with segments left 0")
+    c.add(DENY(deny6), nd("ff02::1", ICMPv6ND_RA(), ext=[IPv6ExtHdrHopByHop()]), "RA behind hop-by-hop: still rules")
+    ns = bytes(ICMPv6ND_NS(tgt="fe80::1"))
+    c.add(DENY(deny6), frag6(solicited, 0x2001, 0, True, ns + bytes(8), nh=58, src=VM_LL, hlim=255),
+          "NS in a first fragment: not an unfragmented packet, so judged by the rules")
+    c.add(DENY(deny6), frag6(solicited, 0x2001, 4, False, bytes(8), nh=58, src=VM_LL, hlim=255),
+          "its later fragment (offset 32, where the first ended) inherits that verdict")
+    c.add(NEIGHBOR, frag6(solicited, 0x2002, 0, False, ns, nh=58, src=VM_LL, hlim=255),
+          "NS in an atomic fragment (offset 0, M 0): judged as unfragmented (RFC 6946)")
+    c.add(MALFORMED, eth() / IPv6(src=VM_LL, dst=solicited, hlim=255, nh=58) / Raw(ns[:4]),
+          "NS with a 4-byte ICMPv6 header: truncated")
+    c.add(MALFORMED, nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrDestOpt(), IPv6ExtHdrHopByHop()]),
+          "NS behind hop-by-hop that is not first")
+    c.add(ALLOW(web), tcp6("2001:db8::80", 80), "ordinary tcp for comparison")
+    return c
+
+
+@case
+def ndp_allow():
+    c = Case("ndp_allow", "ND with an icmpv6 allow rule: hop limit 255 ND reports neighbor, not the rule", """
+        default deny
+        allow icmpv6 to ff02::/16
+    """)
+    mc = "allow icmpv6 to ff02::/16"
+
+    def nd(dst, msg, hlim=255):
+        return eth() / IPv6(src=VM_LL, dst=dst, hlim=hlim) / msg
+
+    c.add(ALLOW(mc), nd("ff02::1", ICMPv6ND_RA()), "RA to all-nodes: the multicast rule allows it")
+    c.add(DEFAULT_DENY, nd("fe80::1", ICMPv6ND_Redirect(tgt="fe80::9", dst="2001:db8::9")), "redirect to a unicast address")
+    c.add(ALLOW(mc), nd("ff02::1:ff00:1", ICMPv6ND_NS(tgt="fe80::1"), hlim=64), "NS with hop limit 64 to multicast: rule")
+    c.add(DEFAULT_DENY, nd("fe80::1", ICMPv6ND_NS(tgt="fe80::1"), hlim=64), "NS with hop limit 64 to unicast: default")
+    c.add(NEIGHBOR, nd("fe80::1", ICMPv6ND_NS(tgt="fe80::1")), "unicast NS with hop limit 255: neighbor")
+    c.add(NEIGHBOR, nd("ff02::2", ICMPv6ND_RS()), "RS to all-routers: neighbor, although the rule matches too")
+    c.add(NEIGHBOR, nd("fe80::1", ICMPv6ND_NA(tgt="fe80::2")), "NA")
+    return c
+
+
+@case
+def ipv4_malformed():
+    c = Case("ipv4_malformed", "IPv4 header and transport checks, options, bytes past the total length", """
+        default allow
+        deny tcp to any port 23
+        allow tcp to 192.0.2.1 port 443
+    """)
+    telnet, web = "deny tcp to any port 23", "allow tcp to 192.0.2.1 port 443"
+    dst = "192.0.2.1"
+    good = ip4(dst) / tcp(443)
+
+    def v4(**kw):
+        return eth() / ip4(dst, **kw)
+
+    c.add(ALLOW(web), eth() / good, "well-formed, for comparison")
+    c.add(MALFORMED, v4(version=5) / tcp(443), "version 5")
+    c.add(MALFORMED, v4(version=6) / tcp(443), "version 6 under the IPv4 ethertype")
+    c.add(MALFORMED, v4(ihl=4) / tcp(443), "IHL 4")
+    c.add(MALFORMED, v4(ihl=0) / tcp(443), "IHL 0")
+    c.add(MALFORMED, v4(len=19) / tcp(443), "total length 19, shorter than the header")
+    c.add(MALFORMED, v4(len=22, options=[IPOption_NOP()] * 4) / tcp(443), "IHL 6 (24 bytes) with total length 22")
+    c.add(MALFORMED, v4(len=100) / tcp(443), "total length 100 in a 54-byte frame")
+    c.add(MALFORMED, bytes(eth() / good)[:14 + 10], "frame ends 10 bytes into the IPv4 header")
+    c.add(MALFORMED, v4(proto=6) / Raw(bytes(tcp(443))[:19]), "TCP header of 19 bytes")
+    c.add(MALFORMED, v4(proto=17) / Raw(bytes(udp(53))[:7]), "UDP header of 7 bytes")
+    c.add(MALFORMED, v4(proto=1) / Raw(bytes(ICMP(type=8))[:7]), "ICMP header of 7 bytes")
+    c.add(MALFORMED, trailing(v4(proto=6, len=20), 0) + bytes(tcp(443)),
+          "total length 20 with a TCP header after it: bytes past the total length are not the packet's")
+    c.add(MALFORMED, trailing(v4(proto=17) / Raw(bytes(udp(53))[:4]), 22, b"\0"),
+          "4-byte UDP header padded to 60 bytes: the padding does not complete it")
+    c.add(DEFAULT_ALLOW, trailing(eth() / ip4(dst) / udp(9), 18, b"\0"), "minimal UDP padded to 60 bytes")
+    c.add(DENY(telnet), trailing(eth() / ip4(dst) / tcp(23), 40), "telnet with 40 bytes of junk after it")
+    c.add(ALLOW(web), trailing(eth() / good, 20, b"\0"), "allowed tcp with padding")
+    c.add(MALFORMED, v4(options=[IPOption_LSRR(routers=["192.0.2.9"])]) / tcp(443), "loose source route option")
+    c.add(MALFORMED, v4(options=[IPOption_SSRR(routers=["192.0.2.9"])]) / tcp(443), "strict source route option")
+    c.add(MALFORMED, v4(options=[IPOption_NOP(), IPOption_NOP(), IPOption_LSRR(routers=["192.0.2.9"])]) / tcp(443),
+          "source route after two NOPs")
+    c.add(MALFORMED, v4(options=[IPOption_RR(routers=["0.0.0.0"]), IPOption_LSRR(routers=["192.0.2.9"])]) / tcp(443),
+          "source route after a record-route option")
+    c.add(ALLOW(web), v4(options=[IPOption_RR(routers=["0.0.0.0", "0.0.0.0"])]) / tcp(443), "record route is skipped")
+    c.add(ALLOW(web), v4(options=[IPOption_Timestamp(flg=0, timestamp=0)]) / tcp(443), "timestamp option is skipped")
+    c.add(ALLOW(web), v4(options=[IPOption_Router_Alert()]) / tcp(443), "router alert is skipped")
+    c.add(ALLOW(web), v4(options=[IPOption_NOP()] * 40) / tcp(443), "IHL 15: 40 bytes of NOP options")
+    c.add(DEFAULT_ALLOW, v4(proto=47), "GRE with no payload: no transport header needed")
+    c.add(DEFAULT_ALLOW, v4(proto=50) / Raw(bytes(4)), "ESP with 4 bytes: no transport header needed")
+    c.add(MALFORMED, frag4(dst, 77, 8189, False, bytes(100)),
+          "fragment at offset 65512 with 100 bytes: ends past 65535 (ping of death)")
+    return c
+
+
+@case
+def ipv6_malformed():
+    c = Case("ipv6_malformed", "IPv6 header checks, extension header walk, protocols behind it", """
+        default allow
+        deny tcp to any port 23
+        allow proto 51 to 2001:db8::/32
+        deny proto 50 to any
+        allow proto 253 to 2001:db8::253
+    """)
+    telnet, ah, esp, exp = ("deny tcp to any port 23", "allow proto 51 to 2001:db8::/32", "deny proto 50 to any",
+                            "allow proto 253 to 2001:db8::253")
+    dst = "2001:db8::1"
+
+    def v6(**kw):
+        return eth() / ip6(dst, **kw)
+
+    pad_opt = b"\x01\x04\x00\x00\x00\x00"        # PadN filling an 8-byte options header
+    c.add(DEFAULT_ALLOW, v6() / tcp(443), "well-formed, for comparison")
+    c.add(MALFORMED, v6(version=4) / tcp(443), "version 4 under the IPv6 ethertype")
+    c.add(MALFORMED, v6(version=7) / tcp(443), "version 7")
+    c.add(MALFORMED, v6(plen=100) / tcp(443), "payload length 100 with 20 bytes in the frame")
+    c.add(MALFORMED, bytes(v6() / tcp(443))[:14 + 30], "frame ends 30 bytes into the IPv6 header")
+    c.add(MALFORMED, v6(nh=0) / Raw(bytes([6, 1]) + pad_opt), "hop-by-hop header claims 16 bytes, 8 are there")
+    c.add(MALFORMED, trailing(v6(nh=0, plen=8) / Raw(bytes([6, 1]) + pad_opt), 0) + bytes(8) + bytes(tcp(443)),
+          "hop-by-hop header completed only by bytes past the payload length")
+    c.add(MALFORMED, v6(nh=6) / Raw(bytes(tcp(443))[:19]), "TCP header of 19 bytes")
+    c.add(MALFORMED, v6(nh=17) / Raw(bytes(udp(53))[:7]), "UDP header of 7 bytes")
+    c.add(MALFORMED, v6(nh=58) / Raw(bytes(ICMPv6EchoRequest())[:7]), "ICMPv6 header of 7 bytes")
+    c.add(MALFORMED, trailing(v6(nh=6, plen=0), 0) + bytes(tcp(443)),
+          "payload length 0 with a TCP header after it: not part of the packet")
+    seven = [IPv6ExtHdrDestOpt() for _ in range(7)]
+    c.add(DENY(telnet), v6() / IPv6ExtHdrHopByHop() / seven[0] / seven[1] / seven[2] / seven[3] / seven[4] / seven[5] /
+          seven[6] / tcp(23), "8 extension headers (hop-by-hop + 7 dest-opts) then telnet: walked, rule applies")
+    eight = [IPv6ExtHdrDestOpt() for _ in range(8)]
+    c.add(MALFORMED, v6() / IPv6ExtHdrHopByHop() / eight[0] / eight[1] / eight[2] / eight[3] / eight[4] / eight[5] /
+          eight[6] / eight[7] / tcp(23), "9 extension headers")
+    c.add(MALFORMED, v6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / tcp(443), "hop-by-hop after destination options")
+    c.add(MALFORMED, v6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrHopByHop() / tcp(443), "two hop-by-hop headers")
+    c.add(MALFORMED, v6() / IPv6ExtHdrFragment(nh=44, offset=0, m=1, id=0x3001) /
+          IPv6ExtHdrFragment(nh=17, offset=0, m=0, id=0x3002) / udp(53),
+          "two fragment headers in one packet (CVE-2023-4809)")
+    c.add(MALFORMED, v6(nh=43) / Raw(srh(6, 1) + bytes(tcp(443))), "routing header with segments left 1")
+    c.add(DENY(telnet), v6(nh=43) / Raw(srh(6, 0) + bytes(tcp(23))), "routing header with segments left 0, then telnet")
+    c.add(DENY(telnet), v6() / IPv6ExtHdrRouting(segleft=0, addresses=["2001:db8::9"]) / tcp(23),
+          "type 0 routing header, segments left 0, then telnet")
+    c.add(ALLOW(ah), v6(nh=51) / Raw(ah_hdr(6) + bytes(tcp(23))),
+          "AH then telnet: AH is the protocol (51), not walked; the telnet deny does not apply")
+    c.add(ALLOW(ah), v6() / IPv6ExtHdrHopByHop(nh=51) / Raw(ah_hdr(6) + bytes(tcp(23))), "hop-by-hop, AH, telnet")
+    c.add(DEFAULT_ALLOW, eth() / ip6("2001:db9::1", nh=51) / Raw(ah_hdr(6) + bytes(tcp(23))),
+          "AH outside the AH rule's prefix")
+    c.add(DENY(esp), v6() / ESP(spi=5, seq=1, data=bytes(16)), "ESP (50)")
+    c.add(DENY(esp), v6() / IPv6ExtHdrDestOpt() / ESP(spi=5, seq=1, data=bytes(16)), "ESP behind destination options")
+    c.add(DENY(esp), eth() / ip4("192.0.2.1") / ESP(spi=5, seq=1, data=bytes(16)), "IPv4 ESP: proto rules cover both families")
+    c.add(ALLOW(exp), eth() / ip6("2001:db8::253", nh=253) / Raw(b"experiment"), "next header 253 is the protocol")
+    c.add(DEFAULT_ALLOW, v6(nh=59), "no next header (59), payload length 0")
+    c.add(DENY(telnet), trailing(v6() / tcp(23), 30), "telnet with 30 bytes past the payload length")
+    return c
+
+
+@case
+def frag_v4():
+    c = Case("frag_v4", "IPv4 fragments: first judged, later inherit, key (src, dst, proto, id)", """
+        default deny
+        allow udp to 192.0.2.53 port 53
+        deny udp to any port 5353
+        allow tcp to 192.0.2.80 port 80
+        allow proto 47 to 192.0.2.47
+    """)
+    dns, mdns, web, gre = ("allow udp to 192.0.2.53 port 53", "deny udp to any port 5353",
+                           "allow tcp to 192.0.2.80 port 80", "allow proto 47 to 192.0.2.47")
+    srv = "192.0.2.53"
+
+    def first(ident, dport=53, dst=srv, data=24, **kw):
+        """A first fragment of a UDP datagram: UDP header + data bytes, more to come."""
+        return frag4(dst, ident, 0, True, udp_hdr(dport, 8 + data + 40) + bytes(data), **kw)
+
+    def later(ident, off8=4, mf=False, size=16, dst=srv, **kw):
+        return frag4(dst, ident, off8, mf, bytes(size), **kw)
+
+    c.add(ALLOW(dns), first(100), "first fragment of a DNS datagram (32 bytes: UDP header + 24)")
+    c.add(ALLOW(dns), later(100, 4, True, 32), "second fragment (offset 32): the first's verdict and rule")
+    c.add(ALLOW(dns), later(100, 8, False, 8), "last fragment (offset 64, MF clear)")
+    c.add(DEFAULT_DENY, first(101, dst="192.0.2.54"), "first fragment no rule allows")
+    c.add(DEFAULT_DENY, later(101, dst="192.0.2.54"), "its later fragment: default-deny, inherited")
+    c.add(DENY(mdns), first(102, dport=5353), "first fragment to 5353: denied")
+    c.add(DENY(mdns), later(102), "its later fragment: the deny rule, inherited")
+    c.add(FRAGMENT, later(103), "later fragment whose first was never seen")
+    c.add(FRAGMENT, later(100, proto=6), "id 100 again, but protocol tcp: another key, nothing remembered")
+    c.add(FRAGMENT, later(100, src="10.0.0.3"), "id 100 from another source")
+    c.add(FRAGMENT, later(100, dst="192.0.2.54"), "id 100 to another destination")
+    c.add(ALLOW(dns), later(100, 12, False, 8), "id 100 with its own key again: still remembered")
+    c.add(FRAGMENT, frag4("192.0.2.80", 104, 0, True, bytes(tcp(80))[:8], proto=6),
+          "first fragment with 8 bytes of TCP (ports but not the whole header): too short (RFC 1858)")
+    c.add(FRAGMENT, frag4("192.0.2.80", 104, 1, False, bytes(24), proto=6), "its later fragment: nothing remembered")
+    c.add(FRAGMENT, frag4(srv, 105, 0, True, udp_hdr(53, 40)[:4]), "first fragment with 4 bytes of UDP: too short")
+    c.add(ALLOW(dns), first(106, data=40), "first fragment with 48 bytes of payload")
+    c.add(FRAGMENT, later(106, 3, False, 16), "later fragment at offset 24, inside the first's 48 bytes: overlap")
+    c.add(ALLOW(dns), later(106, 6, False, 16), "later fragment at offset 48, right at the first's end: fine")
+    c.add(ALLOW(dns), first(107), "first fragment, id 107")
+    c.add(DENY(mdns), first(107, dport=5353), "another first fragment with the same key, to 5353: replaces it")
+    c.add(DENY(mdns), later(107), "later fragment: the replacement's verdict")
+    c.add(ALLOW(dns), first(108), "first fragment, id 108")
+    c.add(FRAGMENT, frag4(srv, 108, 0, True, udp_hdr(53, 40)[:4]), "a too-short first fragment with that key: removes it")
+    c.add(FRAGMENT, later(108), "later fragment: nothing remembered any more")
+    c.add(ALLOW(dns), first(109), "first fragment, id 109")
+    c.add(MALFORMED, first(109, options=[IPOption_LSRR(routers=["192.0.2.9"])]),
+          "a first fragment with that key and a source route: malformed, removes the entry")
+    c.add(FRAGMENT, later(109), "later fragment: nothing remembered any more")
+    c.add(ALLOW(dns), frag4(srv, 110, 0, False, udp_hdr(53, 20) + bytes(12)),
+          "atomic fragment (offset 0, MF clear): judged as a whole packet")
+    c.add(FRAGMENT, later(110), "a later fragment with its id: an atomic fragment is not a first fragment")
+    c.add(ALLOW(web), frag4("192.0.2.80", 111, 0, False, bytes(tcp(80)), proto=6), "atomic TCP fragment to port 80")
+    c.add(ALLOW(gre), frag4("192.0.2.47", 112, 0, True, bytes(8), proto=47), "first fragment of GRE: no ports needed")
+    c.add(ALLOW(gre), frag4("192.0.2.47", 112, 1, False, bytes(8), proto=47), "its later fragment")
+    c.add(MALFORMED, later(100, 16, False, 8, options=[IPOption_LSRR(routers=["192.0.2.9"])]),
+          "later fragment of id 100 with a source route: header checks apply to every fragment")
+    c.add(MALFORMED, later(100, 8189, False, 100), "later fragment of id 100 ending past 65535")
+    c.add(ALLOW(dns), later(100, 8000, False, 1000), "later fragment of id 100 ending at 65000: fine")
+    return c
+
+
+@case
+def frag_v6():
+    c = Case("frag_v6", "IPv6 fragments: first judged with its whole header chain, key (src, dst, id)", """
+        default deny
+        allow udp to 2001:db8::53 port 53
+        deny udp to any port 5353
+        allow tcp to 2001:db8::80 port 80
+    """)
+    dns, mdns, web = "allow udp to 2001:db8::53 port 53", "deny udp to any port 5353", "allow tcp to 2001:db8::80 port 80"
+    srv = "2001:db8::53"
+
+    def first(ident, dport=53, dst=srv, data=24, **kw):
+        return frag6(dst, ident, 0, True, udp_hdr(dport, 8 + data + 40) + bytes(data), **kw)
+
+    def later(ident, off8=4, m=False, size=16, dst=srv, **kw):
+        return frag6(dst, ident, off8, m, bytes(size), **kw)
+
+    c.add(ALLOW(dns), first(0x1000), "first fragment of a DNS datagram (32 bytes after the fragment header)")
+    c.add(ALLOW(dns), later(0x1000, 4, True, 32), "second fragment: inherits")
+    c.add(ALLOW(dns), later(0x1000, 8, False, 8), "last fragment")
+    c.add(DEFAULT_DENY, first(0x1001, dst="2001:db8::54"), "first fragment no rule allows")
+    c.add(DEFAULT_DENY, later(0x1001, dst="2001:db8::54"), "its later fragment")
+    c.add(DENY(mdns), first(0x1002, dport=5353), "first fragment to 5353")
+    c.add(DENY(mdns), later(0x1002), "its later fragment")
+    c.add(FRAGMENT, later(0x1003), "later fragment whose first was never seen")
+    c.add(ALLOW(dns), later(0x1000, 12, False, 8, nh=6),
+          "id 0x1000 whose fragment header says tcp: the IPv6 key has no protocol, so it inherits")
+    c.add(FRAGMENT, later(0x1000, src="2001:db8:ffff::3"), "id 0x1000 from another source")
+    c.add(FRAGMENT, frag6(srv, 0x1004, 0, True, udp_hdr(53, 40)[:4]), "first fragment with 4 bytes of UDP: too short")
+    c.add(FRAGMENT, later(0x1004), "its later fragment: nothing remembered")
+    c.add(FRAGMENT, frag6("2001:db8::80", 0x1005, 0, True, bytes([6, 0]) + bytes(6), nh=60),
+          "first fragment holding only a destination-options header: the chain and TCP header are incomplete (RFC 7112)")
+    c.add(FRAGMENT, frag6("2001:db8::80", 0x1005, 1, False, bytes(tcp(80))), "its later fragment")
+    c.add(ALLOW(dns), first(0x1006, before=[IPv6ExtHdrHopByHop()]), "first fragment behind hop-by-hop")
+    c.add(ALLOW(dns), later(0x1006, before=[IPv6ExtHdrHopByHop()]), "its later fragment, also behind hop-by-hop")
+    c.add(ALLOW(dns), first(0x1007, data=40), "first fragment with 48 bytes after the fragment header")
+    c.add(FRAGMENT, later(0x1007, 3, False, 16), "later fragment at offset 24: overlaps the first")
+    c.add(ALLOW(dns), later(0x1007, 6, False, 16), "later fragment at offset 48: right at the first's end")
+    c.add(ALLOW(dns), first(0x1008), "first fragment, id 0x1008")
+    c.add(DENY(mdns), first(0x1008, dport=5353), "a new first fragment with the same key, to 5353: replaces it")
+    c.add(DENY(mdns), later(0x1008), "later fragment: the replacement's verdict")
+    c.add(ALLOW(dns), first(0x1009), "first fragment, id 0x1009")
+    c.add(MALFORMED, frag6(srv, 0x1009, 0, True, srh(17, 1) + udp_hdr(53, 72) + bytes(24), nh=43),
+          "a first fragment with that key carrying a routing header with segments left 1: malformed, removes the entry")
+    c.add(FRAGMENT, later(0x1009), "later fragment: nothing remembered any more")
+    c.add(ALLOW(dns), first(0x100A), "first fragment, id 0x100a")
+    c.add(FRAGMENT, frag6(srv, 0x100A, 0, True, udp_hdr(53, 40)[:4]), "a too-short first fragment with that key: removes it")
+    c.add(FRAGMENT, later(0x100A), "later fragment: nothing remembered any more")
+    c.add(ALLOW(dns), frag6(srv, 0x100B, 0, False, udp_hdr(53, 20) + bytes(12)),
+          "atomic fragment (offset 0, M 0): judged as a whole packet")
+    c.add(FRAGMENT, later(0x100B), "a later fragment with its id: an atomic fragment is not remembered")
+    c.add(ALLOW(web), frag6("2001:db8::80", 0x100C, 0, False, bytes(tcp(80)), nh=6), "atomic TCP fragment to port 80")
+    c.add(MALFORMED, eth() / ip6(srv, nh=43) / Raw(srh(44, 1) + bytes([17, 0, 0, 0x60, 0, 0, 0x10, 0]) + bytes(16)),
+          "later fragment of id 0x1000 behind a routing header with segments left 1: header checks apply to every fragment")
+    return c
+
+
+@case
+def frag_timeout():
+    c = Case("frag_timeout", "remembered first fragments last 30 s at least and expire after 60 s, by capture time; "
+             "fragment drops hold under default allow", """
+        default allow
+        deny udp to any port 9
+    """)
+    discard = "deny udp to any port 9"
+    dst4, dst6 = "192.0.2.1", "2001:db8::1"
+
+    def first4(ident, dport=53):
+        return frag4(dst4, ident, 0, True, udp_hdr(dport, 72) + bytes(24))
+
+    def later4(ident):
+        return frag4(dst4, ident, 4, False, bytes(16))
+
+    def first6(ident):
+        return frag6(dst6, ident, 0, True, udp_hdr(53, 72) + bytes(24))
+
+    def later6(ident):
+        return frag6(dst6, ident, 4, False, bytes(16))
+
+    # Each key sees its first fragment and one later fragment, so the age is measured from the
+    # first fragment whether or not later fragments refresh the entry.
+    c.add(DEFAULT_ALLOW, first4(1), "IPv4 first fragment, id 1, at 0 s", at=0)
+    c.add(DEFAULT_ALLOW, first4(2), "IPv4 first fragment, id 2, at 1 s", at=1)
+    c.add(DENY(discard), first4(3, dport=9), "IPv4 first fragment to the discard port, id 3, at 2 s", at=2)
+    c.add(DEFAULT_ALLOW, first6(4), "IPv6 first fragment, id 4, at 3 s", at=3)
+    c.add(DEFAULT_ALLOW, first6(5), "IPv6 first fragment, id 5, at 4 s", at=4)
+    c.add(DEFAULT_ALLOW, later4(1), "id 1 later fragment 29 s after its first: remembered", at=29)
+    c.add(DEFAULT_ALLOW, later6(4), "id 4 later fragment 29 s after its first: remembered", at=32)
+    c.add(FRAGMENT, later4(2), "id 2 later fragment 61 s after its first: expired", at=62)
+    c.add(FRAGMENT, later4(3), "id 3 (denied) later fragment 61 s after its first: expired, now `fragment`", at=63)
+    c.add(FRAGMENT, later6(5), "id 5 later fragment 61 s after its first: expired", at=65)
+    c.add(DEFAULT_ALLOW, first4(2), "id 2 first fragment again: remembered afresh", at=70)
+    c.add(DEFAULT_ALLOW, later4(2), "id 2 later fragment 1 s after the new first", at=71)
+    c.add(FRAGMENT, later4(99), "later fragment never preceded by a first, under default allow", at=72)
+    return c
+
+
+@case
+def jumbo():
+    c = Case("jumbo", "frames larger than a page, up to the largest IP packets", """
+        default deny
+        allow udp to 192.0.2.10 port 9000
+        allow tcp to 2001:db8::10 port 443
+    """)
+    big4, big6 = "allow udp to 192.0.2.10 port 9000", "allow tcp to 2001:db8::10 port 443"
+
+    def udp4_of(frame_len, dport=9000):
+        return eth() / ip4("192.0.2.10") / udp(dport) / Raw(bytes(frame_len - 14 - 20 - 8))
+
+    c.add(ALLOW(big4), udp4_of(9000), "9000-byte frame (jumbo)")
+    c.add(ALLOW(big4), udp4_of(60000), "60000-byte frame (GSO)")
+    c.add(DEFAULT_DENY, udp4_of(60000, 9001), "60000-byte frame to a port with no rule")
+    c.add(ALLOW(big4), udp4_of(14 + 65535), "IPv4 total length 65535: the largest IPv4 packet")
+    c.add(ALLOW(big6), eth() / ip6("2001:db8::10") / tcp(443) / Raw(bytes(9000 - 14 - 40 - 20)), "9000-byte IPv6 frame")
+    c.add(ALLOW(big6), eth() / ip6("2001:db8::10") / tcp(443) / Raw(bytes(65535 - 20)),
+          "IPv6 payload length 65535: the largest IPv6 packet without a jumbogram")
+    c.add(MALFORMED, bytes(udp4_of(9000))[:-1], "9000-byte IPv4 packet in a frame one byte short")
+    c.add(ALLOW(big4), trailing(udp4_of(1500), 7000, b"\0"), "1500-byte packet in a 8500-byte frame: the rest ignored")
+    return c
+
+
+# Capture flavours: every reader path, with packets whose verdicts depend on reading them right.
+
+FLAVOUR_POLICY = """
+    default deny
+    allow tcp to 192.0.2.0/24 port 443
+    allow udp to 2001:db8::53 port 53
+    deny tcp to any port 25
+"""
+F_WEB, F_DNS, F_MAIL = "allow tcp to 192.0.2.0/24 port 443", "allow udp to 2001:db8::53 port 53", "deny tcp to any port 25"
+
+
+def flavour_common(c, wrap=lambda f: f):
+    c.add(ALLOW(F_WEB), wrap(bytes(tcp4("192.0.2.1", 443))), "IPv4 tcp to 443")
+    c.add(ALLOW(F_DNS), wrap(bytes(udp6("2001:db8::53", 53))), "IPv6 udp to 53")
+    c.add(DENY(F_MAIL), wrap(bytes(tcp4("192.0.2.1", 25))), "IPv4 tcp to 25")
+    c.add(DEFAULT_DENY, wrap(bytes(ping6("2001:db8::1"))), "ICMPv6 echo, no rule")
+
+
+@case
+def flavour_pcapng():
+    c = Case("flavour_pcapng", "pcapng with nanosecond timestamps (if_tsresol 9)", FLAVOUR_POLICY,
+             captures=[("pcapng", "pcapng", LT_ETHER)])
+    flavour_common(c)
+    c.add(NON_IP_PASS, arp_request(), "ARP")
+    c.add(ALLOW(F_WEB), frag4("192.0.2.1", 500, 0, True, bytes(tcp(443)) + bytes(20), proto=6),
+          "first fragment to 443", at="10.000000001")
+    c.add(ALLOW(F_WEB), frag4("192.0.2.1", 500, 5, False, bytes(8), proto=6), "later fragment 20 s on: remembered",
+          at="30.000000001")
+    return c
+
+
+@case
+def flavour_nsec():
+    c = Case("flavour_nsec", "pcap with nanosecond timestamps (magic a1b23c4d): fragment ages need the right unit",
+             FLAVOUR_POLICY, captures=[("pcap", "pcap-ns", LT_ETHER)])
+    flavour_common(c)
+
+    def first(ident):
+        return frag4("192.0.2.1", ident, 0, True, bytes(tcp(443)) + bytes(20), proto=6)
+
+    def later(ident):
+        return frag4("192.0.2.1", ident, 5, False, bytes(8), proto=6)
+
+    c.add(ALLOW(F_WEB), first(1), "first fragment, id 1", at="1.123456789")
+    c.add(ALLOW(F_WEB), first(2), "first fragment, id 2", at="2.000000001")
+    c.add(ALLOW(F_WEB), later(1), "id 1 later fragment 28.9 s on: remembered (a unit mistake would make it 28,900 s)",
+          at="30.000000789")
+    c.add(FRAGMENT, later(2), "id 2 later fragment 61 s on: expired", at="63.000000002")
+    return c
+
+
+@case
+def flavour_sll():
+    c = Case("flavour_sll", "Linux cooked capture v1 (LINUX_SLL): the protocol field becomes the ethertype",
+             FLAVOUR_POLICY, captures=[("pcap", "pcap", LT_SLL)])
+    flavour_common(c, sll)
+    c.add(NON_IP_PASS, sll(bytes(arp_reply())), "ARP (protocol 0x0806)")
+    c.add(NON_IP_DROP, sll(eth_raw(0x0004, b"\x42\x42\x03" + bytes(35))), "802.2 LLC (protocol 0x0004): not IP")
+    c.add(ALLOW(F_WEB), sll(bytes(eth() / Dot1Q(vlan=10) / ip4("192.0.2.1") / tcp(443))), "802.1Q tag inside a cooked capture")
+    c.add(MALFORMED, sll(bytes(tcp4("192.0.2.1", 443)))[:10], "cooked header cut short at 10 bytes: no ethertype to judge by")
+    return c
+
+
+@case
+def flavour_sll2():
+    c = Case("flavour_sll2", "Linux cooked capture v2 (LINUX_SLL2)", FLAVOUR_POLICY,
+             captures=[("pcap", "pcap", LT_SLL2)])
+    flavour_common(c, sll2)
+    c.add(NON_IP_PASS, sll2(bytes(arp_reply())), "ARP")
+    c.add(NON_IP_DROP, sll2(eth_raw(0x88CC, bytes(20))), "LLDP")
+    return c
+
+
+@case
+def flavour_raw():
+    c = Case("flavour_raw", "raw IP (LINKTYPE_RAW): the version nibble picks the ethertype", FLAVOUR_POLICY,
+             captures=[("pcap", "pcap", LT_RAW)])
+    flavour_common(c, ip_only)
+    c.add(MALFORMED, ip_only(eth() / IP(version=5, src=VM4, dst="192.0.2.1") / tcp(443)),
+          "version 5: not 6, so read as IPv4, and IPv4 with a bad version is malformed")
+    c.add(MALFORMED, ip_only(eth() / IP(src=VM4, dst="192.0.2.1") / tcp(443))[:12], "IPv4 header of 12 bytes")
+    return c
+
+
+@case
+def flavour_ipv4_ipv6():
+    c = Case("flavour_ipv4_ipv6", "LINKTYPE_IPV4 then LINKTYPE_IPV6 captures, replayed as one stream across two files",
+             FLAVOUR_POLICY, captures=[("1.pcap", "pcap", LT_IPV4), ("2.pcap", "pcap", LT_IPV6)])
+    c.add(ALLOW(F_WEB), ip_only(tcp4("192.0.2.1", 443)), "file 1: IPv4 tcp to 443")
+    c.add(DENY(F_MAIL), ip_only(tcp4("192.0.2.1", 25)), "file 1: IPv4 tcp to 25")
+    c.add(MALFORMED, ip_only(udp6("2001:db8::53", 53)), "file 1: an IPv6 packet in an IPv4 capture is IPv4 with version 6")
+    c.next_capture()
+    c.add(ALLOW(F_DNS), ip_only(udp6("2001:db8::53", 53)), "file 2: IPv6 udp to 53; indexes continue across files")
+    c.add(DENY(F_MAIL), ip_only(tcp6("2001:db8::25", 25)), "file 2: IPv6 tcp to 25")
+    c.add(MALFORMED, ip_only(tcp4("192.0.2.1", 443)), "file 2: an IPv4 packet in an IPv6 capture is IPv6 with version 4")
+    return c
+
+
+@case
+def flavour_gzip():
+    c = Case("flavour_gzip", "gzip-compressed pcap and pcapng", FLAVOUR_POLICY,
+             captures=[("1.pcap.gz", "pcap.gz", LT_ETHER), ("2.pcapng.gz", "pcapng.gz", LT_ETHER)])
+    flavour_common(c)
+    c.next_capture()
+    c.add(ALLOW(F_WEB), tcp4("192.0.2.9", 443), "second file (gzip pcapng): IPv4 tcp to 443")
+    c.add(NON_IP_PASS, arp_request(), "second file: ARP")
+    return c
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if not f.startswith("."):
+            os.unlink(os.path.join(OUT, f))
+    total = 0
+    for fn in CASES:
+        c = fn()
+        c.write(OUT)
+        total += len(c.packets)
+        print(f"{c.name}: {len(c.packets)} packets")
+    print(f"{len(CASES)} cases, {total} packets in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
