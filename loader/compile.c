@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "policy.h"
+#include "util.h"
 
 #define PROTO_TCP 6
 #define PROTO_UDP 17
@@ -103,24 +104,6 @@ static int u32_cmp(const void *a, const void *b)
 static uint32_t min_rule(uint32_t a, uint32_t b)
 {
 	return a < b ? a : b;
-}
-
-static int reserve(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap : 64;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
 }
 
 /* Every covered stretch between range boundaries is a class, numbered from 1 in port order.
@@ -237,7 +220,7 @@ static void paint(struct paint *pt, int v, uint32_t a, uint32_t b, uint32_t rule
 
 static int own_push(struct cstate *cs, uint16_t proto, uint16_t pclass, uint32_t deny, uint32_t allow)
 {
-	if (reserve((void **)&cs->own, &cs->own_cap, cs->nown + 1, sizeof(*cs->own)))
+	if (vmfw_grow((void **)&cs->own, &cs->own_cap, cs->nown + 1, sizeof(*cs->own)))
 		return -ENOMEM;
 	cs->own[cs->nown++] = (struct vmfw_centry){
 		.proto = proto, .pclass = pclass, .deny_rule = deny, .allow_rule = allow,
@@ -309,7 +292,7 @@ static int emit_group(struct cstate *cs, uint32_t group, const struct anc *paren
 	cs->nown = n;
 
 	pn = parent ? parent->elen : 0;
-	if (reserve((void **)&c->entries, &cs->ent_cap, c->nentries + cs->nown + pn, sizeof(*c->entries)))
+	if (vmfw_grow((void **)&c->entries, &cs->ent_cap, c->nentries + cs->nown + pn, sizeof(*c->entries)))
 		return -ENOMEM;
 	pe = parent ? c->entries + parent->estart : NULL;
 	out = c->entries + c->nentries;
@@ -334,7 +317,7 @@ static int emit_group(struct cstate *cs, uint32_t group, const struct anc *paren
 
 static int grules_push(struct cstate *cs, uint32_t rule)
 {
-	if (reserve((void **)&cs->grules, &cs->grules_cap, cs->ngrules + 1, sizeof(uint32_t)))
+	if (vmfw_grow((void **)&cs->grules, &cs->grules_cap, cs->ngrules + 1, sizeof(uint32_t)))
 		return -ENOMEM;
 	cs->grules[cs->ngrules++] = rule;
 	return 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "util.h"
 #include "sha256.h"
 
 /* An offending token is quoted in full up to this many bytes, so one 16 MiB line cannot flood
@@ -152,24 +153,6 @@ static bool parse_dec(const char *s, size_t len, unsigned long max, unsigned lon
 	return true;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *n;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 4;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
-}
-
 static void rule_release(struct vmfw_rule *r)
 {
 	free(r->dests);
@@ -302,7 +285,7 @@ static int add_dest(struct parser *ps, struct rule_ctx *rc, const struct tok *t)
 	if (rc->r.proto == IPPROTO_NUM_ICMPV6 && pf.family == VMFW_F_IPV4)
 		return perr(ps, t->col, "%s is IPv6 only, but %.*s is an IPv4 address (ICMP for IPv4 is icmp)",
 			    rc->proto_name, (int)t->len, t->s);
-	if (grow((void **)&rc->r.dests, &rc->dests_cap, rc->r.ndests + 1, sizeof(pf)))
+	if (vmfw_grow((void **)&rc->r.dests, &rc->dests_cap, rc->r.ndests + 1, sizeof(pf)))
 		return oom(ps);
 	rc->r.dests[rc->r.ndests++] = pf;
 	return 0;
@@ -396,7 +379,7 @@ static int parse_ports(struct parser *ps, struct lexer *lx, struct tok *t, struc
 		err = parse_port_range(ps, t, &pr);
 		if (err)
 			return err;
-		if (grow((void **)&rc->r.ports, &rc->ports_cap, rc->r.nports + 1, sizeof(pr)))
+		if (vmfw_grow((void **)&rc->r.ports, &rc->ports_cap, rc->r.nports + 1, sizeof(pr)))
 			return oom(ps);
 		rc->r.ports[rc->r.nports++] = pr;
 		next(lx, t);
@@ -454,7 +437,7 @@ static int add_rule(struct parser *ps, struct rule_ctx *rc, unsigned col)
 		}
 		return -EINVAL;
 	}
-	if (grow((void **)&p->rules, &ps->rules_cap, p->nrules + 1, sizeof(*p->rules)))
+	if (vmfw_grow((void **)&p->rules, &ps->rules_cap, p->nrules + 1, sizeof(*p->rules)))
 		return oom(ps);
 	p->rules[p->nrules++] = rc->r;
 	p->nprefixes += rc->r.ndests;
