@@ -128,6 +128,13 @@ int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifin
 
 	*link_fd = -1;
 	if (mode == VMFW_MODE_TC) {
+		/* VMFW_NO_TCX=1 takes the path of kernels without tcx, so that it is tested here too. */
+		const char *no_tcx = getenv("VMFW_NO_TCX");
+
+		if (no_tcx && !strcmp(no_tcx, "1")) {
+			*kind = VMFW_ATTACH_CLSACT;
+			return attach_clsact(ifindex, prog_fd, iface);
+		}
 		fd = bpf_link_create(prog_fd, (int)ifindex, VMFW_BPF_TCX_INGRESS, NULL);
 		if (fd >= 0) {
 			*link_fd = fd;
