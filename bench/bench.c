@@ -1262,7 +1262,7 @@ int main(int argc, char **argv)
 		       HEAD_RULES, PLEN_MIN, PLEN_MAX, bp->c->nprefixes, bp->nv4, bp->c->nentries,
 		       bp->c->n_v4_lens);
 		printf("Cold streams: %u distinct destinations drawn uniformly from unicast IPv4 (so nearly "
-		       "all miss every prefix:\n  the per-length walk probes every length), new to the flow "
+		       "all miss every prefix:\n  the LPM trie walks to a leaf; vmfw's /16 and /24 index mostly rules out every length), new to the flow "
 		       "cache (emptied after each stream), fresh every repetition.\n", opt.cold_flows);
 		print_cases(stdout, opt.reps);
 		printf("\nG4 defines lookup cost as a difference on the same cold stream: vmfw = (vmfw, "
