@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -25,6 +26,7 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 		{ "name", required_argument, NULL, 'n' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "max-rules", required_argument, NULL, 'r' },
 		{ 0 },
 	};
 	struct vmfw_load_opts o = { .bpffs = cli->bpffs, .mode = VMFW_MODE_TC };
@@ -35,8 +37,18 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":p:i:n:m:f", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:i:n:m:fr:", opts, NULL)) != -1) {
+		char *end;
+		unsigned long n;
+
 		switch (ch) {
+		case 'r':
+			n = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || n == 0 || n > VMFW_MAX_RULES)
+				return vmfw_usage_error("load", "--max-rules takes 1 to %u, got '%s'",
+							VMFW_MAX_RULES, optarg);
+			o.max_rules = (unsigned)n;
+			break;
 		case 'p':
 			policy = optarg;
 			break;

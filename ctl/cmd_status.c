@@ -41,6 +41,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		struct vmfw_instance inst;
 		char loaded[32], created[32];
 		__u32 zero = 0, slot;
+		unsigned room = 0;
 		bool attached;
 
 		if (vmfw_instance_open(cli->bpffs, names[i], &inst)) {
@@ -51,6 +52,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		slot = VMFW_SLOT(act.gen);
 		bpf_map_lookup_elem(inst.maps.slot_meta, &slot, &meta);
 		attached = vmfw_attached(&inst);
+		vmfw_rule_room(&inst.maps, &room);
 		fmt_time(meta.loaded_unix, loaded, sizeof(loaded));
 		fmt_time(inst.meta.created_unix, created, sizeof(created));
 		if (cli->json) {
@@ -62,8 +64,9 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 			       "\"policy\":", inst.meta.ifindex, vmfw_mode_name(inst.meta.mode),
 			       vmfw_attach_name(inst.meta.attach_kind), attached ? "true" : "false");
 			vmfw_json_str(stdout, meta.path);
-			printf(",\"sha256\":\"%s\",\"rules\":%u,\"generation\":%u,\"loaded\":\"%s\","
-			       "\"created\":\"%s\"}", meta.sha256, meta.nrules, act.gen, loaded, created);
+			printf(",\"sha256\":\"%s\",\"rules\":%u,\"max_rules\":%u,\"generation\":%u,"
+			       "\"loaded\":\"%s\",\"created\":\"%s\"}", meta.sha256, meta.nrules, room,
+			       act.gen, loaded, created);
 		} else {
 			printf("%-16s %-16s %-11s %-8s %-9s %7u  %-20s %-12.12s %s\n", inst.meta.name,
 			       inst.meta.iface, vmfw_mode_name(inst.meta.mode),

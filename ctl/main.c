@@ -11,7 +11,8 @@ static const struct vmfw_cmd cmds[] = {
 	{ "check", cmd_check, "POLICY",
 	  "Parse and compile POLICY; report every error as FILE:LINE:COL." },
 	{ "load", cmd_load,
-	  "--policy POLICY --iface IFACE [--name NAME] [--mode tc|xdp|xdp-generic] [--force]",
+	  "--policy POLICY --iface IFACE [--name NAME] [--mode tc|xdp|xdp-generic]\n"
+	  "               [--max-rules N] [--force]",
 	  "Load a filter on IFACE (the VM's host-side tap or veth) as instance NAME." },
 	{ "reload", cmd_reload, "--policy POLICY NAME",
 	  "Replace the policy of instance NAME atomically." },

@@ -144,8 +144,11 @@ struct vmfw_counter {
 /* Reason counters: index reason * VMFW_VERDICT_MAX + verdict. */
 #define VMFW_REASON_STATS_SIZE (VMFW_REASON_MAX * VMFW_VERDICT_MAX)
 /* Rule counters are indexed by counter id, which outlives a reload for rules whose text is
- * unchanged; two policies can be live during a reload, hence twice the rule limit. */
+ * unchanged; two policies can be live during a reload, hence twice the rules an instance has
+ * room for. The room is set at load (per-CPU memory is the cost): the policy's rule count, and
+ * at least VMFW_DEFAULT_RULE_ROOM unless --max-rules says otherwise. */
 #define VMFW_RULE_STATS_SIZE (VMFW_SLOTS * VMFW_MAX_RULES)
+#define VMFW_DEFAULT_RULE_ROOM 16384u
 
 /* A verdict with what it rests on. */
 struct vmfw_result {

@@ -35,6 +35,17 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	return 0;
 }
 
+int vmfw_rule_room(const struct vmfw_maps *m, unsigned *room)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(m->rule_stats, &info, &len))
+		return vmfw_err_r(-errno, "cannot read the rule counter map: %s", strerror(errno));
+	*room = info.max_entries / VMFW_SLOTS;
+	return 0;
+}
+
 /* Batch updates in chunks: one syscall per chunk instead of one per element. */
 static int update_batch(int fd, const void *keys, size_t key_size, const void *vals, size_t val_size,
 			size_t n, const char *what)
@@ -196,12 +207,20 @@ static int assign_counter_ids(const struct vmfw_maps *m, const struct vmfw_polic
 	size_t i, nused = 0, nfresh = 0;
 	int err = 0, ncpus;
 	void *zeros = NULL;
+	unsigned room;
 
 	if (first) {
 		for (i = 0; i < p->nrules; i++)
 			ids[i] = (__u32)i;
 		return 0;
 	}
+	err = vmfw_rule_room(m, &room);
+	if (err)
+		return err;
+	if (p->nrules > room)
+		return vmfw_err_r(-E2BIG, "%s has %zu rules, but this instance was loaded with counters "
+				  "for %u; unload it and load again (vmfwctl load --max-rules)", p->path,
+				  p->nrules, room);
 	err = vmfw_active_policy(m, &old, &old_ids, NULL);
 	if (err)
 		return err;

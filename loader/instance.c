@@ -248,7 +248,7 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 {
 	struct vmfw_instance inst = {};
 	struct bpf_program *prog;
-	unsigned ifindex = 0;
+	unsigned ifindex = 0, room;
 	int err, link_fd = -1, kind = 0;
 	__u32 zero = 0;
 	bool pinned = false, attached = false;
@@ -274,6 +274,10 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	bpf_program__set_autoload(inst.skel->progs.vmfw_xdp, o->mode != VMFW_MODE_TC);
 	bpf_program__set_autoload(inst.skel->progs.vmfw_tc, o->mode == VMFW_MODE_TC);
 	prog = o->mode == VMFW_MODE_TC ? inst.skel->progs.vmfw_tc : inst.skel->progs.vmfw_xdp;
+	room = o->max_rules ? o->max_rules : VMFW_DEFAULT_RULE_ROOM;
+	if (room < p->nrules)
+		room = (unsigned)p->nrules;
+	bpf_map__set_max_entries(inst.skel->maps.vmfw_rule_stats, VMFW_SLOTS * room);
 	err = vmfw_bpf__load(inst.skel);
 	if (err) {
 		err = vmfw_err_r(err, "the kernel refused vmfw's BPF program: %s (vmfwctl -v shows "

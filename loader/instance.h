@@ -47,7 +47,11 @@ struct vmfw_load_opts {
 	const char *iface;
 	int mode;               /* enum vmfw_mode */
 	bool force;
+	unsigned max_rules;     /* rules the instance has counters for; 0: the default */
 };
+
+/* Rules the instance behind these maps has counters for (half its counter slots). */
+int vmfw_rule_room(const struct vmfw_maps *m, unsigned *room);
 
 /* Loads, fills slot 0 with the policy, pins and attaches: all of it or nothing. */
 int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy *p,

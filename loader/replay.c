@@ -47,9 +47,9 @@ int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_polic
 	bpf_program__set_autoload(r->skel->progs.vmfw_xdp, o->mode != VMFW_MODE_TC);
 	bpf_program__set_autoload(r->skel->progs.vmfw_tc, o->mode == VMFW_MODE_TC);
 	/* A private instance needs counters for its own policy and the reloads of tests, not for
-	 * the largest policy: creating the full per-CPU array costs most of replay's start-up. */
+	 * the default room: creating the per-CPU array is most of replay's start-up. */
 	bpf_map__set_max_entries(r->skel->maps.vmfw_rule_stats,
-				 2 * ((p && p->nrules > 1024) ? (__u32)p->nrules : 1024u));
+				 VMFW_SLOTS * ((p && p->nrules > 1024) ? (__u32)p->nrules : 1024u));
 	err = vmfw_bpf__load(r->skel);
 	if (err) {
 		err = vmfw_err_r(err, "the kernel refused vmfw's BPF program: %s (vmfwctl -v shows the "

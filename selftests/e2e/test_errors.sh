@@ -132,4 +132,23 @@ for cmd in check load reload unload status stats replay; do
 	check_match "vmfwctl $cmd --help prints its usage" "^usage: vmfwctl $cmd" "$out"
 done
 
+# ---- counter room: an instance has counters for the rules it was loaded with room for
+printf 'default deny\nallow icmp to any\nallow tcp to any port 22\n' >"$E2E_TMP/two.policy"
+printf 'default deny\nallow icmp to any\nallow tcp to any port 22\nallow tcp to any port 80\n' >"$E2E_TMP/three.policy"
+run_ctl load --policy "$E2E_TMP/two.policy" --iface "$IF_HOST" --name room --max-rules 2
+check "load --max-rules 2 with a 2-rule policy exits 0" 0 "$CTL_RC"
+check "status --json shows the room for 2 rules" 2 "$(status_field room max_rules)"
+before=$(vmfwctl --json status 2>&1)
+run_ctl reload --policy "$E2E_TMP/three.policy" room
+check "reload to 3 rules on an instance with room for 2 exits 1" 1 "$CTL_RC"
+check_match "reload past the room names the limit and the way out" \
+	"has 3 rules, but this instance was loaded with counters for 2; unload it and load again \(vmfwctl load --max-rules\)" "$CTL_ERR"
+check "a reload refused for room leaves status unchanged" "$before" "$(vmfwctl --json status 2>&1)"
+check "a reload refused for room leaves the old policy in force" 1 "$(ping_count "$HOST4" 1)"
+run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name room2 --max-rules 0
+check "load --max-rules 0 is a usage error (exit 2)" 2 "$CTL_RC"
+run_ctl unload room
+check "unload of the room instance exits 0" 0 "$CTL_RC"
+check "nothing left after the room test" "" "$(pins_left)"
+
 e2e_finish
