@@ -57,6 +57,13 @@ struct {
 } vmfw_v4_index SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VMFW_V6_INDEX_SIZE);
+	__type(key, __u32);
+	__type(value, struct vmfw_v6_index);
+} vmfw_v6_index SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -212,10 +219,8 @@ static __always_inline void mask_addr(struct vmfw_prefix_key *k, const __u8 *add
 struct lpm_walk {
 	struct vmfw_prefix_key key;
 	const __u8 *daddr;
-	const __u8 *lens;
-	__u32 n;
 	__u32 group;
-	__u64 v4_lens;     /* IPv4: the lengths left to probe, one bit each */
+	__u64 lens;        /* the lengths left to probe in the current range, one bit each */
 };
 
 static __always_inline int probe(struct lpm_walk *w, __u8 plen)
@@ -231,20 +236,10 @@ static __always_inline int probe(struct lpm_walk *w, __u8 plen)
 	return 1;
 }
 
-static long lpm_step(__u32 i, void *data)
-{
-	struct lpm_walk *w = data;
-	__u64 idx = i;
-
-	/* Keep the compiler from indexing with a copy the bounds check did not see. */
-	asm volatile("" : "+r"(idx));
-	if (idx >= w->n || idx >= 129)
-		return 1;
-	return probe(w, w->lens[idx]);
-}
-
-/* The highest set bit of a non-zero word. */
-static __always_inline __u32 high_bit(__u64 x)
+/* The highest set bit of a non-zero word. A global function: the verifier checks its branches
+ * once and sees an unknown result at the call, instead of following each of its 64 outcomes
+ * through the probe that uses it. */
+__attribute__((noinline)) __u32 vmfw_high_bit(__u64 x)
 {
 	__u32 n = 0;
 
@@ -257,25 +252,43 @@ static __always_inline __u32 high_bit(__u64 x)
 	return n;
 }
 
-static long v4_step(__u32 i, void *data)
+/* One probe: the longest length left in a range of lengths starting at base. */
+static __always_inline long probe_next(struct lpm_walk *w, __u32 base)
 {
-	struct lpm_walk *w = data;
-	__u32 plen;
+	__u32 bit;
 
-	(void)i;
-	if (!w->v4_lens)
+	if (!w->lens)
 		return 1;
-	plen = high_bit(w->v4_lens);
-	if (plen > 32)
+	bit = vmfw_high_bit(w->lens);
+	if (bit > 63)
 		return 1;
-	w->v4_lens &= ~(1ull << plen);
-	return probe(w, (__u8)plen);
+	w->lens &= ~(1ull << bit);
+	return probe(w, (__u8)(base + bit));
 }
 
-/* Longest-prefix match by probing one hash per prefix length, longest first. IPv4 probes only
- * the lengths its /16 index names, so a destination far from every prefix costs one array read;
- * IPv6 probes every length present. bpf_loop keeps the verifier's work independent of the
- * number of lengths. */
+/* A callback per range, so that the base is a constant the verifier sees. */
+static long probe_from_0(__u32 i, void *w)
+{
+	(void)i;
+	return probe_next(w, 0);
+}
+
+static long probe_from_32(__u32 i, void *w)
+{
+	(void)i;
+	return probe_next(w, 32);
+}
+
+static long probe_from_96(__u32 i, void *w)
+{
+	(void)i;
+	return probe_next(w, 96);
+}
+
+/* Longest-prefix match by probing one hash per prefix length, longest first, and only the
+ * lengths an index names: for IPv4 the destination's /16 and /24, for IPv6 a hash of its first
+ * 32 bits plus the policy's lengths below 32. A destination far from every prefix costs an
+ * array read. bpf_loop keeps the verifier's work independent of the number of lengths. */
 static __always_inline __u32 lookup_group(const struct vmfw_slot_cfg *cfg, __u8 slot,
 					  const struct vmfw_pkt *p)
 {
@@ -292,19 +305,37 @@ static __always_inline __u32 lookup_group(const struct vmfw_slot_cfg *cfg, __u8 
 
 		if (!ix)
 			return VMFW_NO_RULE;
-		w.v4_lens = ix->lens;
+		w.lens = ix->lens;
 		/* No prefix of length 16 or more covers this /24: only the shorter ones can match. */
 		if (!((ix->b24[(k >> 6) & 3] >> (k & 63)) & 1))
-			w.v4_lens &= 0xffffull;
-		if (!w.v4_lens)
-			return VMFW_NO_RULE;
-		bpf_loop(33, v4_step, &w, 0);
+			w.lens &= 0xffffull;
+		if (w.lens)
+			bpf_loop(33, probe_from_0, &w, 0);
+		return w.group;
+	} else {
+		__u32 hi = ((__u32)p->daddr[0] << 24) | ((__u32)p->daddr[1] << 16) |
+			   ((__u32)p->daddr[2] << 8) | p->daddr[3];
+		__u32 idx = VMFW_V6_INDEX(slot, hi);
+		struct vmfw_v6_index *ix = bpf_map_lookup_elem(&vmfw_v6_index, &idx);
+
+		/* Longest first: 96..128, then 32..95, then the policy's lengths below 32. */
+		if (ix && ix->lens[1]) {
+			w.lens = ix->lens[1];
+			bpf_loop(33, probe_from_96, &w, 0);
+			if (w.group != VMFW_NO_RULE)
+				return w.group;
+		}
+		if (ix && ix->lens[0]) {
+			w.lens = ix->lens[0];
+			bpf_loop(64, probe_from_32, &w, 0);
+			if (w.group != VMFW_NO_RULE)
+				return w.group;
+		}
+		w.lens = cfg->v6_short_lens;
+		if (w.lens)
+			bpf_loop(32, probe_from_0, &w, 0);
 		return w.group;
 	}
-	w.lens = cfg->v6_lens;
-	w.n = cfg->n_v6_lens;
-	bpf_loop(w.n, lpm_step, &w, 0);
-	return w.group;
 }
 
 static __always_inline int flow_key_eq(const struct vmfw_flow_key *a, const struct vmfw_flow_key *b)

@@ -78,15 +78,11 @@ struct vmfw_active {
 /* Per-slot settings that must switch together with the slot's rules. */
 struct vmfw_slot_cfg {
 	__u8 default_allow;
-	__u8 n_v4_lens;
-	__u8 n_v6_lens;
 	__u8 n_ethertypes;
 	__u16 ethertypes[VMFW_MAX_ETHERTYPES];
-	__u8 v4_lens[33];     /* distinct prefix lengths present, longest first */
-	__u8 v6_lens[129];
-	__u8 pad[2];
+	__u32 v6_short_lens;  /* bit L: the policy has an IPv6 prefix of length L < 32 */
 };
-VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 200, "vmfw_slot_cfg layout");
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 40, "vmfw_slot_cfg layout");
 
 /* Prefix table: (slot, family, length, masked address) -> group. Every length in one hash. */
 struct vmfw_prefix_key {
@@ -134,6 +130,17 @@ struct vmfw_v4_index {
 };
 #define VMFW_V4_INDEX(slot, hi16) ((__u32)(slot) * 65536u + (__u32)(hi16))
 #define VMFW_V4_INDEX_SIZE (VMFW_SLOTS * 65536u)
+
+/* IPv6 index, 65,536 entries per slot indexed by a hash of the address's first 32 bits: bit
+ * L - 32 of lens is set when some prefix of length L >= 32 lies in a /32 that hashes there.
+ * Collisions only add probes, never lose a match; lengths below 32 are in the slot's
+ * v6_short_lens and always probed. */
+struct vmfw_v6_index {
+	__u64 lens[2];    /* lengths 32..95 in lens[0], 96..128 in lens[1] */
+};
+#define VMFW_V6_HASH(hi32) ((__u32)(((__u32)(hi32) * 2654435761u) >> 16))
+#define VMFW_V6_INDEX(slot, hi32) ((__u32)(slot) * 65536u + VMFW_V6_HASH(hi32))
+#define VMFW_V6_INDEX_SIZE (VMFW_SLOTS * 65536u)
 
 /* Counters: packets and bytes, per CPU. */
 struct vmfw_counter {

@@ -31,6 +31,7 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	m->rule_ctr = bpf_map__fd(skel->maps.vmfw_rule_ctr);
 	m->src = bpf_map__fd(skel->maps.vmfw_src);
 	m->v4_index = bpf_map__fd(skel->maps.vmfw_v4_index);
+	m->v6_index = bpf_map__fd(skel->maps.vmfw_v6_index);
 	m->last = bpf_map__fd(skel->maps.vmfw_last);
 	return 0;
 }
@@ -310,6 +311,7 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	NEED(vbytes, p->nrules * sizeof(__u32));
 	NEED(vbytes, 131072 * sizeof(__u16));
 	NEED(vbytes, 65536 * sizeof(struct vmfw_v4_index));
+	NEED(vbytes, 65536 * sizeof(struct vmfw_v6_index));
 	NEED(vbytes, c->nprefixes * sizeof(__u32));
 	NEED(vbytes, c->nentries * sizeof(struct vmfw_entry_val));
 #undef NEED
@@ -359,6 +361,30 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 		((__u32 *)keys)[i] = VMFW_V4_INDEX(slot, i);
 	err = update_batch(m->v4_index, keys, sizeof(__u32), vals, sizeof(struct vmfw_v4_index), 65536,
 			   "IPv4 index");
+	if (err)
+		goto out;
+
+	/* The IPv6 index: lengths of /32 and more by a hash of the first 32 bits; shorter ones
+	 * go to the slot's settings below. */
+	memset(vals, 0, 65536 * sizeof(struct vmfw_v6_index));
+	for (i = 0; i < c->nprefixes; i++) {
+		const struct vmfw_cprefix *pf = &c->prefixes[i];
+		struct vmfw_v6_index *ix = (struct vmfw_v6_index *)vals;
+		__u32 hi = ((__u32)pf->addr[0] << 24) | ((__u32)pf->addr[1] << 16) |
+			   ((__u32)pf->addr[2] << 8) | pf->addr[3];
+		unsigned l = (unsigned)pf->plen - 32;
+
+		if (pf->family != VMFW_F_IPV6)
+			continue;
+		if (pf->plen < 32)
+			cfg.v6_short_lens |= 1u << pf->plen;
+		else
+			ix[VMFW_V6_HASH(hi)].lens[l / 64] |= 1ull << (l % 64);
+	}
+	for (i = 0; i < 65536; i++)
+		((__u32 *)keys)[i] = slot * 65536u + (__u32)i;  /* entry i of the slot's half */
+	err = update_batch(m->v6_index, keys, sizeof(__u32), vals, sizeof(struct vmfw_v6_index), 65536,
+			   "IPv6 index");
 	if (err)
 		goto out;
 
@@ -425,10 +451,6 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	cfg.default_allow = c->default_allow;
 	cfg.n_ethertypes = (__u8)c->nethertypes;
 	memcpy(cfg.ethertypes, c->ethertypes, sizeof(cfg.ethertypes));
-	cfg.n_v4_lens = (__u8)c->n_v4_lens;
-	memcpy(cfg.v4_lens, c->v4_lens, sizeof(cfg.v4_lens));
-	cfg.n_v6_lens = (__u8)c->n_v6_lens;
-	memcpy(cfg.v6_lens, c->v6_lens, sizeof(cfg.v6_lens));
 	if (bpf_map_update_elem(m->cfg, &slot, &cfg, BPF_ANY))
 		err = vmfw_err_r(-errno, "cannot store the policy settings: %s", strerror(errno));
 out:

@@ -13,7 +13,7 @@
 /* File descriptors of an instance's maps, opened from pins or from a freshly loaded object. */
 struct vmfw_maps {
 	int active, cfg, prefixes, entries, ports, reason_stats, rule_stats;
-	int flows, frags, replay, inst, slot_meta, rule_ctr, src, v4_index, last;
+	int flows, frags, replay, inst, slot_meta, rule_ctr, src, v4_index, v6_index, last;
 };
 
 struct vmfw_instance {
