@@ -24,7 +24,8 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iloader -I$(BUILD)
 LDLIBS := -lbpf -lelf -lz -lpcap
-BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Iinclude \
+# -mcpu=v3: atomic fetch-and-add and compare-and-swap (Linux 5.12), used by the event ring.
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -Iinclude \
 	$(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
 BPF_SRCS := bpf/vmfw.bpf.c

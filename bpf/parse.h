@@ -38,7 +38,8 @@ struct vmfw_pkt {
 	__u32 frag_off;       /* fragment offset, bytes */
 	__u32 frag_end;       /* for a first fragment: fragmentable bytes it carries */
 	__u16 ethertype;
-	__u16 dport;          /* host order; 0 without ports */
+	__u16 sport;          /* host order; 0 without ports */
+	__u16 dport;
 	__u8 family;
 	__u8 proto;
 	__u8 frag;
@@ -123,6 +124,7 @@ static __always_inline int parse_l4(void *ctx, enum vmfw_hook hook, struct vmfw_
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		if (pkt_load(ctx, hook, p, off, ports, sizeof(ports)))
 			return VMFW_P_MALFORMED;
+		p->sport = bpf_ntohs(ports[0]);
 		p->dport = bpf_ntohs(ports[1]);
 	} else if (p->proto == IPPROTO_ICMPV6 && p->family == VMFW_F_IPV6) {
 		if (pkt_load(ctx, hook, p, off, &type, sizeof(type)))

@@ -105,6 +105,29 @@ struct {
 	__type(value, struct vmfw_replay);
 } vmfw_replay SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VMFW_EVENT_RING);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vmfw_event);
+} vmfw_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vmfw_event_state);
+} vmfw_evstate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vmfw_event_drops);
+} vmfw_evdrops SEC(".maps");
+
 /* User-space only: instance and per-slot metadata, rule -> counter ids, the policy source. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -481,6 +504,78 @@ static __always_inline int ethertype_allowed(__u16 ethertype)
 	return 0;
 }
 
+static __always_inline void event_suppressed(void)
+{
+	__u32 zero = 0;
+	struct vmfw_event_drops *d = bpf_map_lookup_elem(&vmfw_evdrops, &zero);
+
+	if (d)
+		d->suppressed++;
+}
+
+/* Records a drop (or, while a reader asks for them, a pass) in the event ring, at most
+ * events_rate a second: a one-second window whose count is read before it is bumped, so that a
+ * flood past the limit costs a read of a shared line, not an atomic operation per packet. */
+static __always_inline void record_event(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+					 const struct vmfw_result *r)
+{
+	const struct vmfw_slot_cfg *cfg;
+	const struct vmfw_active *act;
+	struct vmfw_event_state *st;
+	__u32 zero = 0, slot, key, cap;
+	__u64 now, window, old, idx;
+	struct vmfw_event *e;
+
+	st = bpf_map_lookup_elem(&vmfw_evstate, &zero);
+	if (!st)
+		return;
+	if (r->verdict == VMFW_PASS && !st->want_pass_until)
+		return;
+	now = bpf_ktime_get_ns();
+	if (r->verdict == VMFW_PASS && now > st->want_pass_until)
+		return;
+	act = bpf_map_lookup_elem(&vmfw_active, &zero);
+	if (!act)
+		return;
+	slot = VMFW_SLOT(act->gen);
+	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
+	if (!cfg || !cfg->events_rate)
+		return;
+	window = now / 1000000000ull;
+	old = st->window;
+	if (old != window && __sync_val_compare_and_swap(&st->window, old, window) == old)
+		st->in_window = 0;
+	if (st->in_window >= cfg->events_rate ||
+	    __sync_fetch_and_add(&st->in_window, 1) >= cfg->events_rate)
+		return event_suppressed();
+
+	idx = __sync_fetch_and_add(&st->head, 1);
+	key = (__u32)(idx % VMFW_EVENT_RING);
+	e = bpf_map_lookup_elem(&vmfw_events, &key);
+	if (!e)
+		return;
+	e->ts_ns = now;
+	e->gen = act->gen;
+	e->rule = r->rule;
+	e->pkt_len = p->len;
+	e->verdict = r->verdict;
+	e->reason = r->reason;
+	e->hook = hook == VMFW_HOOK_XDP ? VMFW_HOOK_ID_XDP : VMFW_HOOK_ID_TC;
+	e->direction = VMFW_DIR_FROM_WORKLOAD;
+	e->family = p->family;
+	e->proto = p->proto;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	cap = p->len < VMFW_EVENT_SNAP_MAX ? p->len : VMFW_EVENT_SNAP_MAX;
+	if (cap == 0 || cap > VMFW_EVENT_SNAP_MAX || ctx_load(ctx, hook, 0, e->data, cap))
+		cap = 0;
+	e->cap_len = (__u16)cap;
+	/* Last: a reader takes the event as complete once seq names its slot. */
+	__sync_lock_test_and_set(&e->seq, idx + 1);
+}
+
 static __always_inline int vmfw_filter(void *ctx, enum vmfw_hook hook)
 {
 	struct vmfw_pkt p = {};
@@ -544,6 +639,8 @@ out:
 		count(r.ctr, &vmfw_rule_stats, frame_len);
 	if (replay_mode && rp)
 		rp->last = r;
+	else if (!replay_mode && !parse_only)
+		record_event(ctx, hook, &p, &r);
 	return ctx_verdict(hook, r.verdict == VMFW_DROP);
 }
 

@@ -22,6 +22,10 @@ static const struct vmfw_cmd cmds[] = {
 	  "List instances: interface, mode, policy, hash, load time, rules." },
 	{ "stats", cmd_stats, "[NAME] [--json] [--watch SECONDS]",
 	  "Per-reason and per-rule counters; rates with --watch." },
+	{ "events", cmd_events,
+	  "[NAME] [--json] [--follow] [--reason R] [--rule FILE:LINE] [--pass]\n"
+	  "               [--pcap FILE] [--snaplen N] [--count N]",
+	  "Show the drops the filter recorded (the last 16384), or follow them as they come." },
 	{ "replay", cmd_replay, "--policy POLICY [--json] [--mode tc|xdp] PCAP...",
 	  "Judge every packet of the captures with the real filter program, in a private instance." },
 };
@@ -111,7 +115,7 @@ int main(int argc, char **argv)
 	cmd = vmfw_cmd_find(rest[0]);
 	if (!cmd) {
 		fprintf(stderr, "vmfwctl: unknown command '%s'; commands: check, load, reload, unload, "
-				"status, stats, replay (vmfwctl --help)\n", rest[0]);
+				"status, stats, events, replay (vmfwctl --help)\n", rest[0]);
 		free(rest);
 		return VMFW_EXIT_USAGE;
 	}

@@ -81,8 +81,10 @@ struct vmfw_slot_cfg {
 	__u8 n_ethertypes;
 	__u16 ethertypes[VMFW_MAX_ETHERTYPES];
 	__u32 v6_short_lens;  /* bit L: the policy has an IPv6 prefix of length L < 32 */
+	__u32 events_rate;    /* events recorded per second at most */
+	__u32 pad;
 };
-VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 40, "vmfw_slot_cfg layout");
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 48, "vmfw_slot_cfg layout");
 
 /* Prefix table: (slot, family, length, masked address) -> group. Every length in one hash. */
 struct vmfw_prefix_key {
@@ -203,6 +205,61 @@ struct vmfw_frag_val {
 	__u32 first_end;   /* bytes of fragmentable payload the first fragment carried */
 	__u32 pad;
 	struct vmfw_result res;
+};
+
+/* Drop events (and pass events while a reader asks for them): a ring of the last
+ * VMFW_EVENT_RING events in a memory-mappable array, which any number of readers can follow
+ * without taking anything from each other. The writer takes a slot with an atomic add on head and
+ * writes seq = slot + 1 last, so a reader can tell a finished event from one being written or
+ * overwritten. */
+#define VMFW_EVENT_RING          16384u   /* a burst of 10,000 drops fits */
+#define VMFW_EVENT_SNAP_MAX        256u   /* packet bytes copied into an event */
+#define VMFW_DEFAULT_EVENTS_RATE  1000u   /* events per second, unless `events rate N` */
+#define VMFW_MAX_EVENTS_RATE   1000000u
+
+enum vmfw_hook_id {
+	VMFW_HOOK_ID_TC = 0,
+	VMFW_HOOK_ID_XDP,
+};
+
+enum vmfw_direction {
+	VMFW_DIR_FROM_WORKLOAD = 0,   /* sent by the VM or container */
+	VMFW_DIR_TO_WORKLOAD,
+};
+
+struct vmfw_event {
+	__u64 seq;          /* ring position + 1, written last */
+	__u64 ts_ns;        /* CLOCK_MONOTONIC */
+	__u32 gen;          /* the policy generation that judged it; rule indexes that policy */
+	__u32 rule;         /* VMFW_NO_RULE for none */
+	__u32 pkt_len;      /* the frame's length */
+	__u16 cap_len;      /* bytes of it in data */
+	__u8 verdict;
+	__u8 reason;
+	__u8 hook;          /* enum vmfw_hook_id */
+	__u8 direction;     /* enum vmfw_direction */
+	__u8 family;        /* 0 when not IP */
+	__u8 proto;
+	__u16 sport;        /* host order; 0 without ports */
+	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u8 data[VMFW_EVENT_SNAP_MAX];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_event) == 328, "vmfw_event layout");
+
+/* Shared event state, memory-mappable: the ring's head, the rate window, and until when some
+ * reader wants pass events too. */
+struct vmfw_event_state {
+	__u64 head;             /* events ever recorded */
+	__u64 window;           /* the current one-second window (ts_ns / 1e9) */
+	__u64 in_window;        /* events recorded in it */
+	__u64 want_pass_until;  /* CLOCK_MONOTONIC ns; a following reader with --pass renews it */
+};
+
+/* Per-CPU: events the rate limit kept out of the ring. */
+struct vmfw_event_drops {
+	__u64 suppressed;
 };
 
 /* Replay support: the clock user space sets per packet and the last result, used only when the

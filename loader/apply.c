@@ -33,6 +33,9 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	m->v4_index = bpf_map__fd(skel->maps.vmfw_v4_index);
 	m->v6_index = bpf_map__fd(skel->maps.vmfw_v6_index);
 	m->last = bpf_map__fd(skel->maps.vmfw_last);
+	m->events = bpf_map__fd(skel->maps.vmfw_events);
+	m->evstate = bpf_map__fd(skel->maps.vmfw_evstate);
+	m->evdrops = bpf_map__fd(skel->maps.vmfw_evdrops);
 	return 0;
 }
 
@@ -449,6 +452,7 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	}
 
 	cfg.default_allow = c->default_allow;
+	cfg.events_rate = c->events_rate;
 	cfg.n_ethertypes = (__u8)c->nethertypes;
 	memcpy(cfg.ethertypes, c->ethertypes, sizeof(cfg.ethertypes));
 	if (bpf_map_update_elem(m->cfg, &slot, &cfg, BPF_ANY))

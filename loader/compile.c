@@ -466,6 +466,7 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 		return -ENOMEM;
 	cs.c = c;
 	c->default_allow = p->default_allow;
+	c->events_rate = p->events_rate;
 	memcpy(c->ethertypes, p->ethertypes, sizeof(c->ethertypes));
 	c->nethertypes = p->nethertypes;
 

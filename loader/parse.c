@@ -45,6 +45,7 @@ struct parser {
 	size_t rules_cap;
 	unsigned line;
 	unsigned default_line;   /* 0 until a `default` statement is seen */
+	unsigned events_line;    /* 0 until an `events rate` statement is seen */
 	unsigned nerrs;
 	bool rules_limit_reported;
 	bool oom;
@@ -600,6 +601,34 @@ out:
 	return err;
 }
 
+/* `events rate N`: how many events per second the data path may record. */
+static int parse_events(struct parser *ps, struct lexer *lx, struct tok *t)
+{
+	unsigned col = t->col;
+	unsigned long n;
+	showbuf sb;
+
+	next(lx, t);
+	if (!is_word(t, "rate"))
+		return perr(ps, t->col, "expected 'rate' after 'events', got %s", show(t, sb));
+	next(lx, t);
+	if (!t->len)
+		return perr(ps, t->col, "expected a number of events per second after 'events rate'");
+	if (!parse_dec(t->s, t->len, VMFW_MAX_EVENTS_RATE, &n) || n > VMFW_MAX_EVENTS_RATE)
+		return perr(ps, t->col, "events rate %s is not a number from 0 to %u", show(t, sb),
+			    VMFW_MAX_EVENTS_RATE);
+	next(lx, t);
+	if (t->len)
+		return perr(ps, t->col, "expected end of line after 'events rate %lu', got %s", n,
+			    show(t, sb));
+	if (ps->events_line)
+		return perr(ps, col, "second 'events rate' statement; the first is on line %u",
+			    ps->events_line);
+	ps->events_line = ps->line;
+	ps->p->events_rate = (uint32_t)n;
+	return 0;
+}
+
 static int parse_line(struct parser *ps, const char *s, size_t len)
 {
 	struct lexer lx = { .s = s, .len = len };
@@ -627,7 +656,9 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 		return parse_rule(ps, &lx, &t, false);
 	if (is_word(&t, "deny"))
 		return parse_rule(ps, &lx, &t, true);
-	return perr(ps, t.col, "expected 'allow', 'deny' or 'default', got %s", show(&t, sb));
+	if (is_word(&t, "events"))
+		return parse_events(ps, &lx, &t);
+	return perr(ps, t.col, "expected 'allow', 'deny', 'default' or 'events', got %s", show(&t, sb));
 }
 
 void vmfw_policy_free(struct vmfw_policy *p)
@@ -669,6 +700,7 @@ static int parse_owned(const char *name, char *buf, size_t len, FILE *errs, stru
 	}
 	p->src = buf;
 	p->src_len = len;
+	p->events_rate = VMFW_DEFAULT_EVENTS_RATE;
 	vmfw_sha256_hex(buf, len, p->sha256);
 	ps.p = p;
 

@@ -39,6 +39,7 @@ struct vmfw_rule {
 struct vmfw_policy {
 	char *path;           /* as the user named it; FILE in FILE:LINE */
 	bool default_allow;
+	uint32_t events_rate;     /* `events rate N`: events recorded per second at most */
 	uint16_t ethertypes[VMFW_MAX_ETHERTYPES];
 	size_t nethertypes;
 	struct vmfw_rule *rules;  /* file order: index = rule id */
@@ -79,6 +80,7 @@ struct vmfw_centry {
 
 struct vmfw_compiled {
 	bool default_allow;
+	uint32_t events_rate;
 	uint16_t ethertypes[VMFW_MAX_ETHERTYPES];
 	size_t nethertypes;
 	uint8_t v4_lens[33];  /* distinct prefix lengths, longest first */

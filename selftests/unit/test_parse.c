@@ -428,8 +428,8 @@ static void unknown_statement_word_says_what_was_expected(void **state)
 {
 	(void)state;
 	expect_error("default deny\n\nalow tcp to any\n", "3:1",
-		     "expected 'allow', 'deny' or 'default', got 'alow'");
-	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny' or 'default', got '{'");
+		     "expected 'allow', 'deny', 'default' or 'events', got 'alow'");
+	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny', 'default' or 'events', got '{'");
 }
 
 static void unknown_protocol_lists_the_protocols(void **state)
@@ -459,6 +459,33 @@ static void protocol_number_must_be_0_to_255(void **state)
 	expect_error("allow proto\n", "1:12",
 		     "expected a protocol number (0 to 255) after 'proto', got end of line");
 	expect_error("allow proto -1\n", "1:13", "got '-1'");
+}
+
+static void events_rate_sets_the_limit_and_defaults_to_1000(void **state)
+{
+	struct vmfw_policy *p;
+
+	(void)state;
+	p = parse_ok("allow icmp to any\n");
+	assert_int_equal(p->events_rate, VMFW_DEFAULT_EVENTS_RATE);
+	vmfw_policy_free(p);
+	p = parse_ok("EVENTS Rate 250   # a quieter VM\n");
+	assert_int_equal(p->events_rate, 250);
+	vmfw_policy_free(p);
+	p = parse_ok("events rate 0\n");   /* no events at all */
+	assert_int_equal(p->events_rate, 0);
+	vmfw_policy_free(p);
+}
+
+static void events_rate_errors_name_what_is_wrong(void **state)
+{
+	(void)state;
+	expect_error("events 100\n", "1:8", "expected 'rate' after 'events', got '100'");
+	expect_error("events rate\n", "1:12", "expected a number of events per second");
+	expect_error("events rate 1000001\n", "1:13", "events rate '1000001' is not a number from 0 to 1000000");
+	expect_error("events rate -1\n", "1:13", "is not a number from 0 to 1000000");
+	expect_error("events rate 10 per second\n", "1:16", "expected end of line after 'events rate 10'");
+	expect_error("events rate 10\nevents rate 20\n", "2:1", "second 'events rate' statement; the first is on line 1");
 }
 
 static void default_needs_allow_or_deny(void **state)
@@ -904,6 +931,8 @@ int main(void)
 		cmocka_unit_test(unknown_word_after_the_protocol),
 		cmocka_unit_test(protocol_number_must_be_0_to_255),
 		cmocka_unit_test(default_needs_allow_or_deny),
+		cmocka_unit_test(events_rate_sets_the_limit_and_defaults_to_1000),
+		cmocka_unit_test(events_rate_errors_name_what_is_wrong),
 		cmocka_unit_test(second_default_is_reported_at_the_second_line),
 		cmocka_unit_test(bad_ipv4_octet_is_named),
 		cmocka_unit_test(ipv4_needs_four_octets),
