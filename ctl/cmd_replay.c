@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "log.h"
 #include "replay.h"
+#include "replay_diff.h"
 #include "summary.h"
 
 int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
@@ -15,6 +16,7 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "diff", required_argument, NULL, 'd' },
 		{ 0 },
 	};
 	struct vmfw_replay_opts ro = { .mode = VMFW_MODE_XDP };
@@ -23,15 +25,23 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 	struct vmfw_replayer *r = NULL;
 	struct vmfw_compiled *c = NULL;
 	struct vmfw_policy *p = NULL;
-	const char *policy = NULL;
+	const char *policy = NULL, *old_policy = NULL, *new_policy = NULL;
 	int ch, i, rc = VMFW_EXIT_OK, failed_files = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":p:m:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:m:d:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			policy = optarg;
+			break;
+		case 'd':
+			/* --diff takes two values: NEW is the word after OLD, taken here so that getopt
+			 * moves it along with the option instead of leaving it among the captures. */
+			if (optind >= argc || argv[optind][0] == '-')
+				return vmfw_usage_error("replay", "--diff needs two policies: --diff OLD NEW");
+			old_policy = optarg;
+			new_policy = argv[optind++];
 			break;
 		case 'm':
 			if (strcmp(optarg, "xdp") && strcmp(optarg, "tc"))
@@ -44,8 +54,13 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 			return vmfw_usage_error("replay", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (!policy || optind >= argc)
-		return vmfw_usage_error("replay", "needs --policy and at least one capture");
+	if (policy && old_policy)
+		return vmfw_usage_error("replay", "--policy and --diff exclude each other");
+	if ((!policy && !old_policy) || optind >= argc)
+		return vmfw_usage_error("replay", "needs --policy or --diff, and at least one capture");
+	if (old_policy)
+		return cmd_replay_diff(ro.mode, old_policy, new_policy, argv + optind, argc - optind,
+				       cli->json);
 	if (vmfw_policy_load(policy, &p, &c))
 		return VMFW_EXIT_FAIL;
 	if (vmfw_need_root("replay")) {

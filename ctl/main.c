@@ -26,8 +26,9 @@ static const struct vmfw_cmd cmds[] = {
 	  "[NAME] [--json] [--follow] [--reason R] [--rule FILE:LINE] [--pass]\n"
 	  "               [--pcap FILE] [--snaplen N] [--count N]",
 	  "Show the drops the filter recorded (the last 16384), or follow them as they come." },
-	{ "replay", cmd_replay, "--policy POLICY [--json] [--mode tc|xdp] PCAP...",
-	  "Judge every packet of the captures with the real filter program, in a private instance." },
+	{ "replay", cmd_replay, "{--policy POLICY | --diff OLD NEW} [--json] [--mode tc|xdp] PCAP...",
+	  "Judge every packet of the captures with the real filter program, in a private instance;\n"
+	  "with --diff, show the packets whose verdict changes from policy OLD to NEW, by flow." },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-# Checks `vmfwctl replay --json` output for run.sh (against CASE.expect) and corpus.sh (against tcpdump).
+# Checks `vmfwctl replay` output for run.sh (against CASE.expect and CASE.changes) and corpus.sh (against tcpdump).
 """Usage:
   check.py case NAME MODE RC OUT ERR EXPECT   one case in one mode against its .expect
   check.py agree NAME OUT_A OUT_B             the XDP and tc runs gave the same results
+  check.py diff NAME MODE FORMAT RC OUT ERR EXPECT
+                                              one `replay --diff` run (FORMAT text or json) against
+                                              CASE.changes, or CASE.errors for policies with errors
   check.py corpus LIST                        corpus results (LIST: "ID<TAB>FILE" lines; ID.* files beside it)
   check.py gunzip FILE                        FILE's gzip data on stdout, up to the first error
   check.py classify LIST BATCHABLE SINGLE     sort corpus files by tcpdump's view (NUL-separated ID FILE pairs)
@@ -118,6 +121,186 @@ def check_agree(name, out_a, out_b):
         return False
     print(f"PASS: replay {name}: xdp and tc agree on {len(a)} packets")
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# replay --diff: the changed flows and the summary, from the text or the JSON output.
+
+SUMMARY_KEYS = ("packets", "changed", "flows_blocked", "packets_blocked", "flows_allowed", "packets_allowed",
+                "reattributed")
+TEXT_ROWS = 10      # packets the text output lists under each change
+TOTALS_RE = re.compile(r"(\d+) flows? newly blocked \((\d+) packets?\), (\d+) flows? newly allowed "
+                       r"\((\d+) packets?\); (\d+) of (\d+) packets change verdict, (\d+) keeps? it by "
+                       r"another reason or rule")
+
+
+def totals_of_line(line):
+    m = TOTALS_RE.fullmatch(line)
+    if not m:
+        return None
+    fb, pb, fa, pa, ch, pk, re_ = map(int, m.groups())
+    return dict(packets=pk, changed=ch, flows_blocked=fb, packets_blocked=pb, flows_allowed=fa,
+                packets_allowed=pa, reattributed=re_)
+
+
+def read_changes(path):
+    """CASE.changes: (totals, [change]); a change is (kind, flow, old, new, indexes)."""
+    totals, changes = {}, []
+    for line in read(path).splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.startswith("change "):
+            kind, flow, old, new, idx = (x.strip() for x in line[len("change "):].split("|"))
+            changes.append((kind, flow, tuple(old.split()), tuple(new.split()), [int(i) for i in idx.split()]))
+        else:
+            k, v = line.split()
+            totals[k] = int(v)
+    return totals, changes
+
+
+def parse_diff_json(text):
+    """Returns (totals, changes, problem): one object per change, then one {"summary": ...}."""
+    lines = text.splitlines()
+    if not lines:
+        return None, [], "nothing on stdout"
+    objs = []
+    for n, line in enumerate(lines, 1):
+        try:
+            o = json.loads(line)
+        except ValueError:
+            return None, [], f"stdout line {n} is not JSON: {line[:120]!r}"
+        if not isinstance(o, dict):
+            return None, [], f"stdout line {n} is not a JSON object"
+        objs.append(o)
+    last = objs.pop()
+    if set(last) != {"summary"} or not isinstance(last["summary"], dict) or set(last["summary"]) != set(SUMMARY_KEYS):
+        return None, [], f"the last line is not the summary object: {lines[-1][:160]!r}"
+    changes = []
+    keys = {"flow", "change", "packets", "first_index", "indexes", "old", "new"}
+    for n, o in enumerate(objs, 1):
+        if set(o) != keys:
+            return None, [], f"stdout line {n} has keys {sorted(o)}, not {sorted(keys)}"
+        results = []
+        for side in ("old", "new"):
+            r = o[side]
+            if not isinstance(r, dict) or set(r) != {"verdict", "reason", "rule"} or r["verdict"] not in VERDICTS \
+                    or r["reason"] not in REASONS:
+                return None, [], f"stdout line {n}: bad {side} result {r!r}"
+            if (r["reason"] in RULE_REASONS) != isinstance(r["rule"], str):
+                return None, [], f"stdout line {n}: {side} reason {r['reason']} with rule {r['rule']!r}"
+            results.append((r["verdict"], r["reason"], r["rule"] if r["rule"] is not None else "none"))
+        idx = o["indexes"]
+        if not idx or o["packets"] != len(idx) or o["first_index"] != idx[0] or idx != sorted(idx):
+            return None, [], (f"stdout line {n}: packets {o['packets']}, first_index {o['first_index']} "
+                              f"and indexes {idx} disagree")
+        changes.append((o["change"], o["flow"], results[0], results[1], idx))
+    return last["summary"], changes, None
+
+
+VERDICT_LINE_RE = re.compile(r"  (old|new): (pass|drop) +(\S+) +(?:none|(\S+:\d+): (.+))")
+
+
+def parse_diff_text(text):
+    """Returns (totals, changes, problem). Each change: a header, an old and a new line, up to
+    TEXT_ROWS packet rows and "... and N more", a blank line; the totals line ends the output.
+    A change's indexes are those listed, then None for each one not shown."""
+    lines = text.splitlines()
+    if not lines:
+        return None, [], "nothing on stdout"
+    totals = totals_of_line(lines[-1])
+    if totals is None:
+        return None, [], f"the last line is not the summary: {lines[-1][:160]!r}"
+    changes, i, end = [], 0, len(lines) - 1
+    while i < end:
+        m = re.fullmatch(r"newly (blocked|allowed): (.+), (\d+) packets?", lines[i])
+        if not m:
+            return None, [], f"line {i + 1}: expected a change header, got {lines[i][:120]!r}"
+        kind, flow, count = m.group(1), m.group(2), int(m.group(3))
+        results = []
+        for j, side in ((i + 1, "old"), (i + 2, "new")):
+            v = VERDICT_LINE_RE.fullmatch(lines[j]) if j < end else None
+            if not v or v.group(1) != side or v.group(3) not in REASONS:
+                return None, [], f"line {j + 1}: expected the {side} result, got {lines[j][:120]!r}"
+            results.append((v.group(2), v.group(3), v.group(4) or "none"))
+        i += 3
+        idx = []
+        while i < end and (r := re.fullmatch(r" *(\d+) (\S.*)", lines[i])):
+            idx.append(int(r.group(1)))
+            i += 1
+        if i < end and (r := re.fullmatch(r" *\.\.\. and (\d+) more", lines[i])):
+            idx += [None] * int(r.group(1))
+            i += 1
+        if len(idx) != count or None in idx[:TEXT_ROWS]:
+            return None, [], f"{flow}: the header says {count} packets, {len(idx)} listed or counted"
+        if i >= end or lines[i] != "":
+            return None, [], f"line {i + 1}: expected a blank line after the change of {flow}"
+        i += 1
+        changes.append((kind, flow, results[0], results[1], idx))
+    return totals, changes, None
+
+
+def check_diff(name, mode, fmt, rc, out, err, expect):
+    what = f"replay --diff {name} ({mode}, {fmt})"
+    out_text, err_text = read(out), read(err)
+    if expect.endswith(".errors"):
+        want = [line.split()[1] for line in read(expect).splitlines() if line.startswith("error ")]
+        errs = [x for x in err_text.splitlines() if x.strip()]
+        missing = [w for w in want if not any(x.startswith(w + ": error: ") for x in errs)]
+        problems = []
+        if int(rc) != 1:
+            problems.append(f"exit status {rc}, not 1")
+        if out_text:
+            problems.append(f"stdout is not empty: {out_text[:120]!r}")
+        if missing:
+            problems.append(f"no error at {', '.join(missing)} on stderr: {err_text[:300]!r}")
+        if len(errs) != len(want):
+            problems.append(f"{len(errs)} lines on stderr, {len(want)} expected: {err_text[:300]!r}")
+        if problems:
+            print(f"FAIL: {what}: " + "; ".join(problems))
+            return False
+        print(f"PASS: {what}: exit 1, {' and '.join(want)} reported, nothing on stdout")
+        return True
+    if int(rc) != 0:
+        print(f"FAIL: {what}: vmfwctl exited with status {rc}: {first_line(err_text)}")
+        return False
+    want_totals, want = read_changes(expect)
+    if fmt == "json":
+        totals, got, problem = parse_diff_json(out_text)
+        err_lines = [x for x in err_text.splitlines() if x.strip()]
+        if not problem and (len(err_lines) != 1 or totals_of_line(err_lines[0]) != totals):
+            problem = f"stderr does not hold exactly the summary line: {err_text[:300]!r}"
+    else:
+        totals, got, problem = parse_diff_text(out_text)
+        if not problem and err_text.strip():
+            problem = f"stderr is not empty: {err_text[:300]!r}"
+        # The text lists the first packets of a change: compare what it shows.
+        want = [(k, f, o, n, idx[:TEXT_ROWS] + [None] * max(0, len(idx) - TEXT_ROWS)) for k, f, o, n, idx in want]
+    if problem:
+        print(f"FAIL: {what}: {problem}")
+        return False
+    bad = []
+    if totals != want_totals:
+        bad.append(f"    summary {totals}, expected {want_totals}")
+    for k in range(max(len(got), len(want))):
+        g = got[k] if k < len(got) else None
+        w = want[k] if k < len(want) else None
+        if g != w:
+            bad.append(f"    change {k + 1}: got      {fmt_change(g)}\n"
+                       f"    change {k + 1}: expected {fmt_change(w)}")
+    if bad:
+        print(f"FAIL: {what}: differs from {os.path.basename(expect)}")
+        print("\n".join(bad))
+        return False
+    print(f"PASS: {what}: {len(want)} changes, {want_totals['changed']} of {want_totals['packets']} packets, "
+          "summary as expected")
+    return True
+
+
+def fmt_change(c):
+    if c is None:
+        return "nothing"
+    kind, flow, old, new, idx = c
+    return f"{kind} | {flow} | {' '.join(old)} | {' '.join(new)} | {' '.join('?' if i is None else str(i) for i in idx)}"
 
 
 def tcpdump_view(text):
@@ -273,6 +456,8 @@ def main(argv):
         return check_case(*argv[2:])
     if len(argv) == 5 and argv[1] == "agree":
         return check_agree(*argv[2:])
+    if len(argv) == 9 and argv[1] == "diff":
+        return check_diff(*argv[2:])
     if len(argv) == 5 and argv[1] == "classify":
         return classify(*argv[2:])
     if len(argv) >= 6 and argv[1] == "split":

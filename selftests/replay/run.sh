@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Replays every case in cases/ in XDP and tc mode and compares each packet with CASE.expect.
+# Replays every case in cases/ in XDP and tc mode and compares each packet with CASE.expect; runs
+# every policy diff (CASE.old.policy, CASE.new.policy) with `replay --diff` in both modes, text and
+# JSON, against CASE.changes (or CASE.errors), and checks its usage errors.
 # Prints "PASS: ..." / "FAIL: ..." per case and mode, and whether the modes agree; exits 1 on any FAIL.
 # VMFWCTL overrides the binary (default: build/vmfwctl of this repository); CASES=a,b runs some.
 set -uo pipefail
@@ -47,6 +49,58 @@ for expect in *.expect; do
 	done
 	"$PYTHON" "$check" agree "$name" "$tmp/$name.xdp.out" "$tmp/$name.tc.out" || failed=1
 done
+
+# Policy diffs: CASE.changes (or CASE.errors, for policies with errors) beside CASE.old.policy,
+# CASE.new.policy and the captures, all other files of the case.
+for expect in *.changes *.errors; do
+	[ -e "$expect" ] || continue
+	name=${expect%.*}
+	if [ -n "${CASES:-}" ] && [[ ",$CASES," != *",$name,"* ]]; then
+		continue
+	fi
+	ncases=$((ncases + 1))
+	captures=()
+	for f in "$name".*; do
+		case "$f" in
+		"$name.old.policy" | "$name.new.policy" | "$name.changes" | "$name.errors") ;;
+		*) captures+=("$f") ;;
+		esac
+	done
+	for mode in xdp tc; do
+		for fmt in text json; do
+			args=(--mode "$mode")
+			[ "$fmt" = json ] && args+=(--json)
+			"$VMFWCTL" replay "${args[@]}" --diff "$name.old.policy" "$name.new.policy" "${captures[@]}" \
+				>"$tmp/$name.$mode.$fmt.out" 2>"$tmp/$name.$mode.$fmt.err"
+			rc=$?
+			"$PYTHON" "$check" diff "$name" "$mode" "$fmt" "$rc" "$tmp/$name.$mode.$fmt.out" \
+				"$tmp/$name.$mode.$fmt.err" "$expect" || failed=1
+		done
+	done
+done
+
+# Usage errors of --diff: exit 2, the reason and the usage on stderr, nothing on stdout.
+usage_case() {
+	local what=$1 rc
+	shift
+	"$VMFWCTL" replay "$@" >"$tmp/usage.out" 2>"$tmp/usage.err"
+	rc=$?
+	if [ "$rc" -eq 2 ] && [ ! -s "$tmp/usage.out" ] && grep -q '^usage: vmfwctl replay ' "$tmp/usage.err"; then
+		echo "PASS: replay --diff usage: $what: exit 2 with the usage"
+	else
+		echo "FAIL: replay --diff usage: $what: exit $rc, stdout $(wc -c <"$tmp/usage.out") bytes," \
+			"stderr: $(head -c 200 "$tmp/usage.err")"
+		failed=1
+	fi
+}
+if [ -z "${CASES:-}" ]; then
+	usage_case "--diff with one policy" --diff diff_mail.old.policy
+	usage_case "--diff with one policy before an option" --diff diff_mail.old.policy --mode tc diff_mail.pcap
+	usage_case "--diff and --policy" --policy diff_mail.new.policy --diff diff_mail.old.policy \
+		diff_mail.new.policy diff_mail.pcap
+	usage_case "--diff without a capture" --diff diff_mail.old.policy diff_mail.new.policy
+fi
+
 if [ "$ncases" -eq 0 ]; then
 	echo "FAIL: replay: no cases found in $here/cases${CASES:+ matching $CASES}"
 	exit 1
