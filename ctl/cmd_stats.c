@@ -1,4 +1,4 @@
-/* vmfwctl stats: per-reason and per-rule counters, once or as rates under --watch. */
+/* vmfwctl stats: per-reason and per-rule counters: once, as rates (--watch), for Prometheus. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "instance.h"
 #include "log.h"
+#include "prometheus.h"
 
 struct snapshot {
 	struct vmfw_counter reasons[VMFW_REASON_STATS_SIZE];
@@ -20,6 +21,8 @@ struct snapshot {
 	__u32 *ctr_ids;
 	struct vmfw_counter *rules;  /* per rule of the active policy */
 	__u32 *by_ctr;               /* rule indices sorted by counter id, to pair snapshots */
+	bool has_events_lost;        /* events_lost() could tell */
+	__u64 events_lost;
 };
 
 /* Sums a per-CPU counter across CPUs. */
@@ -71,6 +74,30 @@ static const struct vmfw_counter *prev_counter(const struct snapshot *prev, __u3
 	return NULL;
 }
 
+/* Events the data path did not record because of the events rate limit, summed over CPUs: the
+ * only loss the kernel sees (a reader that falls behind counts its own). */
+static int events_lost(const struct vmfw_instance *inst, __u64 *lost)
+{
+	int ncpus = libbpf_num_possible_cpus(), i;
+	struct vmfw_event_drops *d;
+	__u32 zero = 0;
+
+	*lost = 0;
+	if (ncpus < 0)
+		return ncpus;
+	d = calloc((size_t)ncpus, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(inst->maps.evdrops, &zero, d)) {
+		free(d);
+		return -errno;
+	}
+	for (i = 0; i < ncpus; i++)
+		*lost += d[i].suppressed;
+	free(d);
+	return 0;
+}
+
 static void snapshot_free(struct snapshot *s)
 {
 	vmfw_policy_free(s->policy);
@@ -113,6 +140,12 @@ static int snapshot_take(const struct vmfw_instance *inst, struct snapshot *s)
 			s->by_ctr[i] = i;
 		sort_ctx = s->ctr_ids;
 		qsort(s->by_ctr, s->policy->nrules, sizeof(*s->by_ctr), cmp_by_ctr);
+	}
+	if (!err) {
+		err = events_lost(inst, &s->events_lost);
+		s->has_events_lost = !err;
+		if (err == -EOPNOTSUPP)
+			err = 0;
 	}
 	free(buf);
 	if (err) {
@@ -225,6 +258,138 @@ static void print_table(const struct vmfw_instance *inst, const struct snapshot 
 	}
 }
 
+/* The label that names the instance, as issue 6 has it. Prometheus also sets a label of this
+ * name on every series it scrapes (the target's host:port) and renames ours exported_instance,
+ * unless the scrape config says honor_labels: true; docs/metrics.md says so. */
+/* Not "instance": Prometheus sets that label on every series it scrapes. */
+#define PROM_INSTANCE "name"
+
+static void prom_sample(FILE *f, const char *metric, const struct vmfw_instance *inst)
+{
+	fprintf(f, "%s{" PROM_INSTANCE "=", metric);
+	vmfw_prom_label_value(f, inst->name);
+	fputs(",iface=", f);
+	vmfw_prom_label_value(f, inst->meta.iface);
+}
+
+/* The text exposition format wants every sample of a family in one group after its HELP and
+ * TYPE lines: family by family, then instance by instance. The names are in docs/metrics.md. */
+static void print_prometheus(FILE *f, const struct vmfw_instance *insts, const struct snapshot *s,
+			     int n)
+{
+	static const char *const reason_metric[2] = { "vmfw_packets_total", "vmfw_bytes_total" };
+	static const char *const reason_help[2] = {
+		"Packets judged, by the reason for the verdict and the verdict; a GSO frame counts once.",
+		"Bytes judged (whole frames, Ethernet header included), by reason and verdict.",
+	};
+	static const char *const rule_metric[2] = { "vmfw_rule_packets_total", "vmfw_rule_bytes_total" };
+	static const char *const rule_help[2] = {
+		"Packets whose verdict a rule of the active policy decided, by the rule's FILE:LINE and text.",
+		"Bytes (whole frames) whose verdict a rule of the active policy decided.",
+	};
+	bool lost = false;
+	int i, k, r, v;
+	size_t j;
+
+	for (k = 0; k < 2; k++) {
+		vmfw_prom_family(f, reason_metric[k], "counter", reason_help[k]);
+		for (i = 0; i < n; i++) {
+			for (r = 0; r < VMFW_REASON_MAX; r++) {
+				for (v = 0; v < VMFW_VERDICT_MAX; v++) {
+					const struct vmfw_counter *c =
+						&s[i].reasons[r * VMFW_VERDICT_MAX + v];
+
+					prom_sample(f, reason_metric[k], &insts[i]);
+					fputs(",reason=", f);
+					vmfw_prom_label_value(f, vmfw_reason_name(r));
+					fputs(",verdict=", f);
+					vmfw_prom_label_value(f, v == VMFW_PASS ? "pass" : "drop");
+					fprintf(f, "} %llu\n",
+						(unsigned long long)(k ? c->bytes : c->packets));
+				}
+			}
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		vmfw_prom_family(f, rule_metric[k], "counter", rule_help[k]);
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < s[i].policy->nrules; j++) {
+				const struct vmfw_counter *c = &s[i].rules[j];
+				char where[VMFW_PATH_LEN + 16];
+
+				vmfw_rule_where(s[i].policy, (uint32_t)j, where, sizeof(where));
+				prom_sample(f, rule_metric[k], &insts[i]);
+				fputs(",rule=", f);
+				vmfw_prom_label_value(f, where);
+				fputs(",text=", f);
+				vmfw_prom_label_value(f, s[i].policy->rules[j].text);
+				fprintf(f, "} %llu\n", (unsigned long long)(k ? c->bytes : c->packets));
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		lost |= s[i].has_events_lost;
+	if (!lost)
+		return;
+	vmfw_prom_family(f, "vmfw_events_lost_total", "counter",
+			 "Events the data path did not record because of the policy's events rate limit.");
+	for (i = 0; i < n; i++) {
+		if (!s[i].has_events_lost)
+			continue;
+		fprintf(f, "vmfw_events_lost_total{" PROM_INSTANCE "=");
+		vmfw_prom_label_value(f, insts[i].name);
+		fprintf(f, "} %llu\n", (unsigned long long)s[i].events_lost);
+	}
+}
+
+struct scrape_ctx {
+	const struct vmfw_cli *cli;
+	const char *name;       /* only this instance; NULL: every one */
+};
+
+/* One scrape for --listen: the instances as they are now (one loaded since the last scrape
+ * appears, an unloaded one is gone), their counters read afresh. An instance that cannot be
+ * read (its error is on stderr) is left out of this scrape rather than hiding the others. */
+static int render_scrape(FILE *f, void *arg)
+{
+	const struct scrape_ctx *sc = arg;
+	struct vmfw_instance *insts = NULL;
+	struct snapshot *snaps = NULL;
+	char **names = NULL;
+	int n, i, m = 0, err = 0;
+
+	n = vmfw_instance_list(sc->cli->bpffs, &names);
+	if (n < 0)
+		return n;
+	insts = calloc((size_t)n + 1, sizeof(*insts));
+	snaps = calloc((size_t)n + 1, sizeof(*snaps));
+	if (!insts || !snaps) {
+		err = vmfw_err_r(-ENOMEM, "cannot read the counters: %s", strerror(ENOMEM));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (sc->name && strcmp(names[i], sc->name))
+			continue;
+		if (vmfw_instance_open(sc->cli->bpffs, names[i], &insts[m]))
+			continue;
+		if (snapshot_take(&insts[m], &snaps[m])) {
+			vmfw_instance_close(&insts[m]);
+			continue;
+		}
+		m++;
+	}
+	print_prometheus(f, insts, snaps, m);
+out:
+	for (i = 0; i < m; i++) {
+		snapshot_free(&snaps[i]);
+		vmfw_instance_close(&insts[i]);
+	}
+	free(insts);
+	free(snaps);
+	vmfw_names_free(names, n);
+	return err;
+}
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -237,8 +402,12 @@ int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli)
 {
 	static const struct option opts[] = {
 		{ "watch", required_argument, NULL, 'w' },
+		{ "prometheus", no_argument, NULL, 'P' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ 0 },
 	};
+	struct vmfw_prom_addr listen_addr;
+	bool prometheus = false, serve = false;
 	struct vmfw_instance *insts = NULL;
 	struct snapshot *prev = NULL, *cur = NULL;
 	char **names = NULL;
@@ -247,7 +416,7 @@ int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":w:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":w:Pl:", opts, NULL)) != -1) {
 		char *end;
 
 		if (ch == 'w') {
@@ -255,6 +424,14 @@ int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli)
 			if (*end || watch <= 0 || watch > 86400)
 				return vmfw_usage_error("stats", "--watch takes seconds above 0, got '%s'",
 							optarg);
+		} else if (ch == 'P') {
+			prometheus = true;
+		} else if (ch == 'l') {
+			serve = true;
+			if (vmfw_prom_parse_addr(optarg, &listen_addr))
+				return vmfw_usage_error("stats", "--listen takes ADDR:PORT, an IPv4 address "
+							"or an IPv6 address in brackets and a port from "
+							"1 to 65535, got '%s'", optarg);
 		} else if (ch == ':') {
 			return vmfw_usage_error("stats", "%s needs a value", argv[optind - 1]);
 		} else {
@@ -263,8 +440,24 @@ int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli)
 	}
 	if (argc - optind > 1)
 		return vmfw_usage_error("stats", "takes at most one instance name");
+	if (serve && !prometheus)
+		return vmfw_usage_error("stats", "--listen serves the --prometheus format: give both");
+	if (prometheus && cli->json)
+		return vmfw_usage_error("stats", "--prometheus and --json are two output formats: "
+					"choose one");
+	if (prometheus && watch > 0)
+		return vmfw_usage_error("stats", "--prometheus does not take --watch: a scraper "
+					"reads the counters at its own interval (--listen)");
 	if (vmfw_need_root("stats"))
 		return VMFW_EXIT_FAIL;
+	if (serve) {
+		struct scrape_ctx sc = { .cli = cli, .name = optind < argc ? argv[optind] : NULL };
+
+		if (sc.name && vmfw_name_valid(sc.name))
+			return VMFW_EXIT_FAIL;
+		return vmfw_prom_serve(&listen_addr, render_scrape, &sc) ? VMFW_EXIT_FAIL
+									  : VMFW_EXIT_OK;
+	}
 	if (optind < argc) {
 		names = calloc(1, sizeof(*names));
 		if (!names)
@@ -290,6 +483,10 @@ int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli)
 		for (i = 0; i < n; i++)
 			if (snapshot_take(&insts[i], &cur[i]))
 				goto out;
+		if (prometheus) {
+			print_prometheus(stdout, insts, cur, n);
+			break;
+		}
 		if (cli->json)
 			printf("[");
 		for (i = 0; i < n; i++) {

@@ -20,8 +20,10 @@ static const struct vmfw_cmd cmds[] = {
 	  "Detach instance NAME and remove every pinned object it has." },
 	{ "status", cmd_status, "[--json]",
 	  "List instances: interface, mode, policy, hash, load time, rules." },
-	{ "stats", cmd_stats, "[NAME] [--json] [--watch SECONDS]",
-	  "Per-reason and per-rule counters; rates with --watch." },
+	{ "stats", cmd_stats,
+	  "[NAME] [--json] [--watch SECONDS]\n"
+	  "               [--prometheus [--listen ADDR:PORT]]",
+	  "Per-reason and per-rule counters; rates with --watch; Prometheus text, over HTTP with --listen." },
 	{ "events", cmd_events,
 	  "[NAME] [--json] [--follow] [--reason R] [--rule FILE:LINE] [--pass]\n"
 	  "               [--pcap FILE] [--snaplen N] [--count N]",

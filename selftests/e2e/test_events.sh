@@ -126,6 +126,8 @@ check_ge "at least one full second's worth (1000) was recorded" 1000 "$recorded"
 check_ge "no more than the rate allows over the flood's seconds was recorded" "$recorded" "$limit"
 check_match "the summary reports the drops not shown" "[0-9]+ events not recorded \(events rate limit" \
 	"$(cat "$E2E_TMP/flood.err")"
+check "stats --prometheus: vmfw_events_lost_total is the same count" "$sup_after" \
+	"$(vmfwctl stats ev --prometheus 2>/dev/null | sed -n 's/^vmfw_events_lost_total{name="ev"} //p')"
 
 run_ctl unload ev
 check "unload exits 0" 0 "$CTL_RC"
