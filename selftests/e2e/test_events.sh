@@ -129,6 +129,20 @@ check_match "the summary reports the drops not shown" "[0-9]+ events not recorde
 check "stats --prometheus: vmfw_events_lost_total is the same count" "$sup_after" \
 	"$(vmfwctl stats ev --prometheus 2>/dev/null | sed -n 's/^vmfw_events_lost_total{name="ev"} //p')"
 
+# ---- a burst of 10,000 drops under a rate that allows them: a follower loses none
+sed 's/^events rate 1000$/events rate 100000/' "$POLICY" >"$E2E_TMP/burst.policy"
+run_ctl reload --policy "$E2E_TMP/burst.policy" ev
+check "reload to events rate 100000 exits 0" 0 "$CTL_RC"
+sleep 1.1   # a fresh one-second window for the burst
+vmfwctl events ev --follow --count 10000 --json >"$E2E_TMP/burst.json" 2>"$E2E_TMP/burst.err" &
+BURST_PID=$!
+E2E_PIDS+=($BURST_PID)
+sleep 1
+udp_burst 10000
+timeout 20 tail --pid="$BURST_PID" -f /dev/null
+check "a follower got all 10,000 events of the burst" 10000 "$(grep -c '"dport":9999' "$E2E_TMP/burst.json")"
+check_match "and lost none" "^10000 events shown, 0 lost" "$(cat "$E2E_TMP/burst.err")"
+
 run_ctl unload ev
 check "unload exits 0" 0 "$CTL_RC"
 
