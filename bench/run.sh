@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make bench: vmfw-bench (BPF_PROG_TEST_RUN per-packet costs, policy apply time, the goals), then
 # bulk TCP with iperf3 over a veth pair between two namespaces this script creates: no filter,
-# vmfw in tc mode, vmfw in xdp mode, and an XDP program that only passes, interleaved.
+# vmfw in tc mode (events on, the default rate), vmfw in tc mode with `events rate 0`, vmfw in xdp
+# mode, and an XDP program that only passes, interleaved; goal E2: bulk TCP, events on / off.
+#
+# Exit status: 0 when every goal (vmfw-bench's and E2) is met, 3 when one is missed, 1 on error.
 #
 # Environment: BUILD (default build), BENCH_QUICK=1 (shorter), BENCH_IPERF=0 (skip iperf3),
 # BENCH_IPERF_SECS (default 5), BENCH_IPERF_REPS (default 3).
@@ -51,6 +54,7 @@ ADDR_HOST=10.77.0.1
 TMP=$(mktemp -d /tmp/vmfw-bench.XXXXXX)
 BPFFS=$TMP/bpffs
 POLICY=$TMP/bench.conf
+POLICY_EVOFF=$TMP/bench-events-off.conf
 SRV_PID=$TMP/iperf3.pid
 
 cleanup() {
@@ -86,6 +90,8 @@ mount -t bpf bpf "$BPFFS"
 # The benchmark's 100,000-rule policy, plus the rule that lets the VM reach the iperf3 server.
 "$BENCH" --write-policy "$POLICY"
 echo "allow tcp to $ADDR_HOST port 5201" >>"$POLICY"
+# The same policy with events off; the one above keeps the default `events rate` (1,000/s).
+{ cat "$POLICY"; echo "events rate 0"; } >"$POLICY_EVOFF"
 
 in_host iperf3 -s -B "$ADDR_HOST" -D --pidfile "$SRV_PID"
 for _ in $(seq 50); do
@@ -97,6 +103,7 @@ attach() {
 	case $1 in
 	none) ;;
 	vmfw-tc) ctl_host load --policy "$POLICY" --iface "$IF_HOST" --name bench --mode tc >/dev/null ;;
+	vmfw-tc-evoff) ctl_host load --policy "$POLICY_EVOFF" --iface "$IF_HOST" --name bench --mode tc >/dev/null ;;
 	vmfw-xdp) ctl_host load --policy "$POLICY" --iface "$IF_HOST" --name bench --mode xdp >/dev/null ;;
 	xdp-pass) ip -n "$NS_HOST" link set dev "$IF_HOST" xdpdrv obj "$PASS_OBJ" sec xdp ;;
 	esac
@@ -121,14 +128,30 @@ run_iperf() {
 	fi
 }
 
+# Packets vmfw dropped so far (all reasons), from its counters.
+drops() {
+	local out
+	out=$(ctl_host stats bench --json)
+	if [ -n "$JQ" ]; then
+		jq '[.[0].reasons[].drop.packets] | add' <<<"$out"
+	else
+		python3 -c 'import json,sys; print(sum(r["drop"]["packets"] for r in json.load(sys.stdin)[0]["reasons"].values()))' <<<"$out"
+	fi
+}
+
 # Median of the numbers in a file, one a line, sorted.
 med() { awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }' "$1"; }
 
-CONFIGS=(none vmfw-tc vmfw-xdp xdp-pass)
-declare -A GBPS
+CONFIGS=(none vmfw-tc vmfw-tc-evoff vmfw-xdp xdp-pass)
+declare -A GBPS LABEL=(
+	[none]="no filter" [vmfw-tc]="vmfw-tc" [vmfw-tc-evoff]="vmfw-tc, events off"
+	[vmfw-xdp]="vmfw-xdp" [xdp-pass]="xdp-pass"
+)
+declare -A DROPS=([vmfw-tc]=0 [vmfw-tc-evoff]=0)
 echo
 echo "bench: bulk TCP, iperf3 VM namespace -> host namespace over veth, ${IPERF_SECS} s per run,"
-echo "       $IPERF_REPS interleaved repetitions; vmfw holds the 100,000-rule benchmark policy"
+echo "       $IPERF_REPS interleaved repetitions; vmfw holds the 100,000-rule benchmark policy;"
+echo "       vmfw-tc has events on (the default \`events rate 1000\`), vmfw-tc-evoff \`events rate 0\`; Gbit/s"
 n=${#CONFIGS[@]}
 for ((r = 0; r < IPERF_REPS; r++)); do
 	line="  repetition $((r + 1)):"
@@ -136,9 +159,12 @@ for ((r = 0; r < IPERF_REPS; r++)); do
 		c=${CONFIGS[$(((i + r) % n))]}
 		attach "$c"
 		g=$(run_iperf) || { detach "$c"; die "iperf3 failed with $c attached"; }
+		case $c in
+		vmfw-tc*) DROPS[$c]=$((DROPS[$c] + $(drops))) ;;
+		esac
 		detach "$c"
 		GBPS[$c,$r]=$g
-		line+=$(printf ' %s %.2f Gbit/s;' "$c" "$g")
+		line+=$(printf ' %s %.2f;' "$c" "$g")
 	done
 	echo "$line"
 done
@@ -149,7 +175,7 @@ left=$(ip -n "$NS_HOST" link show dev "$IF_HOST" 2>/dev/null | grep -c 'prog/xdp
 [ -z "$(ls -A "$BPFFS/vmfw" 2>/dev/null)" ] || echo "bench: warning: pins left in $BPFFS/vmfw" >&2
 
 echo
-printf '  %-10s %12s %10s %8s %8s   (ratios to no filter within each repetition)\n' \
+printf '  %-20s %12s %10s %8s %8s   (ratios to no filter within each repetition)\n' \
 	config "Gbit/s med" "ratio med" min max
 for c in "${CONFIGS[@]}"; do
 	vals=() ratios=()
@@ -159,7 +185,33 @@ for c in "${CONFIGS[@]}"; do
 	done
 	printf '%s\n' "${vals[@]}" | sort -g >"$TMP/v"
 	printf '%s\n' "${ratios[@]}" | sort -g >"$TMP/r"
-	printf '  %-10s %12.2f %10.3f %8.3f %8.3f\n' "$c" "$(med "$TMP/v")" "$(med "$TMP/r")" \
+	printf '  %-20s %12.2f %10.3f %8.3f %8.3f\n' "${LABEL[$c]}" "$(med "$TMP/v")" "$(med "$TMP/r")" \
 		"$(head -1 "$TMP/r")" "$(tail -1 "$TMP/r")"
 done
+
+# E2 (issue 6): events on / off on bulk TCP, the ratio within each repetition, like vmfw-bench.
+ratios=()
+for ((r = 0; r < IPERF_REPS; r++)); do
+	ratios+=("$(awk -v a="${GBPS[vmfw-tc,$r]}" -v b="${GBPS[vmfw-tc-evoff,$r]}" 'BEGIN { printf "%.4f", a / b }')")
+done
+printf '%s\n' "${ratios[@]}" | sort -g >"$TMP/r"
+e2_med=$(med "$TMP/r")
+e2_res=$(awk -v m="$e2_med" 'BEGIN { print (m >= 0.95 ? "met" : "MISSED") }')
+echo
+echo "Goal: median of per-repetition ratios, with min and max"
+echo
+printf '%-3s %-40s %7s %8s %8s %8s  %s\n' "" figure limit median min max result
+printf '%-3s %-40s %7s %7.3fx %7.3fx %7.3fx  %s\n' E2 "bulk TCP, events on / off (vmfw-tc)" ">=0.95x" \
+	"$e2_med" "$(head -1 "$TMP/r")" "$(tail -1 "$TMP/r")" "$e2_res"
+echo
+echo "  Packets vmfw dropped during the runs: ${DROPS[vmfw-tc]} with events on, ${DROPS[vmfw-tc-evoff]} with events off."
+if [ "${DROPS[vmfw-tc]}" = 0 ] && [ "${DROPS[vmfw-tc-evoff]}" = 0 ]; then
+	echo "  So bulk TCP was all passes: a pass leaves record_event at its first check (no reader asks"
+	echo "  for pass events) whether events are on or off; E2 is the cost of events to allowed"
+	echo "  traffic, and its spread is iperf3's run-to-run noise."
+fi
+if [ "$e2_res" = MISSED ]; then
+	echo "bench: E2 MISSED: bulk TCP with events on is below 0.95 of events off" >&2
+	status=3
+fi
 exit "$status"

@@ -531,15 +531,17 @@ static __always_inline void record_event(void *ctx, enum vmfw_hook hook, const s
 		return;
 	if (r->verdict == VMFW_PASS && !st->want_pass_until)
 		return;
-	now = bpf_ktime_get_ns();
-	if (r->verdict == VMFW_PASS && now > st->want_pass_until)
-		return;
 	act = bpf_map_lookup_elem(&vmfw_active, &zero);
 	if (!act)
 		return;
 	slot = VMFW_SLOT(act->gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
 	if (!cfg || !cfg->events_rate)
+		return;
+	/* The window and the pass deadline need only a coarse clock (a tick's resolution), which
+	 * costs a fraction of the precise one; a flood past the limit never reads the precise one. */
+	now = bpf_ktime_get_coarse_ns();
+	if (r->verdict == VMFW_PASS && now > st->want_pass_until)
 		return;
 	window = now / 1000000000ull;
 	old = st->window;
@@ -554,7 +556,7 @@ static __always_inline void record_event(void *ctx, enum vmfw_hook hook, const s
 	e = bpf_map_lookup_elem(&vmfw_events, &key);
 	if (!e)
 		return;
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->gen = act->gen;
 	e->rule = r->rule;
 	e->pkt_len = p->len;
