@@ -63,24 +63,7 @@ static __u64 clock_ns(clockid_t id)
 
 static int suppressed_now(const struct source *s, __u64 *out)
 {
-	int ncpus = libbpf_num_possible_cpus(), i;
-	struct vmfw_event_drops *d;
-	__u32 zero = 0;
-
-	*out = 0;
-	if (ncpus < 0)
-		return ncpus;
-	d = calloc((size_t)ncpus, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(s->inst.maps.evdrops, &zero, d)) {
-		free(d);
-		return -errno;
-	}
-	for (i = 0; i < ncpus; i++)
-		*out += d[i].suppressed;
-	free(d);
-	return 0;
+	return vmfw_events_not_recorded(&s->inst.maps, out);
 }
 
 static int source_open(const char *bpffs, const char *name, struct source *s)

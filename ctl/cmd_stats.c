@@ -78,24 +78,7 @@ static const struct vmfw_counter *prev_counter(const struct snapshot *prev, __u3
  * only loss the kernel sees (a reader that falls behind counts its own). */
 static int events_lost(const struct vmfw_instance *inst, __u64 *lost)
 {
-	int ncpus = libbpf_num_possible_cpus(), i;
-	struct vmfw_event_drops *d;
-	__u32 zero = 0;
-
-	*lost = 0;
-	if (ncpus < 0)
-		return ncpus;
-	d = calloc((size_t)ncpus, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(inst->maps.evdrops, &zero, d)) {
-		free(d);
-		return -errno;
-	}
-	for (i = 0; i < ncpus; i++)
-		*lost += d[i].suppressed;
-	free(d);
-	return 0;
+	return vmfw_events_not_recorded(&inst->maps, lost);
 }
 
 static void snapshot_free(struct snapshot *s)

@@ -39,6 +39,28 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	return 0;
 }
 
+int vmfw_events_not_recorded(const struct vmfw_maps *m, __u64 *count)
+{
+	int ncpus = libbpf_num_possible_cpus(), i;
+	struct vmfw_event_drops *d;
+	__u32 zero = 0;
+
+	*count = 0;
+	if (ncpus < 0)
+		return ncpus;
+	d = calloc((size_t)ncpus, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->evdrops, &zero, d)) {
+		free(d);
+		return -errno;
+	}
+	for (i = 0; i < ncpus; i++)
+		*count += d[i].suppressed;
+	free(d);
+	return 0;
+}
+
 int vmfw_rule_room(const struct vmfw_maps *m, unsigned *room)
 {
 	struct bpf_map_info info = {};

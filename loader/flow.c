@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "util.h"
 #include "vmfw_abi.h"
 
 #define ETH_HDR_LEN 14u
@@ -156,31 +157,6 @@ void vmfw_flow_of(const uint8_t *frame, size_t len, struct vmfw_flow *f, struct 
 		memset(fi, 0, sizeof(*fi));
 }
 
-struct out {
-	char *buf;
-	size_t n;
-	size_t used;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (o->used + 1 >= o->n)
-		return;
-	va_start(ap, fmt);
-	w = vsnprintf(o->buf + o->used, o->n - o->used, fmt, ap);
-	va_end(ap);
-	if (w < 0)
-		return;
-	o->used += (size_t)w;
-	if (o->used >= o->n)
-		o->used = o->n - 1;
-}
-
 static const char *proto_name(unsigned proto)
 {
 	switch (proto) {
@@ -198,7 +174,7 @@ static const char *proto_name(unsigned proto)
 
 void vmfw_flow_format(const struct vmfw_flow *f, char *buf, size_t n)
 {
-	struct out o = { .buf = buf, .n = n };
+	struct vmfw_out o = { .buf = buf, .n = n };
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	const char *name;
 	unsigned i;
@@ -207,36 +183,36 @@ void vmfw_flow_format(const struct vmfw_flow *f, char *buf, size_t n)
 		return;
 	buf[0] = '\0';
 	for (i = 0; i < f->nvlan && i < 2; i++)
-		put(&o, "vlan %u ", f->vlan[i]);
+		vmfw_out_put(&o, "vlan %u ", f->vlan[i]);
 	switch (f->kind) {
 	case VMFW_FLOW_RUNT:
-		put(&o, "runt");
+		vmfw_out_put(&o, "runt");
 		return;
 	case VMFW_FLOW_NON_IP:
 		if (f->ethertype == 0x0806)
-			put(&o, "arp");
+			vmfw_out_put(&o, "arp");
 		else if (f->ethertype == 0)
-			put(&o, "802.3 (llc)");
+			vmfw_out_put(&o, "802.3 (llc)");
 		else
-			put(&o, "ethertype 0x%04x", f->ethertype);
+			vmfw_out_put(&o, "ethertype 0x%04x", f->ethertype);
 		return;
 	case VMFW_FLOW_BAD_IP:
-		put(&o, "%s (unreadable header)", f->ethertype == 0x0800 ? "ipv4" : "ipv6");
+		vmfw_out_put(&o, "%s (unreadable header)", f->ethertype == 0x0800 ? "ipv4" : "ipv6");
 		return;
 	default:
 		break;
 	}
 	name = proto_name(f->proto);
 	if (name)
-		put(&o, "%s ", name);
+		vmfw_out_put(&o, "%s ", name);
 	else
-		put(&o, "proto %u ", f->proto);
+		vmfw_out_put(&o, "proto %u ", f->proto);
 	inet_ntop(f->family == VMFW_F_IPV6 ? AF_INET6 : AF_INET, f->saddr, src, sizeof(src));
 	inet_ntop(f->family == VMFW_F_IPV6 ? AF_INET6 : AF_INET, f->daddr, dst, sizeof(dst));
 	if (!f->has_ports)
-		put(&o, "%s > %s", src, dst);
+		vmfw_out_put(&o, "%s > %s", src, dst);
 	else if (f->family == VMFW_F_IPV6)
-		put(&o, "[%s]:%u > [%s]:%u", src, f->sport, dst, f->dport);
+		vmfw_out_put(&o, "[%s]:%u > [%s]:%u", src, f->sport, dst, f->dport);
 	else
-		put(&o, "%s:%u > %s:%u", src, f->sport, dst, f->dport);
+		vmfw_out_put(&o, "%s:%u > %s:%u", src, f->sport, dst, f->dport);
 }

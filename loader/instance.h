@@ -51,6 +51,9 @@ struct vmfw_load_opts {
 	unsigned max_rules;     /* rules the instance has counters for; 0: the default */
 };
 
+/* Events the rate limit kept out of the event ring since load, summed over CPUs. */
+int vmfw_events_not_recorded(const struct vmfw_maps *m, __u64 *count);
+
 /* Rules the instance behind these maps has counters for (half its counter slots). */
 int vmfw_rule_room(const struct vmfw_maps *m, unsigned *room);
 

@@ -6,34 +6,10 @@
 #include <string.h>
 
 #include "summary.h"
+#include "util.h"
 
 #define MAX_VLAN_SHOWN 3        /* one past what the filter looks through, so "too many" shows */
 #define MAX_EXT_SHOWN 16        /* beyond the filter's limit of 8, so a long chain shows as such */
-
-struct out {
-	char *buf;
-	size_t n;
-	size_t used;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (o->used + 1 >= o->n)
-		return;
-	va_start(ap, fmt);
-	w = vsnprintf(o->buf + o->used, o->n - o->used, fmt, ap);
-	va_end(ap);
-	if (w < 0)
-		return;
-	o->used += (size_t)w;
-	if (o->used >= o->n)
-		o->used = o->n - 1;
-}
 
 static unsigned be16(const uint8_t *p)
 {
@@ -82,7 +58,7 @@ static const char *ethertype_name(unsigned type)
 /* Addresses and transport: ports or ICMP type where the bytes hold them, and a note when the
  * header the filter needs (TCP 20, UDP 8, ICMP 8) is not all there. The addresses are printed
  * here because ports attach to them; mid is what goes between them and the protocol. */
-static void transport(struct out *o, bool v6, const char *src, const char *dst, unsigned proto,
+static void transport(struct vmfw_out *o, bool v6, const char *src, const char *dst, unsigned proto,
 		      const uint8_t *p, size_t avail, bool later_frag, const char *mid, unsigned hlim)
 {
 	const char *name = proto_name(proto);
@@ -91,56 +67,56 @@ static void transport(struct out *o, bool v6, const char *src, const char *dst, 
 
 	if (ports) {
 		if (v6)
-			put(o, "[%s]:%u > [%s]:%u", src, be16(p), dst, be16(p + 2));
+			vmfw_out_put(o, "[%s]:%u > [%s]:%u", src, be16(p), dst, be16(p + 2));
 		else
-			put(o, "%s:%u > %s:%u", src, be16(p), dst, be16(p + 2));
+			vmfw_out_put(o, "%s:%u > %s:%u", src, be16(p), dst, be16(p + 2));
 	} else {
-		put(o, "%s > %s", src, dst);
+		vmfw_out_put(o, "%s > %s", src, dst);
 	}
-	put(o, "%s", mid);
+	vmfw_out_put(o, "%s", mid);
 	if (name)
-		put(o, " %s", name);
+		vmfw_out_put(o, " %s", name);
 	else
-		put(o, " proto %u", proto);
+		vmfw_out_put(o, " proto %u", proto);
 	if (later_frag)
 		return;
 	if ((proto == 1 || proto == 58) && avail >= 2) {
-		put(o, " type %u", p[0]);
+		vmfw_out_put(o, " type %u", p[0]);
 		if (p[1])
-			put(o, " code %u", p[1]);
+			vmfw_out_put(o, " code %u", p[1]);
 		if (proto == 58 && p[0] >= 133 && p[0] <= 137)
-			put(o, " hlim %u", hlim);
+			vmfw_out_put(o, " hlim %u", hlim);
 	}
 	if (avail < need)
-		put(o, " (truncated header: %zu of %zu bytes)", avail, need);
+		vmfw_out_put(o, " (truncated header: %zu of %zu bytes)", avail, need);
 }
 
-static void ipv4(struct out *o, const uint8_t *p, size_t avail)
+static void ipv4(struct vmfw_out *o, const uint8_t *p, size_t avail)
 {
 	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], frag[64] = "";
 	unsigned ihl, tot, fo, off, proto;
 	size_t i;
 
 	if (avail < 20) {
-		put(o, "malformed ipv4 (short header: %zu bytes)", avail);
+		vmfw_out_put(o, "malformed ipv4 (short header: %zu bytes)", avail);
 		return;
 	}
 	if (p[0] >> 4 != 4) {
-		put(o, "malformed ipv4 (version %u)", p[0] >> 4);
+		vmfw_out_put(o, "malformed ipv4 (version %u)", p[0] >> 4);
 		return;
 	}
 	ihl = (p[0] & 0xfu) * 4;
 	tot = be16(p + 2);
 	if (ihl < 20) {
-		put(o, "malformed ipv4 (header length %u)", ihl);
+		vmfw_out_put(o, "malformed ipv4 (header length %u)", ihl);
 		return;
 	}
 	if (tot < ihl) {
-		put(o, "malformed ipv4 (total length %u < header length %u)", tot, ihl);
+		vmfw_out_put(o, "malformed ipv4 (total length %u < header length %u)", tot, ihl);
 		return;
 	}
 	if (tot > avail) {
-		put(o, "malformed ipv4 (total length %u > %zu bytes in frame)", tot, avail);
+		vmfw_out_put(o, "malformed ipv4 (total length %u > %zu bytes in frame)", tot, avail);
 		return;
 	}
 	inet_ntop(AF_INET, p + 12, src, sizeof(src));
@@ -163,13 +139,13 @@ static void ipv4(struct out *o, const uint8_t *p, size_t avail)
 			continue;
 		}
 		if (type == 0x83 || type == 0x89)
-			put(o, " [%s option]", type == 0x83 ? "lsrr" : "ssrr");
+			vmfw_out_put(o, " [%s option]", type == 0x83 ? "lsrr" : "ssrr");
 		if (i + 1 >= ihl || p[i + 1] < 2)
 			break;
 		i += p[i + 1];
 	}
 	if (avail > tot)
-		put(o, " (+%zu bytes past total length)", avail - tot);
+		vmfw_out_put(o, " (+%zu bytes past total length)", avail - tot);
 }
 
 static bool ipv6_walked(unsigned nh)
@@ -177,7 +153,7 @@ static bool ipv6_walked(unsigned nh)
 	return nh == 0 || nh == 43 || nh == 60 || nh == 44;
 }
 
-static void ipv6(struct out *o, const uint8_t *p, size_t avail)
+static void ipv6(struct vmfw_out *o, const uint8_t *p, size_t avail)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ext[160] = "";
 	size_t end, at = 40, extlen = 0;
@@ -185,16 +161,16 @@ static void ipv6(struct out *o, const uint8_t *p, size_t avail)
 	bool later = false;
 
 	if (avail < 40) {
-		put(o, "malformed ipv6 (short header: %zu bytes)", avail);
+		vmfw_out_put(o, "malformed ipv6 (short header: %zu bytes)", avail);
 		return;
 	}
 	if (p[0] >> 4 != 6) {
-		put(o, "malformed ipv6 (version %u)", p[0] >> 4);
+		vmfw_out_put(o, "malformed ipv6 (version %u)", p[0] >> 4);
 		return;
 	}
 	plen = be16(p + 4);
 	if (40 + (size_t)plen > avail) {
-		put(o, "malformed ipv6 (payload length %u > %zu bytes in frame)", plen, avail - 40);
+		vmfw_out_put(o, "malformed ipv6 (payload length %u > %zu bytes in frame)", plen, avail - 40);
 		return;
 	}
 	end = 40 + plen;
@@ -210,13 +186,13 @@ static void ipv6(struct out *o, const uint8_t *p, size_t avail)
 		int w;
 
 		if (++count > MAX_EXT_SHOWN) {
-			put(o, "%s > %s%s,... (more than %d extension headers)", src, dst, ext, MAX_EXT_SHOWN);
+			vmfw_out_put(o, "%s > %s%s,... (more than %d extension headers)", src, dst, ext, MAX_EXT_SHOWN);
 			return;
 		}
 		if (at + 2 <= end && !hl)
 			hl = ((size_t)h[1] + 1) * 8;
 		if (at + 2 > end || at + hl > end) {
-			put(o, "%s > %s%s (truncated extension header %u)", src, dst, ext, nh);
+			vmfw_out_put(o, "%s > %s%s (truncated extension header %u)", src, dst, ext, nh);
 			return;
 		}
 		if (nh == 44) {
@@ -237,32 +213,32 @@ static void ipv6(struct out *o, const uint8_t *p, size_t avail)
 	}
 	transport(o, true, src, dst, nh, p + at, end - at, later, ext, p[7]);
 	if (avail > end)
-		put(o, " (+%zu bytes past payload length)", avail - end);
+		vmfw_out_put(o, " (+%zu bytes past payload length)", avail - end);
 }
 
-static void arp(struct out *o, const uint8_t *p, size_t avail)
+static void arp(struct vmfw_out *o, const uint8_t *p, size_t avail)
 {
 	char spa[INET_ADDRSTRLEN], tpa[INET_ADDRSTRLEN];
 
 	/* Ethernet/IPv4 ARP only; anything else is just "arp". */
 	if (avail < 28 || be16(p) != 1 || be16(p + 2) != 0x0800 || p[4] != 6 || p[5] != 4) {
-		put(o, "arp");
+		vmfw_out_put(o, "arp");
 		return;
 	}
 	inet_ntop(AF_INET, p + 14, spa, sizeof(spa));
 	inet_ntop(AF_INET, p + 24, tpa, sizeof(tpa));
 	if (be16(p + 6) == 1)
-		put(o, "arp who-has %s tell %s", tpa, spa);
+		vmfw_out_put(o, "arp who-has %s tell %s", tpa, spa);
 	else if (be16(p + 6) == 2)
-		put(o, "arp reply %s is-at %02x:%02x:%02x:%02x:%02x:%02x", spa, p[8], p[9], p[10],
+		vmfw_out_put(o, "arp reply %s is-at %02x:%02x:%02x:%02x:%02x:%02x", spa, p[8], p[9], p[10],
 		    p[11], p[12], p[13]);
 	else
-		put(o, "arp op %u", be16(p + 6));
+		vmfw_out_put(o, "arp op %u", be16(p + 6));
 }
 
 void vmfw_packet_summary(const uint8_t *frame, size_t len, char *buf, size_t n)
 {
-	struct out o = { .buf = buf, .n = n };
+	struct vmfw_out o = { .buf = buf, .n = n };
 	size_t off = 14;
 	unsigned type, tags = 0;
 
@@ -270,25 +246,25 @@ void vmfw_packet_summary(const uint8_t *frame, size_t len, char *buf, size_t n)
 		return;
 	buf[0] = '\0';
 	if (len < 14) {
-		put(&o, "malformed ethernet (%zu bytes, short header)", len);
+		vmfw_out_put(&o, "malformed ethernet (%zu bytes, short header)", len);
 		return;
 	}
 	type = be16(frame + 12);
 	while (type == 0x8100 || type == 0x88a8) {
 		if (off + 4 > len) {
-			put(&o, "malformed vlan (truncated tag)");
+			vmfw_out_put(&o, "malformed vlan (truncated tag)");
 			return;
 		}
 		if (++tags > MAX_VLAN_SHOWN) {
-			put(&o, "... (more than %d vlan tags)", MAX_VLAN_SHOWN);
+			vmfw_out_put(&o, "... (more than %d vlan tags)", MAX_VLAN_SHOWN);
 			return;
 		}
-		put(&o, "%s %u ", type == 0x88a8 ? "vlan-ad" : "vlan", be16(frame + off) & 0xfffu);
+		vmfw_out_put(&o, "%s %u ", type == 0x88a8 ? "vlan-ad" : "vlan", be16(frame + off) & 0xfffu);
 		type = be16(frame + off + 2);
 		off += 4;
 	}
 	if (tags > 2)
-		put(&o, "(%u vlan tags) ", tags);
+		vmfw_out_put(&o, "(%u vlan tags) ", tags);
 	if (type == 0x0800) {
 		ipv4(&o, frame + off, len - off);
 	} else if (type == 0x86dd) {
@@ -296,13 +272,13 @@ void vmfw_packet_summary(const uint8_t *frame, size_t len, char *buf, size_t n)
 	} else if (type == 0x0806) {
 		arp(&o, frame + off, len - off);
 	} else if (type < 0x0600) {
-		put(&o, "802.3 length %u (llc)", type);
+		vmfw_out_put(&o, "802.3 length %u (llc)", type);
 	} else {
 		const char *name = ethertype_name(type);
 
 		if (name)
-			put(&o, "ethertype 0x%04x (%s)", type, name);
+			vmfw_out_put(&o, "ethertype 0x%04x (%s)", type, name);
 		else
-			put(&o, "ethertype 0x%04x", type);
+			vmfw_out_put(&o, "ethertype 0x%04x", type);
 	}
 }
