@@ -77,11 +77,26 @@ for r in 1 2; do
 	check "follower $r: rule of the UDP drops" "$R_UDP" "$(field "$E2E_TMP/f$r.json" rule | sort -u)"
 done
 
+# ---- Ctrl-C: a follower exits cleanly and says what it showed
+vmfwctl events ev --follow >"$E2E_TMP/int.txt" 2>"$E2E_TMP/int.err" &
+INT_PID=$!
+E2E_PIDS+=($INT_PID)
+sleep 1
+udp_burst 2
+sleep 0.5
+# $! is the subshell that runs the vmfwctl function; the signal goes to vmfwctl itself (a
+# background job of a script has SIGINT ignored, so the subshell would not pass it on).
+pkill -INT -P "$INT_PID"
+wait "$INT_PID"
+check "a follower interrupted with SIGINT exits 0" 0 "$?"
+check "it printed the 2 drops" 2 "$(grep -c ':9999 udp' "$E2E_TMP/int.txt")"
+check_match "and how many it showed and lost" "^2 events shown, 0 lost" "$(cat "$E2E_TMP/int.err")"
+
 # ---- --pcap: the dropped packets' headers, readable by tcpdump
 vmfwctl events ev --pcap "$E2E_TMP/drops.pcap" >/dev/null 2>&1
 check "events --pcap exits 0" 0 "$?"
 dump=$(tcpdump -nr "$E2E_TMP/drops.pcap" 2>/dev/null)
-check "tcpdump reads 6 packets from the pcap" 6 "$(printf '%s\n' "$dump" | grep -c .)"
+check "tcpdump reads 8 packets from the pcap" 8 "$(printf '%s\n' "$dump" | grep -c .)"
 check_match "the pcap holds the blocked SYN's headers" "$VM4\.[0-9]+ > $HOST4\.2525: Flags \[S\]" "$dump"
 check_match "the pcap holds the UDP drops' headers" "$VM4\.[0-9]+ > $HOST4\.9999: UDP" "$dump"
 
