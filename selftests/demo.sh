@@ -2,7 +2,7 @@
 # vmfw demo (sudo make demo): a network namespace plays a VM, joined to the "host side" by a
 # veth pair; vmfw is loaded on the host-side end with selftests/demo.policy. One connection the
 # policy allows (HTTP to port 80) works, one it does not allow (HTTP to port 8080 on the same
-# server) is blocked; then vmfwctl stats and status, and everything is removed again, also on
+# server) is blocked; then vmfwctl events, stats and status, and everything is removed again, also on
 # Ctrl-C. Exits 0 only when the allowed connection worked and the blocked one was blocked.
 # shellcheck disable=SC2317  # cleanup and vmfwctl are called from traps and through show
 set -u
@@ -165,6 +165,9 @@ else
 	blocked=1
 	echo "  ${G}blocked by vmfw: the server is up (it answered a moment ago), the SYN never reached it${N}"
 fi
+
+say "Events: every drop, with its reason and rule (no more silent drops)"
+show vmfwctl events "$NAME"
 
 say "Counters: every verdict has a reason, every rule its packets and bytes"
 show vmfwctl stats "$NAME"
