@@ -20,7 +20,6 @@
 #define VMFW_MAX_PREFIXES     262144u  /* distinct destination prefixes in one policy */
 #define VMFW_MAX_ENTRIES      524288u  /* compiled (group, proto, port class) entries in one policy */
 #define VMFW_MAX_ETHERTYPES       16u  /* `allow ethertype` statements in one policy */
-#define VMFW_MAX_PORT_CLASSES  65535u
 #define VMFW_FLOW_CACHE_SIZE   65536u
 #define VMFW_FRAG_TABLE_SIZE   65536u
 #define VMFW_FRAG_TIMEOUT_NS  (60ull * 1000000000ull) /* a remembered first fragment is kept at least this long */

@@ -287,13 +287,6 @@ int vmfw_capture_open(const char *path, FILE *errs, struct vmfw_capture **out)
 	return 0;
 }
 
-const char *vmfw_capture_linktype(const struct vmfw_capture *c)
-{
-	const char *name = pcap_datalink_val_to_name(c->dlt);
-
-	return name ? name : "unknown";
-}
-
 static uint32_t min_u32(uint32_t a, uint32_t b)
 {
 	return a < b ? a : b;

@@ -38,9 +38,6 @@ int vmfw_capture_open(const char *path, FILE *errs, struct vmfw_capture **out);
  * link header is cut short): it has no ethertype, and judging it is the caller's business. */
 int vmfw_capture_next(struct vmfw_capture *c, struct vmfw_packet *pkt);
 
-/* The link type as libpcap names it (e.g. "LINUX_SLL2"), for reports. */
-const char *vmfw_capture_linktype(const struct vmfw_capture *c);
-
 void vmfw_capture_close(struct vmfw_capture *c);
 
 #endif /* VMFW_CAPTURE_H */

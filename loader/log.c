@@ -77,15 +77,6 @@ void vmfw_err(const char *fmt, ...)
 	va_end(ap);
 }
 
-void vmfw_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("warning: ", fmt, ap);
-	va_end(ap);
-}
-
 void vmfw_info(const char *fmt, ...)
 {
 	va_list ap;

@@ -13,7 +13,6 @@ void vmfw_log_set_json(bool json);
 void vmfw_log_setup_libbpf(void);
 
 __attribute__((format(printf, 1, 2))) void vmfw_err(const char *fmt, ...);
-__attribute__((format(printf, 1, 2))) void vmfw_warn(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void vmfw_info(const char *fmt, ...);
 
 /* A JSON string literal, escaped. */

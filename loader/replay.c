@@ -130,19 +130,6 @@ int vmfw_replayer_run(struct vmfw_replayer *r, const uint8_t *frame, uint32_t le
 	return 0;
 }
 
-int vmfw_replayer_bench(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len,
-			uint32_t repeat, uint32_t *ns)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = repeat);
-
-	opts.data_in = frame;
-	opts.data_size_in = len;
-	if (bpf_prog_test_run_opts(r->prog_fd, &opts))
-		return -errno;
-	*ns = opts.duration;
-	return 0;
-}
-
 void vmfw_replayer_close(struct vmfw_replayer *r)
 {
 	if (!r)

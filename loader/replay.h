@@ -21,9 +21,6 @@ int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_polic
 /* Judges one Ethernet frame of len bytes at ts_ns (the data path's clock). */
 int vmfw_replayer_run(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len, uint64_t ts_ns,
 		      struct vmfw_result *res);
-/* Runs one frame `repeat` times in the kernel; *ns gets the kernel's average per run. */
-int vmfw_replayer_bench(struct vmfw_replayer *r, const uint8_t *frame, uint32_t len,
-			uint32_t repeat, uint32_t *ns);
 int vmfw_replayer_prog_fd(const struct vmfw_replayer *r);
 /* The private instance's maps: reload tests apply new policies to them. */
 const struct vmfw_maps *vmfw_replayer_maps(const struct vmfw_replayer *r);

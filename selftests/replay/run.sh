@@ -23,20 +23,28 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$here/cases" || exit 1
 failed=0
 ncases=0
+
+# case_captures NAME FILE...: into `captures`, every file of case NAME but the FILEs named, in
+# name order, which is replay order (CASE.1.pcap, CASE.2...).
+case_captures() {
+	local name=$1 f skip
+	shift
+	captures=()
+	for f in "$name".*; do
+		for skip in "$@"; do
+			[ "$f" = "$skip" ] && continue 2
+		done
+		captures+=("$f")
+	done
+}
+
 for expect in *.expect; do
 	name=${expect%.expect}
 	if [ -n "${CASES:-}" ] && [[ ",$CASES," != *",$name,"* ]]; then
 		continue
 	fi
 	ncases=$((ncases + 1))
-	# Every other file of the case is a capture; name order is replay order (CASE.1.pcap, CASE.2...).
-	captures=()
-	for f in "$name".*; do
-		case "$f" in
-		"$name.policy" | "$name.expect") ;;
-		*) captures+=("$f") ;;
-		esac
-	done
+	case_captures "$name" "$name.policy" "$name.expect"
 	for mode in xdp tc; do
 		# XDP is replay's default, so that run also checks the default.
 		args=()
@@ -59,13 +67,7 @@ for expect in *.changes *.errors; do
 		continue
 	fi
 	ncases=$((ncases + 1))
-	captures=()
-	for f in "$name".*; do
-		case "$f" in
-		"$name.old.policy" | "$name.new.policy" | "$name.changes" | "$name.errors") ;;
-		*) captures+=("$f") ;;
-		esac
-	done
+	case_captures "$name" "$name.old.policy" "$name.new.policy" "$name.changes" "$name.errors"
 	for mode in xdp tc; do
 		for fmt in text json; do
 			args=(--mode "$mode")
