@@ -64,7 +64,13 @@ $(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Werror=unused-function $< $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 
-unit: $(UNIT_BINS)
+# A program the cgroup end-to-end test attaches below vmfw's, to show it cannot switch vmfw off.
+$(BUILD)/selftests/allow_all.bpf.o: selftests/e2e/allow_all.bpf.c
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+unit: $(UNIT_BINS) $(BUILD)/selftests/allow_all.bpf.o
 
 deps:
 	$(Q)./selftests/deps.sh

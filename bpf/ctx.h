@@ -1,4 +1,5 @@
-/* Context abstraction: the filter is written once and built for XDP and tc by these accessors. */
+/* Context abstraction: the filter is written once and built for XDP, tc and cgroup_skb by these
+ * accessors. */
 #ifndef VMFW_CTX_H
 #define VMFW_CTX_H
 
@@ -9,6 +10,7 @@
 enum vmfw_hook {
 	VMFW_HOOK_XDP,
 	VMFW_HOOK_TC,
+	VMFW_HOOK_CGROUP,     /* cgroup_skb: the skb starts at the network header */
 };
 
 /* The whole frame, paged parts included: XDP multi-buffer frames and non-linear skbs alike. */
@@ -32,6 +34,8 @@ static __always_inline int ctx_verdict(enum vmfw_hook hook, int drop)
 {
 	if (hook == VMFW_HOOK_XDP)
 		return drop ? XDP_DROP : XDP_PASS;
+	if (hook == VMFW_HOOK_CGROUP)
+		return drop ? 0 : 1;
 	/* TC_ACT_UNSPEC lets later filters on the hook (tcx chain, clsact) have their say on a pass. */
 	return drop ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }

@@ -64,6 +64,22 @@ struct {
 } vmfw_v6_index SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VMFW_BIND_PORTS_SIZE);
+	__type(key, __u32);
+	__type(value, __u64);
+} vmfw_bind_ports SEC(".maps");
+
+/* TCP sockets of the cgroup that came from accept(): their packets answer a peer that connected
+ * to the workload, which is not the workload reaching out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} vmfw_accepted SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -174,6 +190,9 @@ static __always_inline void set_result(struct vmfw_result *r, __u8 verdict, __u8
 {
 	r->verdict = verdict;
 	r->reason = reason;
+	/* Results are copied whole into caches and events: no byte of them is left unwritten. */
+	r->pad[0] = 0;
+	r->pad[1] = 0;
 	r->rule = VMFW_NO_RULE;
 	r->ctr = VMFW_NO_RULE;
 }
@@ -482,17 +501,25 @@ static __always_inline void forget_first_fragment(const struct vmfw_pkt *p)
 	bpf_map_delete_elem(&vmfw_frags, &k);
 }
 
-static __always_inline int ethertype_allowed(__u16 ethertype)
+/* The settings of the active policy; *slot names its slot. */
+static __always_inline const struct vmfw_slot_cfg *active_cfg(__u32 *slot)
 {
 	const struct vmfw_active *act;
-	const struct vmfw_slot_cfg *cfg;
-	__u32 zero = 0, slot, i;
+	__u32 zero = 0;
 
 	act = bpf_map_lookup_elem(&vmfw_active, &zero);
 	if (!act)
-		return 0;
-	slot = VMFW_SLOT(act->gen);
-	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
+		return NULL;
+	*slot = VMFW_SLOT(READ_ONCE_U32(act->gen));
+	return bpf_map_lookup_elem(&vmfw_cfg, slot);
+}
+
+static __always_inline int ethertype_allowed(__u16 ethertype)
+{
+	const struct vmfw_slot_cfg *cfg;
+	__u32 slot, i;
+
+	cfg = active_cfg(&slot);
 	if (!cfg)
 		return 0;
 	for (i = 0; i < VMFW_MAX_ETHERTYPES; i++) {
@@ -513,10 +540,18 @@ static __always_inline void event_suppressed(void)
 		d->suppressed++;
 }
 
+/* Where an event comes from, and the packet to copy into it (ctx NULL: a socket call, no packet). */
+struct event_src {
+	void *ctx;
+	enum vmfw_hook hook;
+	__u8 hook_id;       /* enum vmfw_hook_id */
+	__u8 direction;     /* enum vmfw_direction */
+};
+
 /* Records a drop (or, while a reader asks for them, a pass) in the event ring, at most
  * events_rate a second: a one-second window whose count is read before it is bumped, so that a
  * flood past the limit costs a read of a shared line, not an atomic operation per packet. */
-static __always_inline void record_event(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+static __always_inline void record_event(const struct event_src *src, const struct vmfw_pkt *p,
 					 const struct vmfw_result *r)
 {
 	const struct vmfw_slot_cfg *cfg;
@@ -562,8 +597,8 @@ static __always_inline void record_event(void *ctx, enum vmfw_hook hook, const s
 	e->pkt_len = p->len;
 	e->verdict = r->verdict;
 	e->reason = r->reason;
-	e->hook = hook == VMFW_HOOK_XDP ? VMFW_HOOK_ID_XDP : VMFW_HOOK_ID_TC;
-	e->direction = VMFW_DIR_FROM_WORKLOAD;
+	e->hook = src->hook_id;
+	e->direction = src->direction;
 	e->family = p->family;
 	e->proto = p->proto;
 	e->sport = p->sport;
@@ -571,18 +606,89 @@ static __always_inline void record_event(void *ctx, enum vmfw_hook hook, const s
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, p->daddr, 16);
 	cap = p->len < VMFW_EVENT_SNAP_MAX ? p->len : VMFW_EVENT_SNAP_MAX;
-	if (cap == 0 || cap > VMFW_EVENT_SNAP_MAX || ctx_load(ctx, hook, 0, e->data, cap))
+	if (!src->ctx || cap == 0 || cap > VMFW_EVENT_SNAP_MAX ||
+	    ctx_load(src->ctx, src->hook, 0, e->data, cap))
 		cap = 0;
 	e->cap_len = (__u16)cap;
 	/* Last: a reader takes the event as complete once seq names its slot. */
 	__sync_lock_test_and_set(&e->seq, idx + 1);
 }
 
+/* Counts a verdict at its enforcement point, and on its rule. */
+static __always_inline void count_result(enum vmfw_point point, const struct vmfw_result *r,
+					 __u32 bytes)
+{
+	count(VMFW_REASON_INDEX(point, r->reason, r->verdict), &vmfw_reason_stats, bytes);
+	if (r->ctr != VMFW_NO_RULE)
+		count(r->ctr, &vmfw_rule_stats, bytes);
+}
+
+/* The parse result of a frame: from Ethernet on an interface, from the IP header in a cgroup. */
+static __always_inline int parse_frame(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p)
+{
+	__u32 off = 0;
+	int st;
+
+	if (hook == VMFW_HOOK_CGROUP) {
+		p->ethertype = bpf_ntohs(((struct __sk_buff *)ctx)->protocol);
+		if (p->ethertype != ETH_P_IP && p->ethertype != ETH_P_IPV6)
+			return VMFW_P_OTHER;
+		st = VMFW_P_IP;
+	} else {
+		st = parse_eth(ctx, hook, p, &off);
+	}
+	if (st == VMFW_P_IP)
+		st = p->ethertype == ETH_P_IP ? parse_ipv4(ctx, hook, p, off)
+					      : parse_ipv6(ctx, hook, p, off);
+	return st;
+}
+
+/* The verdict on a parsed frame. */
+static __always_inline void judge_frame(struct vmfw_pkt *p, int st, struct vmfw_result *r)
+{
+	switch (st) {
+	case VMFW_P_ARP:
+		set_result(r, VMFW_PASS, VMFW_R_NON_IP);
+		break;
+	case VMFW_P_OTHER:
+		set_result(r, ethertype_allowed(p->ethertype) ? VMFW_PASS : VMFW_DROP, VMFW_R_NON_IP);
+		break;
+	case VMFW_P_NEIGHBOR:
+		set_result(r, VMFW_PASS, VMFW_R_NEIGHBOR);
+		break;
+	case VMFW_P_SHORT_FIRST:
+		set_result(r, VMFW_DROP, VMFW_R_FRAGMENT);
+		forget_first_fragment(p);
+		break;
+	case VMFW_P_IP:
+		if (p->frag == VMFW_FRAG_LATER) {
+			judge_later_fragment(p, r);
+			break;
+		}
+		judge_policy(p, r);
+		if (p->frag == VMFW_FRAG_FIRST)
+			remember_first_fragment(p, r);
+		break;
+	default:
+		set_result(r, VMFW_DROP, VMFW_R_MALFORMED);
+		/* A malformed first fragment must not leave an older verdict for its key. */
+		if (p->frag == VMFW_FRAG_FIRST)
+			forget_first_fragment(p);
+		break;
+	}
+}
+
 static __always_inline int vmfw_filter(void *ctx, enum vmfw_hook hook)
 {
+	struct event_src src = {
+		.ctx = ctx,
+		.hook = hook,
+		.hook_id = hook == VMFW_HOOK_XDP ? VMFW_HOOK_ID_XDP : VMFW_HOOK_ID_TC,
+		.direction = VMFW_DIR_FROM_WORKLOAD,
+	};
 	struct vmfw_pkt p = {};
 	struct vmfw_result r;
-	__u32 off = 0, frame_len = ctx_frame_len(ctx, hook);
+	__u32 frame_len = ctx_frame_len(ctx, hook);
 	__u32 zero = 0;
 	struct vmfw_replay *rp = NULL;
 	int st;
@@ -596,53 +702,16 @@ static __always_inline int vmfw_filter(void *ctx, enum vmfw_hook hook)
 			p.len = rp->frame_len;
 	}
 
-	st = parse_eth(ctx, hook, &p, &off);
-	if (st == VMFW_P_IP)
-		st = p.ethertype == ETH_P_IP ? parse_ipv4(ctx, hook, &p, off)
-					     : parse_ipv6(ctx, hook, &p, off);
-
-	if (parse_only) {
+	st = parse_frame(ctx, hook, &p);
+	if (parse_only)
 		set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
-		goto out;
-	}
-	switch (st) {
-	case VMFW_P_ARP:
-		set_result(&r, VMFW_PASS, VMFW_R_NON_IP);
-		break;
-	case VMFW_P_OTHER:
-		set_result(&r, ethertype_allowed(p.ethertype) ? VMFW_PASS : VMFW_DROP, VMFW_R_NON_IP);
-		break;
-	case VMFW_P_NEIGHBOR:
-		set_result(&r, VMFW_PASS, VMFW_R_NEIGHBOR);
-		break;
-	case VMFW_P_SHORT_FIRST:
-		set_result(&r, VMFW_DROP, VMFW_R_FRAGMENT);
-		forget_first_fragment(&p);
-		break;
-	case VMFW_P_IP:
-		if (p.frag == VMFW_FRAG_LATER) {
-			judge_later_fragment(&p, &r);
-			break;
-		}
-		judge_policy(&p, &r);
-		if (p.frag == VMFW_FRAG_FIRST)
-			remember_first_fragment(&p, &r);
-		break;
-	default:
-		set_result(&r, VMFW_DROP, VMFW_R_MALFORMED);
-		/* A malformed first fragment must not leave an older verdict for its key. */
-		if (p.frag == VMFW_FRAG_FIRST)
-			forget_first_fragment(&p);
-		break;
-	}
-out:
-	count(r.reason * VMFW_VERDICT_MAX + r.verdict, &vmfw_reason_stats, frame_len);
-	if (r.ctr != VMFW_NO_RULE)
-		count(r.ctr, &vmfw_rule_stats, frame_len);
+	else
+		judge_frame(&p, st, &r);
+	count_result(VMFW_POINT_IFACE, &r, frame_len);
 	if (replay_mode && rp)
 		rp->last = r;
 	else if (!replay_mode && !parse_only)
-		record_event(ctx, hook, &p, &r);
+		record_event(&src, &p, &r);
 	return ctx_verdict(hook, r.verdict == VMFW_DROP);
 }
 
@@ -657,3 +726,5 @@ int vmfw_tc(struct __sk_buff *skb)
 {
 	return vmfw_filter(skb, VMFW_HOOK_TC);
 }
+
+#include "cgroup.h"

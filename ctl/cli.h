@@ -48,6 +48,12 @@ int vmfw_need_root(const char *cmd);
 int vmfw_parse_mode(const char *s, int *mode);
 const char *vmfw_mode_name(int mode);
 const char *vmfw_reason_name(int reason);
+/* enum vmfw_hook_id: where an event was recorded. */
+const char *vmfw_hook_name(int hook);
+/* Enforcement points: their names, whether an instance has them, which reasons they count. */
+const char *vmfw_point_name(int point);
+bool vmfw_point_used(const struct vmfw_inst_meta *m, int point);
+bool vmfw_point_reason(int point, int reason);
 const char *vmfw_attach_name(int kind);
 
 #endif /* VMFW_CLI_H */

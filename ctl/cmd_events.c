@@ -151,11 +151,61 @@ static void addr_str(__u8 family, const __u8 *a, char *buf, size_t n)
 		snprintf(buf, n, "?");
 }
 
+/* The event's packet as an Ethernet frame, for the summary and --pcap: a cgroup_skb program sees
+ * packets from the IP header on, so they get an Ethernet header with no addresses; a socket call
+ * has no packet (length 0). */
+static size_t event_frame(const struct vmfw_event *e, __u8 *frame, __u32 *wire_len)
+{
+	size_t cap = e->cap_len < VMFW_EVENT_SNAP_MAX ? e->cap_len : VMFW_EVENT_SNAP_MAX;
+
+	*wire_len = e->pkt_len;
+	switch (e->hook) {
+	case VMFW_HOOK_ID_TC:
+	case VMFW_HOOK_ID_XDP:
+		memcpy(frame, e->data, cap);
+		return cap;
+	case VMFW_HOOK_ID_CGROUP_OUT:
+	case VMFW_HOOK_ID_CGROUP_IN:
+		memset(frame, 0, 12);
+		frame[12] = e->family == VMFW_F_IPV6 ? 0x86 : 0x08;
+		frame[13] = e->family == VMFW_F_IPV6 ? 0xdd : 0x00;
+		memcpy(frame + 14, e->data, cap);
+		*wire_len += 14;
+		return cap + 14;
+	default:
+		*wire_len = 0;
+		return 0;
+	}
+}
+
+/* What a socket call asked for, as "connect 198.51.100.1:8081 tcp". */
+static void call_summary(const struct vmfw_event *e, char *buf, size_t n)
+{
+	char addr[64], pbuf[16];
+	const char *proto = proto_name(e->proto, pbuf, sizeof(pbuf));
+
+	if (e->hook == VMFW_HOOK_ID_BIND) {
+		snprintf(buf, n, "bind %s:%u %s", e->family == VMFW_F_IPV6 ? "[::]" : "0.0.0.0",
+			 e->sport, proto);
+		return;
+	}
+	addr_str(e->family, e->daddr, addr, sizeof(addr));
+	if (e->proto == 6 || e->proto == 17)
+		snprintf(buf, n, "%s %s%s%s:%u %s", vmfw_hook_name(e->hook),
+			 e->family == VMFW_F_IPV6 ? "[" : "", addr,
+			 e->family == VMFW_F_IPV6 ? "]" : "", e->dport, proto);
+	else
+		snprintf(buf, n, "%s %s %s", vmfw_hook_name(e->hook), addr, proto);
+}
+
 /* Shows one event if it passes the filters; returns 1 when shown. */
 static int show(struct source *s, const struct vmfw_event *e, const struct reader_opts *o,
 		__u64 mono_to_real)
 {
 	char where[VMFW_PATH_LEN + 64], summary[256], tbuf[64], pbuf[16], src[64], dst[64];
+	__u8 frame[14 + VMFW_EVENT_SNAP_MAX];
+	__u32 wire_len;
+	size_t flen;
 	const char *text;
 	__u64 wall = e->ts_ns + mono_to_real;
 	time_t sec = (time_t)(wall / 1000000000ull);
@@ -170,13 +220,17 @@ static int show(struct source *s, const struct vmfw_event *e, const struct reade
 		return 0;
 	gmtime_r(&sec, &tm);
 	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
-	vmfw_packet_summary(e->data, e->cap_len, summary, sizeof(summary));
+	flen = event_frame(e, frame, &wire_len);
+	if (wire_len)
+		vmfw_packet_summary(frame, flen, summary, sizeof(summary));
+	else
+		call_summary(e, summary, sizeof(summary));
 	if (o->json) {
 		printf("{\"time\":\"%s.%06lluZ\",\"instance\":", tbuf,
 		       (unsigned long long)(wall % 1000000000ull / 1000));
 		vmfw_json_str(stdout, s->inst.name);
 		printf(",\"hook\":\"%s\",\"direction\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\","
-		       "\"rule\":", e->hook == VMFW_HOOK_ID_XDP ? "xdp" : "tc",
+		       "\"rule\":", vmfw_hook_name(e->hook),
 		       e->direction == VMFW_DIR_FROM_WORKLOAD ? "out" : "in",
 		       e->verdict == VMFW_DROP ? "drop" : "pass", vmfw_reason_name(e->reason));
 		if (e->rule == VMFW_NO_RULE) {
@@ -201,14 +255,14 @@ static int show(struct source *s, const struct vmfw_event *e, const struct reade
 		vmfw_json_str(stdout, summary);
 		printf("}\n");
 	} else {
-		printf("%s.%06llu %-12s %-3s %-4s %-13s %-20s %s, length %u\n", tbuf + 11,
+		printf("%s.%06llu %-12s %-10s %-4s %-13s %-20s %s, length %u\n", tbuf + 11,
 		       (unsigned long long)(wall % 1000000000ull / 1000), s->inst.name,
-		       e->hook == VMFW_HOOK_ID_XDP ? "xdp" : "tc",
+		       vmfw_hook_name(e->hook),
 		       e->verdict == VMFW_DROP ? "drop" : "pass", vmfw_reason_name(e->reason), where,
 		       summary, e->pkt_len);
 	}
-	if (o->dump)
-		vmfw_pcap_out_write(o->dump, wall, e->data, e->cap_len, e->pkt_len);
+	if (o->dump && wire_len)
+		vmfw_pcap_out_write(o->dump, wall, frame, (__u32)flen, wire_len);
 	return 1;
 }
 

@@ -18,11 +18,40 @@ static int prepare(const char *cmd, const struct vmfw_cli *cli, int *lock_fd)
 	return *lock_fd < 0 ? -1 : 0;
 }
 
+static void print_loaded(const struct vmfw_load_opts *o, const struct vmfw_policy *p, bool json)
+{
+	if (!json) {
+		printf("loaded %s", o->name);
+		if (o->iface)
+			printf(" on %s (%s)", o->iface, vmfw_mode_name(o->mode));
+		if (o->cgroup)
+			printf("%s cgroup %s", o->iface ? " and" : " on", o->cgroup);
+		printf(": %s, %zu rules\n", p->path, p->nrules);
+		return;
+	}
+	printf("{\"loaded\":");
+	vmfw_json_str(stdout, o->name);
+	printf(",\"iface\":");
+	if (o->iface) {
+		vmfw_json_str(stdout, o->iface);
+		printf(",\"mode\":\"%s\"", vmfw_mode_name(o->mode));
+	} else {
+		printf("null");
+	}
+	printf(",\"cgroup\":");
+	if (o->cgroup)
+		vmfw_json_str(stdout, o->cgroup);
+	else
+		printf("null");
+	printf(",\"rules\":%zu}\n", p->nrules);
+}
+
 int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 {
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "iface", required_argument, NULL, 'i' },
+		{ "cgroup", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "force", no_argument, NULL, 'f' },
@@ -37,7 +66,7 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":p:i:n:m:fr:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:i:c:n:m:fr:", opts, NULL)) != -1) {
 		char *end;
 		unsigned long n;
 
@@ -54,6 +83,9 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 			break;
 		case 'i':
 			o.iface = optarg;
+			break;
+		case 'c':
+			o.cgroup = optarg;
 			break;
 		case 'n':
 			o.name = optarg;
@@ -74,8 +106,10 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 	}
 	if (optind < argc)
 		return vmfw_usage_error("load", "unexpected argument '%s'", argv[optind]);
-	if (!policy || !o.iface)
-		return vmfw_usage_error("load", "needs --policy and --iface");
+	if (!policy || (!o.iface && !o.cgroup))
+		return vmfw_usage_error("load", "needs --policy and --iface, --cgroup or both");
+	if (!o.name && !o.iface)
+		return vmfw_usage_error("load", "needs --name with --cgroup alone");
 	if (!o.name)
 		o.name = o.iface;
 	/* The policy is judged before anything in the kernel is touched. */
@@ -85,12 +119,7 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 		goto out;
 	if (!vmfw_instance_load(&o, p, c)) {
 		rc = VMFW_EXIT_OK;
-		if (!cli->json)
-			printf("loaded %s on %s (%s): %s, %zu rules\n", o.name, o.iface,
-			       vmfw_mode_name(o.mode), p->path, p->nrules);
-		else
-			printf("{\"loaded\":\"%s\",\"iface\":\"%s\",\"mode\":\"%s\",\"rules\":%zu}\n",
-			       o.name, o.iface, vmfw_mode_name(o.mode), p->nrules);
+		print_loaded(&o, p, cli->json);
 	}
 out:
 	vmfw_unlock(lock);

@@ -144,33 +144,79 @@ static double rate(__u64 now, __u64 before, double secs)
 	return secs > 0 ? (double)(now - before) / secs : (double)now;
 }
 
+/* A reason's counter summed over the enforcement points. */
+static struct vmfw_counter reason_total(const struct snapshot *s, int reason, int verdict)
+{
+	struct vmfw_counter t = {};
+	int pt;
+
+	for (pt = 0; pt < VMFW_POINT_MAX; pt++) {
+		const struct vmfw_counter *c = &s->reasons[VMFW_REASON_INDEX(pt, reason, verdict)];
+
+		t.packets += c->packets;
+		t.bytes += c->bytes;
+	}
+	return t;
+}
+
+static void json_counter(const struct vmfw_counter *c, const struct vmfw_counter *pc, double secs,
+			 bool rates)
+{
+	if (rates)
+		printf("{\"packets_per_sec\":%.1f,\"bytes_per_sec\":%.1f}",
+		       rate(c->packets, pc->packets, secs), rate(c->bytes, pc->bytes, secs));
+	else
+		printf("{\"packets\":%llu,\"bytes\":%llu}", (unsigned long long)c->packets,
+		       (unsigned long long)c->bytes);
+}
+
 static void print_json(const struct vmfw_instance *inst, const struct snapshot *s,
 		       const struct snapshot *prev, double secs, bool first)
 {
-	const char *unit = prev ? "_per_sec" : "";
-	int r, v;
+	int r, v, pt, np, nr;
 	size_t i;
 
 	printf("%s{\"name\":", first ? "" : ",");
 	vmfw_json_str(stdout, inst->name);
 	printf(",\"iface\":");
-	vmfw_json_str(stdout, inst->meta.iface);
+	if (inst->meta.iface[0])
+		vmfw_json_str(stdout, inst->meta.iface);
+	else
+		printf("null");
+	printf(",\"cgroup\":");
+	if (inst->meta.cgroup[0])
+		vmfw_json_str(stdout, inst->meta.cgroup);
+	else
+		printf("null");
 	printf(",\"reasons\":{");
 	for (r = 0; r < VMFW_REASON_MAX; r++) {
 		printf("%s\"%s\":{", r ? "," : "", vmfw_reason_name(r));
 		for (v = 0; v < VMFW_VERDICT_MAX; v++) {
-			const struct vmfw_counter *c = &s->reasons[r * VMFW_VERDICT_MAX + v];
-			const struct vmfw_counter *pc = prev ? &prev->reasons[r * VMFW_VERDICT_MAX + v] : c;
+			struct vmfw_counter c = reason_total(s, r, v);
+			struct vmfw_counter pc = prev ? reason_total(prev, r, v) : c;
 
-			if (prev)
-				printf("%s\"%s\":{\"packets%s\":%.1f,\"bytes%s\":%.1f}", v ? "," : "",
-				       v == VMFW_PASS ? "pass" : "drop", unit,
-				       rate(c->packets, pc->packets, secs), unit,
-				       rate(c->bytes, pc->bytes, secs));
-			else
-				printf("%s\"%s\":{\"packets\":%llu,\"bytes\":%llu}", v ? "," : "",
-				       v == VMFW_PASS ? "pass" : "drop", (unsigned long long)c->packets,
-				       (unsigned long long)c->bytes);
+			printf("%s\"%s\":", v ? "," : "", v == VMFW_PASS ? "pass" : "drop");
+			json_counter(&c, &pc, secs, prev != NULL);
+		}
+		printf("}");
+	}
+	printf("},\"points\":{");
+	for (pt = 0, np = 0; pt < VMFW_POINT_MAX; pt++) {
+		if (!vmfw_point_used(&inst->meta, pt))
+			continue;
+		printf("%s\"%s\":{", np++ ? "," : "", vmfw_point_name(pt));
+		for (r = 0, nr = 0; r < VMFW_REASON_MAX; r++) {
+			if (!vmfw_point_reason(pt, r))
+				continue;
+			printf("%s\"%s\":{", nr++ ? "," : "", vmfw_reason_name(r));
+			for (v = 0; v < VMFW_VERDICT_MAX; v++) {
+				__u32 idx = VMFW_REASON_INDEX(pt, r, v);
+
+				printf("%s\"%s\":", v ? "," : "", v == VMFW_PASS ? "pass" : "drop");
+				json_counter(&s->reasons[idx], prev ? &prev->reasons[idx] : &s->reasons[idx],
+					     secs, prev != NULL);
+			}
+			printf("}");
 		}
 		printf("}");
 	}
@@ -203,22 +249,34 @@ static void print_table(const struct vmfw_instance *inst, const struct snapshot 
 {
 	const char *pk = prev ? "PKTS/S" : "PACKETS", *by = prev ? "BYTES/S" : "BYTES";
 	size_t i, w = 4;
-	int r;
+	int r, pt;
 
-	printf("%s on %s (%s)\n", inst->name, inst->meta.iface, vmfw_mode_name(inst->meta.mode));
-	printf("  %-14s %14s %14s %14s %14s\n", "REASON", "PASS", "", "DROP", "");
-	printf("  %-14s %14s %14s %14s %14s\n", "", pk, by, pk, by);
-	for (r = 0; r < VMFW_REASON_MAX; r++) {
-		const struct vmfw_counter *p = &s->reasons[r * VMFW_VERDICT_MAX + VMFW_PASS];
-		const struct vmfw_counter *d = &s->reasons[r * VMFW_VERDICT_MAX + VMFW_DROP];
-		const struct vmfw_counter *pp = prev ? &prev->reasons[r * VMFW_VERDICT_MAX + VMFW_PASS] : p;
-		const struct vmfw_counter *pd = prev ? &prev->reasons[r * VMFW_VERDICT_MAX + VMFW_DROP] : d;
+	printf("%s", inst->name);
+	if (inst->meta.iface[0])
+		printf(" on %s (%s)", inst->meta.iface, vmfw_mode_name(inst->meta.mode));
+	if (inst->meta.cgroup[0])
+		printf("%s cgroup %s", inst->meta.iface[0] ? " and" : " on", inst->meta.cgroup);
+	printf("\n");
+	printf("  %-10s %-17s %14s %14s %14s %14s\n", "POINT", "REASON", "PASS", "", "DROP", "");
+	printf("  %-10s %-17s %14s %14s %14s %14s\n", "", "", pk, by, pk, by);
+	for (pt = 0; pt < VMFW_POINT_MAX; pt++) {
+		if (!vmfw_point_used(&inst->meta, pt))
+			continue;
+		for (r = 0; r < VMFW_REASON_MAX; r++) {
+			const struct vmfw_counter *p, *d, *pp, *pd;
 
-		printf("  %-14s %14.0f %14.0f %14.0f %14.0f\n", vmfw_reason_name(r),
-		       rate(p->packets, pp->packets, prev ? secs : 0),
-		       rate(p->bytes, pp->bytes, prev ? secs : 0),
-		       rate(d->packets, pd->packets, prev ? secs : 0),
-		       rate(d->bytes, pd->bytes, prev ? secs : 0));
+			if (!vmfw_point_reason(pt, r))
+				continue;
+			p = &s->reasons[VMFW_REASON_INDEX(pt, r, VMFW_PASS)];
+			d = &s->reasons[VMFW_REASON_INDEX(pt, r, VMFW_DROP)];
+			pp = prev ? &prev->reasons[VMFW_REASON_INDEX(pt, r, VMFW_PASS)] : p;
+			pd = prev ? &prev->reasons[VMFW_REASON_INDEX(pt, r, VMFW_DROP)] : d;
+			printf("  %-10s %-17s %14.0f %14.0f %14.0f %14.0f\n", vmfw_point_name(pt),
+			       vmfw_reason_name(r), rate(p->packets, pp->packets, prev ? secs : 0),
+			       rate(p->bytes, pp->bytes, prev ? secs : 0),
+			       rate(d->packets, pd->packets, prev ? secs : 0),
+			       rate(d->bytes, pd->bytes, prev ? secs : 0));
+		}
 	}
 	for (i = 0; i < s->policy->nrules; i++) {
 		char where[VMFW_PATH_LEN + 16];
@@ -271,18 +329,23 @@ static void print_prometheus(FILE *f, const struct vmfw_instance *insts, const s
 		"Bytes (whole frames) whose verdict a rule of the active policy decided.",
 	};
 	bool lost = false;
-	int i, k, r, v;
+	int i, k, r, v, pt;
 	size_t j;
 
 	for (k = 0; k < 2; k++) {
 		vmfw_prom_family(f, reason_metric[k], "counter", reason_help[k]);
 		for (i = 0; i < n; i++) {
+			for (pt = 0; pt < VMFW_POINT_MAX; pt++)
 			for (r = 0; r < VMFW_REASON_MAX; r++) {
+				if (!vmfw_point_used(&insts[i].meta, pt) || !vmfw_point_reason(pt, r))
+					continue;
 				for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 					const struct vmfw_counter *c =
-						&s[i].reasons[r * VMFW_VERDICT_MAX + v];
+						&s[i].reasons[VMFW_REASON_INDEX(pt, r, v)];
 
 					prom_sample(f, reason_metric[k], &insts[i]);
+					fputs(",point=", f);
+					vmfw_prom_label_value(f, vmfw_point_name(pt));
 					fputs(",reason=", f);
 					vmfw_prom_label_value(f, vmfw_reason_name(r));
 					fputs(",verdict=", f);

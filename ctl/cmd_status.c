@@ -33,8 +33,8 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 	if (cli->json)
 		printf("[");
 	else if (n > 0)
-		printf("%-16s %-16s %-11s %-8s %-9s %7s  %-20s %-12s %s\n", "NAME", "IFACE", "MODE",
-		       "ATTACH", "STATE", "RULES", "LOADED", "SHA256", "POLICY");
+		printf("%-16s %-16s %-11s %-8s %-9s %7s  %-20s %-12s %-24s %s\n", "NAME", "IFACE",
+		       "MODE", "ATTACH", "STATE", "RULES", "LOADED", "SHA256", "POLICY", "CGROUP");
 	for (i = 0; i < n; i++) {
 		struct vmfw_slot_meta meta = {};
 		struct vmfw_active act = {};
@@ -42,7 +42,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		char loaded[32], created[32];
 		__u32 zero = 0, slot;
 		unsigned room = 0;
-		bool attached;
+		bool attached, has_iface, has_cg;
 
 		if (vmfw_instance_open(cli->bpffs, names[i], &inst)) {
 			rc = VMFW_EXIT_FAIL;
@@ -51,7 +51,10 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		bpf_map_lookup_elem(inst.maps.active, &zero, &act);
 		slot = VMFW_SLOT(act.gen);
 		bpf_map_lookup_elem(inst.maps.slot_meta, &slot, &meta);
-		attached = vmfw_attached(&inst);
+		has_iface = inst.meta.iface[0] != 0;
+		has_cg = inst.meta.cgroup[0] != 0;
+		attached = (!has_iface || vmfw_attached(&inst)) &&
+			   (!has_cg || vmfw_cgroup_attached(&inst) == (int)vmfw_cgroup_nprogs());
 		vmfw_rule_room(&inst.maps, &room);
 		fmt_time(meta.loaded_unix, loaded, sizeof(loaded));
 		fmt_time(inst.meta.created_unix, created, sizeof(created));
@@ -59,20 +62,34 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 			printf("%s{\"name\":", shown ? "," : "");
 			vmfw_json_str(stdout, inst.meta.name);
 			printf(",\"iface\":");
-			vmfw_json_str(stdout, inst.meta.iface);
-			printf(",\"ifindex\":%u,\"mode\":\"%s\",\"attach\":\"%s\",\"attached\":%s,"
-			       "\"policy\":", inst.meta.ifindex, vmfw_mode_name(inst.meta.mode),
-			       vmfw_attach_name(inst.meta.attach_kind), attached ? "true" : "false");
+			if (has_iface) {
+				vmfw_json_str(stdout, inst.meta.iface);
+				printf(",\"ifindex\":%u,\"mode\":\"%s\",\"attach\":\"%s\"",
+				       inst.meta.ifindex, vmfw_mode_name(inst.meta.mode),
+				       vmfw_attach_name(inst.meta.attach_kind));
+			} else {
+				printf("null");
+			}
+			printf(",\"cgroup\":");
+			if (has_cg) {
+				vmfw_json_str(stdout, inst.meta.cgroup);
+				printf(",\"cgroup_id\":%llu,\"cgroup_programs\":%d",
+				       (unsigned long long)inst.meta.cgroup_id, vmfw_cgroup_attached(&inst));
+			} else {
+				printf("null");
+			}
+			printf(",\"attached\":%s,\"policy\":", attached ? "true" : "false");
 			vmfw_json_str(stdout, meta.path);
 			printf(",\"sha256\":\"%s\",\"rules\":%u,\"max_rules\":%u,\"generation\":%u,"
 			       "\"loaded\":\"%s\",\"created\":\"%s\"}", meta.sha256, meta.nrules, room,
 			       act.gen, loaded, created);
 		} else {
-			printf("%-16s %-16s %-11s %-8s %-9s %7u  %-20s %-12.12s %s\n", inst.meta.name,
-			       inst.meta.iface, vmfw_mode_name(inst.meta.mode),
-			       vmfw_attach_name(inst.meta.attach_kind),
+			printf("%-16s %-16s %-11s %-8s %-9s %7u  %-20s %-12.12s %-24s %s\n",
+			       inst.meta.name, has_iface ? inst.meta.iface : "-",
+			       has_iface ? vmfw_mode_name(inst.meta.mode) : "-",
+			       has_iface ? vmfw_attach_name(inst.meta.attach_kind) : "-",
 			       attached ? "attached" : "DETACHED", meta.nrules, loaded, meta.sha256,
-			       meta.path);
+			       meta.path, has_cg ? inst.meta.cgroup : "-");
 		}
 		shown++;
 		vmfw_instance_close(&inst);
@@ -80,7 +97,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 	if (cli->json)
 		printf("]\n");
 	else if (n == 0)
-		printf("no instances (vmfwctl load --policy POLICY --iface IFACE)\n");
+		printf("no instances (vmfwctl load --policy POLICY --iface IFACE | --cgroup PATH)\n");
 	vmfw_names_free(names, n);
 	return rc;
 }

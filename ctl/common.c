@@ -83,11 +83,70 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_NEIGHBOR] = "neighbor",
 		[VMFW_R_MALFORMED] = "malformed",
 		[VMFW_R_FRAGMENT] = "fragment",
+		[VMFW_R_BIND_WILDCARD] = "bind-wildcard",
+		[VMFW_R_BIND_OTHER] = "bind-other",
+		[VMFW_R_WILDCARD_LISTENER] = "wildcard-listener",
+		[VMFW_R_ACCEPTED] = "accepted",
 	};
 
 	if (reason < 0 || reason >= VMFW_REASON_MAX)
 		return "?";
 	return names[reason];
+}
+
+const char *vmfw_hook_name(int hook)
+{
+	static const char *const names[] = {
+		[VMFW_HOOK_ID_TC] = "tc",
+		[VMFW_HOOK_ID_XDP] = "xdp",
+		[VMFW_HOOK_ID_CONNECT] = "connect",
+		[VMFW_HOOK_ID_SENDMSG] = "sendmsg",
+		[VMFW_HOOK_ID_BIND] = "bind",
+		[VMFW_HOOK_ID_CGROUP_OUT] = "cgroup-out",
+		[VMFW_HOOK_ID_CGROUP_IN] = "cgroup-in",
+	};
+
+	if (hook < 0 || hook >= (int)(sizeof(names) / sizeof(names[0])))
+		return "?";
+	return names[hook];
+}
+
+const char *vmfw_point_name(int point)
+{
+	static const char *const names[VMFW_POINT_MAX] = {
+		[VMFW_POINT_IFACE] = "iface",
+		[VMFW_POINT_SOCKET] = "socket",
+		[VMFW_POINT_CGROUP_OUT] = "cgroup-out",
+		[VMFW_POINT_CGROUP_IN] = "cgroup-in",
+		[VMFW_POINT_BIND] = "bind",
+	};
+
+	if (point < 0 || point >= VMFW_POINT_MAX)
+		return "?";
+	return names[point];
+}
+
+bool vmfw_point_used(const struct vmfw_inst_meta *m, int point)
+{
+	return point == VMFW_POINT_IFACE ? m->iface[0] != 0 : m->cgroup[0] != 0;
+}
+
+bool vmfw_point_reason(int point, int reason)
+{
+	switch (point) {
+	case VMFW_POINT_IFACE:
+		return reason <= VMFW_R_FRAGMENT;
+	case VMFW_POINT_CGROUP_OUT:
+		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED;
+	case VMFW_POINT_SOCKET:
+		return reason <= VMFW_R_DEFAULT_DENY;
+	case VMFW_POINT_CGROUP_IN:
+		return reason == VMFW_R_WILDCARD_LISTENER || reason == VMFW_R_MALFORMED;
+	case VMFW_POINT_BIND:
+		return reason == VMFW_R_BIND_WILDCARD || reason == VMFW_R_BIND_OTHER;
+	default:
+		return false;
+	}
 }
 
 int vmfw_usage_error(const char *cmd, const char *fmt, ...)

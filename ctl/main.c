@@ -11,15 +11,16 @@ static const struct vmfw_cmd cmds[] = {
 	{ "check", cmd_check, "POLICY",
 	  "Parse and compile POLICY; report every error as FILE:LINE:COL." },
 	{ "load", cmd_load,
-	  "--policy POLICY --iface IFACE [--name NAME] [--mode tc|xdp|xdp-generic]\n"
-	  "               [--max-rules N] [--force]",
-	  "Load a filter on IFACE (the VM's host-side tap or veth) as instance NAME." },
+	  "--policy POLICY {--iface IFACE [--mode tc|xdp|xdp-generic] | --cgroup PATH}...\n"
+	  "               [--name NAME] [--max-rules N] [--force]",
+	  "Load a filter on IFACE (the VM's host-side tap or veth), on the sockets of cgroup\n"
+	  "PATH (cgroup v2), or on both, as instance NAME (default: IFACE)." },
 	{ "reload", cmd_reload, "--policy POLICY NAME",
 	  "Replace the policy of instance NAME atomically." },
 	{ "unload", cmd_unload, "NAME",
 	  "Detach instance NAME and remove every pinned object it has." },
 	{ "status", cmd_status, "[--json]",
-	  "List instances: interface, mode, policy, hash, load time, rules." },
+	  "List instances: interface, cgroup, mode, policy, hash, load time, rules." },
 	{ "stats", cmd_stats,
 	  "[NAME] [--json] [--watch SECONDS]\n"
 	  "               [--prometheus [--listen ADDR:PORT]]",

@@ -60,7 +60,30 @@ enum vmfw_reason {
 	VMFW_R_NEIGHBOR,
 	VMFW_R_MALFORMED,
 	VMFW_R_FRAGMENT,
+	/* Cgroup enforcement points only. */
+	VMFW_R_BIND_WILDCARD,     /* a bind() to the wildcard address: refused, or rewritten (pass) */
+	VMFW_R_BIND_OTHER,        /* any other bind(): passes */
+	VMFW_R_WILDCARD_LISTENER, /* a packet to a TCP listener on the wildcard address: only
+				   * loopback traffic passes */
+	VMFW_R_ACCEPTED,          /* a packet of a TCP connection the cgroup accepted: passes */
 	VMFW_REASON_MAX,
+};
+
+/* Where a verdict was made: reason counters are kept per enforcement point. */
+enum vmfw_point {
+	VMFW_POINT_IFACE = 0,     /* tc or XDP on the interface: frames the VM sends */
+	VMFW_POINT_SOCKET,        /* connect() and sendmsg() of the cgroup's sockets: calls */
+	VMFW_POINT_CGROUP_OUT,    /* cgroup_skb egress: packets the cgroup sends */
+	VMFW_POINT_CGROUP_IN,     /* cgroup_skb ingress: packets to wildcard listeners */
+	VMFW_POINT_BIND,          /* bind() of the cgroup's sockets: calls */
+	VMFW_POINT_MAX,
+};
+
+/* `bind ... wildcard` statements. */
+enum vmfw_bind_mode {
+	VMFW_BIND_ANY = 0,        /* no bind statement: every bind() passes */
+	VMFW_BIND_DENY,           /* bind() to a wildcard address fails with EPERM */
+	VMFW_BIND_LOOPBACK,       /* bind() to a wildcard address binds loopback instead */
 };
 
 enum vmfw_family {
@@ -81,7 +104,8 @@ struct vmfw_slot_cfg {
 	__u16 ethertypes[VMFW_MAX_ETHERTYPES];
 	__u32 v6_short_lens;  /* bit L: the policy has an IPv6 prefix of length L < 32 */
 	__u32 events_rate;    /* events recorded per second at most */
-	__u32 pad;
+	__u8 bind_mode;       /* enum vmfw_bind_mode */
+	__u8 pad[3];
 };
 VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 48, "vmfw_slot_cfg layout");
 
@@ -149,8 +173,15 @@ struct vmfw_counter {
 	__u64 bytes;
 };
 
-/* Reason counters: index reason * VMFW_VERDICT_MAX + verdict. */
-#define VMFW_REASON_STATS_SIZE (VMFW_REASON_MAX * VMFW_VERDICT_MAX)
+/* Ports that `bind ... wildcard except port PORTS` lets bind the wildcard address: a bitmap per
+ * slot, word slot * 1024 + port / 64, bit port % 64. */
+#define VMFW_BIND_PORT_WORD(slot, port) ((__u32)(slot) * 1024u + ((__u32)(port) >> 6))
+#define VMFW_BIND_PORTS_SIZE (VMFW_SLOTS * 1024u)
+
+/* Reason counters, per enforcement point. */
+#define VMFW_REASON_INDEX(point, reason, verdict) \
+	(((__u32)(point) * VMFW_REASON_MAX + (__u32)(reason)) * VMFW_VERDICT_MAX + (__u32)(verdict))
+#define VMFW_REASON_STATS_SIZE (VMFW_POINT_MAX * VMFW_REASON_MAX * VMFW_VERDICT_MAX)
 /* Rule counters are indexed by counter id, which outlives a reload for rules whose text is
  * unchanged; two policies can be live during a reload, hence twice the rules an instance has
  * room for. The room is set at load (per-CPU memory is the cost): the policy's rule count, and
@@ -219,6 +250,11 @@ struct vmfw_frag_val {
 enum vmfw_hook_id {
 	VMFW_HOOK_ID_TC = 0,
 	VMFW_HOOK_ID_XDP,
+	VMFW_HOOK_ID_CONNECT,      /* connect4/connect6 */
+	VMFW_HOOK_ID_SENDMSG,      /* sendmsg4/sendmsg6 */
+	VMFW_HOOK_ID_BIND,         /* bind4/bind6 */
+	VMFW_HOOK_ID_CGROUP_OUT,   /* cgroup_skb egress */
+	VMFW_HOOK_ID_CGROUP_IN,    /* cgroup_skb ingress */
 };
 
 enum vmfw_direction {
@@ -288,12 +324,14 @@ enum vmfw_attach_kind {
 
 struct vmfw_inst_meta {
 	char name[VMFW_NAME_LEN];
-	char iface[VMFW_NAME_LEN];
+	char iface[VMFW_NAME_LEN];   /* empty for a cgroup-only instance */
 	__u32 ifindex;
 	__u8 mode;
 	__u8 attach_kind;
 	__u8 pad[2];
 	__u64 created_unix;
+	char cgroup[VMFW_PATH_LEN];  /* the cgroup v2 directory; empty without --cgroup */
+	__u64 cgroup_id;             /* its inode number, which bpf_link_info reports */
 };
 
 struct vmfw_slot_meta {

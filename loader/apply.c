@@ -36,6 +36,8 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	m->events = bpf_map__fd(skel->maps.vmfw_events);
 	m->evstate = bpf_map__fd(skel->maps.vmfw_evstate);
 	m->evdrops = bpf_map__fd(skel->maps.vmfw_evdrops);
+	m->bind_ports = bpf_map__fd(skel->maps.vmfw_bind_ports);
+	m->accepted = bpf_map__fd(skel->maps.vmfw_accepted);
 	return 0;
 }
 
@@ -364,6 +366,15 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	if (err)
 		goto out;
 
+	for (i = 0; i < 1024; i++) {
+		((__u32 *)keys)[i] = VMFW_BIND_PORT_WORD(slot, i * 64);
+		((__u64 *)vals)[i] = c->bind_except[i];
+	}
+	err = update_batch(m->bind_ports, keys, sizeof(__u32), vals, sizeof(__u64), 1024,
+			   "bind port");
+	if (err)
+		goto out;
+
 	/* The IPv4 index: which prefix lengths a lookup in each /16 and /24 must probe. */
 	memset(vals, 0, 65536 * sizeof(struct vmfw_v4_index));
 	for (i = 0; i < c->nprefixes; i++) {
@@ -475,6 +486,7 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 
 	cfg.default_allow = c->default_allow;
 	cfg.events_rate = c->events_rate;
+	cfg.bind_mode = c->bind_mode;
 	cfg.n_ethertypes = (__u8)c->nethertypes;
 	memcpy(cfg.ethertypes, c->ethertypes, sizeof(cfg.ethertypes));
 	if (bpf_map_update_elem(m->cfg, &slot, &cfg, BPF_ANY))

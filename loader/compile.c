@@ -452,6 +452,7 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 {
 	struct cstate cs = { .p = p, .errs = errs };
 	struct vmfw_compiled *c;
+	size_t i;
 	int err, pi;
 
 	*out = NULL;
@@ -469,6 +470,13 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 	c->events_rate = p->events_rate;
 	memcpy(c->ethertypes, p->ethertypes, sizeof(c->ethertypes));
 	c->nethertypes = p->nethertypes;
+	c->bind_mode = p->bind_mode;
+	for (i = 0; i < p->nbind_except; i++) {
+		unsigned port;
+
+		for (port = p->bind_except[i].lo; port <= p->bind_except[i].hi; port++)
+			c->bind_except[port >> 6] |= 1ull << (port & 63);
+	}
 
 	err = port_classes(&cs);
 	for (pi = 0; pi < 2 && !err; pi++)

@@ -25,7 +25,8 @@ static const char *const map_pins[] = {
 	"vmfw_active", "vmfw_cfg", "vmfw_prefixes", "vmfw_entries", "vmfw_ports",
 	"vmfw_reason_stats", "vmfw_rule_stats", "vmfw_flows", "vmfw_frags", "vmfw_replay",
 	"vmfw_inst", "vmfw_slot_meta", "vmfw_rule_ctr", "vmfw_src", "vmfw_v4_index", "vmfw_v6_index", "vmfw_last",
-	"vmfw_events", "vmfw_evstate", "vmfw_evdrops",
+	"vmfw_events", "vmfw_evstate", "vmfw_evdrops", "vmfw_bind_ports",
+	"vmfw_accepted",
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 VMFW_STATIC_ASSERT(N_MAP_PINS * sizeof(int) == sizeof(struct vmfw_maps), "a pin per map fd");
@@ -244,24 +245,61 @@ static struct bpf_map *skel_map(struct vmfw_bpf *skel, const char *name)
 	return bpf_object__find_map_by_name(skel->obj, name);
 }
 
+/* One instance per cgroup: two would judge every call twice and count it twice. */
+static int cgroup_taken(const char *bpffs, __u64 cgroup_id, const char *cgroup)
+{
+	char **names, path[600];
+	int n, i, err = 0;
+
+	n = vmfw_instance_list(bpffs, &names);
+	for (i = 0; i < n && !err; i++) {
+		struct vmfw_inst_meta meta = {};
+		__u32 zero = 0;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/vmfw/%s/vmfw_inst", bpffs, names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_map_lookup_elem(fd, &zero, &meta) && meta.cgroup[0] &&
+		    meta.cgroup_id == cgroup_id)
+			err = vmfw_err_r(-EEXIST, "cgroup %s already has vmfw instance %s; reload that "
+					 "one, or unload it first", cgroup, names[i]);
+		close(fd);
+	}
+	vmfw_names_free(names, n);
+	return err;
+}
+
 int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy *p,
 		       const struct vmfw_compiled *c)
 {
 	struct vmfw_instance inst = {};
-	struct bpf_program *prog;
+	struct bpf_program *prog = NULL;
 	unsigned ifindex = 0, room;
 	int err, link_fd = -1, kind = 0;
 	__u32 zero = 0;
-	bool pinned = false, attached = false;
+	bool pinned = false, attached = false, cg_attached = false;
 	char path[600];
 	size_t i;
 
 	err = vmfw_name_valid(o->name);
 	if (err)
 		return err;
-	err = vmfw_iface_check(o->iface, o->force, &ifindex);
-	if (err)
-		return err;
+	if (o->iface) {
+		err = vmfw_iface_check(o->iface, o->force, &ifindex);
+		if (err)
+			return err;
+		snprintf(inst.meta.iface, sizeof(inst.meta.iface), "%s", o->iface);
+	}
+	if (o->cgroup) {
+		err = vmfw_cgroup_resolve(o->cgroup, inst.meta.cgroup, sizeof(inst.meta.cgroup),
+					  &inst.meta.cgroup_id);
+		if (!err)
+			err = cgroup_taken(o->bpffs, inst.meta.cgroup_id, inst.meta.cgroup);
+		if (err)
+			return err;
+	}
 	snprintf(inst.name, sizeof(inst.name), "%s", o->name);
 	snprintf(inst.dir, sizeof(inst.dir), "%s/vmfw/%s", o->bpffs, o->name);
 	if (!access(inst.dir, F_OK))
@@ -271,10 +309,12 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	inst.skel = vmfw_bpf__open();
 	if (!inst.skel)
 		return vmfw_err_r(-errno, "cannot open the embedded BPF object: %s", strerror(errno));
-	/* Load only the program this mode runs: the verifier's time is spent once. */
-	bpf_program__set_autoload(inst.skel->progs.vmfw_xdp, o->mode != VMFW_MODE_TC);
-	bpf_program__set_autoload(inst.skel->progs.vmfw_tc, o->mode == VMFW_MODE_TC);
-	prog = o->mode == VMFW_MODE_TC ? inst.skel->progs.vmfw_tc : inst.skel->progs.vmfw_xdp;
+	/* Load only the programs this instance runs: the verifier's time is spent once. */
+	bpf_program__set_autoload(inst.skel->progs.vmfw_xdp, o->iface && o->mode != VMFW_MODE_TC);
+	bpf_program__set_autoload(inst.skel->progs.vmfw_tc, o->iface && o->mode == VMFW_MODE_TC);
+	vmfw_cgroup_select(inst.skel, o->cgroup != NULL);
+	if (o->iface)
+		prog = o->mode == VMFW_MODE_TC ? inst.skel->progs.vmfw_tc : inst.skel->progs.vmfw_xdp;
 	room = o->max_rules ? o->max_rules : VMFW_DEFAULT_RULE_ROOM;
 	if (room < p->nrules)
 		room = (unsigned)p->nrules;
@@ -291,7 +331,6 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 		goto fail;
 
 	snprintf(inst.meta.name, sizeof(inst.meta.name), "%s", o->name);
-	snprintf(inst.meta.iface, sizeof(inst.meta.iface), "%s", o->iface);
 	inst.meta.ifindex = ifindex;
 	inst.meta.mode = (__u8)o->mode;
 	inst.meta.created_unix = (__u64)time(NULL);
@@ -309,24 +348,36 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 			goto fail;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/prog", inst.dir);
-	err = bpf_program__pin(prog, path);
-	if (err) {
-		err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
+	/* The metadata first: a crash from here on leaves an instance that unload can find. */
+	if (bpf_map_update_elem(inst.maps.inst, &zero, &inst.meta, BPF_ANY)) {
+		err = vmfw_err_r(-errno, "cannot store instance %s: %s", o->name, strerror(errno));
 		goto fail;
 	}
-
-	err = vmfw_attach(&inst, bpf_program__fd(prog), o->mode, ifindex, &link_fd, &kind);
-	if (err)
-		goto fail;
-	attached = true;
-	inst.meta.attach_kind = (__u8)kind;
-	if (link_fd >= 0) {
-		snprintf(path, sizeof(path), "%s/link", inst.dir);
-		if (bpf_obj_pin(link_fd, path)) {
-			err = vmfw_err_r(-errno, "cannot pin %s: %s", path, strerror(errno));
+	if (prog) {
+		snprintf(path, sizeof(path), "%s/prog", inst.dir);
+		err = bpf_program__pin(prog, path);
+		if (err) {
+			err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
 			goto fail;
 		}
+		err = vmfw_attach(&inst, bpf_program__fd(prog), o->mode, ifindex, &link_fd, &kind);
+		if (err)
+			goto fail;
+		attached = true;
+		inst.meta.attach_kind = (__u8)kind;
+		if (link_fd >= 0) {
+			snprintf(path, sizeof(path), "%s/link", inst.dir);
+			if (bpf_obj_pin(link_fd, path)) {
+				err = vmfw_err_r(-errno, "cannot pin %s: %s", path, strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	if (o->cgroup) {
+		err = vmfw_cgroup_attach(&inst);
+		if (err)
+			goto fail;
+		cg_attached = true;
 	}
 	if (bpf_map_update_elem(inst.maps.inst, &zero, &inst.meta, BPF_ANY)) {
 		err = vmfw_err_r(-errno, "cannot store instance %s: %s", o->name, strerror(errno));
@@ -338,7 +389,9 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	return 0;
 
 fail:
-	/* Nothing half-applied: undo the attachment and the pins made so far. */
+	/* Nothing half-applied: undo the attachments and the pins made so far. */
+	if (cg_attached)
+		vmfw_cgroup_detach(&inst);
 	if (attached && link_fd < 0)
 		vmfw_detach(&inst);
 	if (link_fd >= 0) {
@@ -373,6 +426,7 @@ int vmfw_instance_remove_incomplete(const char *bpffs, const char *name)
 		bpf_link_detach(fd);
 		close(fd);
 	}
+	vmfw_cgroup_detach(&inst);
 	return remove_pins(inst.dir);
 }
 
@@ -380,7 +434,9 @@ int vmfw_instance_unload(struct vmfw_instance *inst)
 {
 	int err;
 
-	err = vmfw_detach(inst);
+	err = inst->meta.iface[0] ? vmfw_detach(inst) : 0;
+	if (!err && inst->meta.cgroup[0])
+		err = vmfw_cgroup_detach(inst);
 	if (err)
 		return err;
 	vmfw_instance_close(inst);

@@ -14,7 +14,7 @@
 struct vmfw_maps {
 	int active, cfg, prefixes, entries, ports, reason_stats, rule_stats;
 	int flows, frags, replay, inst, slot_meta, rule_ctr, src, v4_index, v6_index, last;
-	int events, evstate, evdrops;
+	int events, evstate, evdrops, bind_ports, accepted;
 };
 
 struct vmfw_instance {
@@ -45,7 +45,8 @@ void vmfw_instance_close(struct vmfw_instance *inst);
 struct vmfw_load_opts {
 	const char *bpffs;
 	const char *name;
-	const char *iface;
+	const char *iface;      /* NULL: no interface */
+	const char *cgroup;     /* NULL: no cgroup */
 	int mode;               /* enum vmfw_mode */
 	bool force;
 	unsigned max_rules;     /* rules the instance has counters for; 0: the default */
@@ -83,5 +84,17 @@ int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifin
 int vmfw_detach(struct vmfw_instance *inst);
 /* Whether the instance's program is still attached where its metadata says. */
 bool vmfw_attached(const struct vmfw_instance *inst);
+
+/* Cgroup enforcement (cgroup.c). */
+/* Resolves PATH (absolute, or relative to the cgroup v2 mount) to a cgroup v2 directory and its id. */
+int vmfw_cgroup_resolve(const char *path, char *out, size_t len, __u64 *id);
+/* Whether the cgroup programs are loaded with the object. */
+void vmfw_cgroup_select(struct vmfw_bpf *skel, bool on);
+/* Attaches every cgroup program to inst->meta.cgroup and pins the links: all or nothing. */
+int vmfw_cgroup_attach(struct vmfw_instance *inst);
+int vmfw_cgroup_detach(struct vmfw_instance *inst);
+/* How many of the cgroup programs are still attached to the instance's cgroup, of nprogs. */
+int vmfw_cgroup_attached(const struct vmfw_instance *inst);
+unsigned vmfw_cgroup_nprogs(void);
 
 #endif /* VMFW_INSTANCE_H */

@@ -46,6 +46,7 @@ struct parser {
 	unsigned line;
 	unsigned default_line;   /* 0 until a `default` statement is seen */
 	unsigned events_line;    /* 0 until an `events rate` statement is seen */
+	unsigned bind_line;      /* 0 until a `bind` statement is seen */
 	unsigned nerrs;
 	bool rules_limit_reported;
 	bool oom;
@@ -362,16 +363,16 @@ static int parse_port_range(struct parser *ps, const struct tok *t, struct vmfw_
 	return 0;
 }
 
-/* PORTS after `port`: N or N-M, comma-separated. On return t is the token after the list. */
-static int parse_ports(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc)
+/* PORTS after `port`: N or N-M, comma-separated, appended to *ranges. On return t is the token
+ * after the list. */
+static int parse_port_list(struct parser *ps, struct lexer *lx, struct tok *t,
+			   struct vmfw_port_range **ranges, size_t *n, size_t *cap)
 {
 	struct vmfw_port_range pr;
 	const char *after = "'port'";
 	showbuf sb;
 	int err;
 
-	if (rc->r.proto != IPPROTO_NUM_TCP && rc->r.proto != IPPROTO_NUM_UDP)
-		return perr(ps, t->col, "'%s' has no ports; 'port' needs tcp or udp", rc->proto_name);
 	next(lx, t);
 	for (;;) {
 		if (!is_text(t))
@@ -380,15 +381,22 @@ static int parse_ports(struct parser *ps, struct lexer *lx, struct tok *t, struc
 		err = parse_port_range(ps, t, &pr);
 		if (err)
 			return err;
-		if (vmfw_grow((void **)&rc->r.ports, &rc->ports_cap, rc->r.nports + 1, sizeof(pr)))
+		if (vmfw_grow((void **)ranges, cap, *n + 1, sizeof(pr)))
 			return oom(ps);
-		rc->r.ports[rc->r.nports++] = pr;
+		(*ranges)[(*n)++] = pr;
 		next(lx, t);
 		if (!is_punct(t, ','))
 			return 0;
 		after = "','";
 		next(lx, t);
 	}
+}
+
+static int parse_ports(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc)
+{
+	if (rc->r.proto != IPPROTO_NUM_TCP && rc->r.proto != IPPROTO_NUM_UDP)
+		return perr(ps, t->col, "'%s' has no ports; 'port' needs tcp or udp", rc->proto_name);
+	return parse_port_list(ps, lx, t, &rc->r.ports, &rc->r.nports, &rc->ports_cap);
 }
 
 static int parse_proto(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc,
@@ -629,6 +637,45 @@ static int parse_events(struct parser *ps, struct lexer *lx, struct tok *t)
 	return 0;
 }
 
+/* `bind deny|loopback wildcard [except port PORTS]`: what a bind() of the cgroup's TCP and UDP
+ * sockets to 0.0.0.0, :: or ::ffff:0.0.0.0 becomes. */
+static int parse_bind(struct parser *ps, struct lexer *lx, struct tok *t)
+{
+	unsigned col = t->col;
+	size_t cap = 0;
+	uint8_t mode;
+	showbuf sb;
+	int err;
+
+	next(lx, t);
+	if (is_word(t, "deny"))
+		mode = VMFW_BIND_DENY;
+	else if (is_word(t, "loopback"))
+		mode = VMFW_BIND_LOOPBACK;
+	else
+		return perr(ps, t->col, "expected 'deny' or 'loopback' after 'bind', got %s", show(t, sb));
+	next(lx, t);
+	if (!is_word(t, "wildcard"))
+		return perr(ps, t->col, "expected 'wildcard' after 'bind %s', got %s",
+			    mode == VMFW_BIND_DENY ? "deny" : "loopback", show(t, sb));
+	next(lx, t);
+	if (ps->bind_line)
+		return perr(ps, col, "second 'bind' statement; the first is on line %u", ps->bind_line);
+	if (is_word(t, "except")) {
+		next(lx, t);
+		if (!is_word(t, "port"))
+			return perr(ps, t->col, "expected 'port' after 'except', got %s", show(t, sb));
+		err = parse_port_list(ps, lx, t, &ps->p->bind_except, &ps->p->nbind_except, &cap);
+		if (err)
+			return err;
+	}
+	if (t->len)
+		return perr(ps, t->col, "expected 'except port PORTS' or end of line, got %s", show(t, sb));
+	ps->bind_line = ps->line;
+	ps->p->bind_mode = mode;
+	return 0;
+}
+
 static int parse_line(struct parser *ps, const char *s, size_t len)
 {
 	struct lexer lx = { .s = s, .len = len };
@@ -658,7 +705,10 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 		return parse_rule(ps, &lx, &t, true);
 	if (is_word(&t, "events"))
 		return parse_events(ps, &lx, &t);
-	return perr(ps, t.col, "expected 'allow', 'deny', 'default' or 'events', got %s", show(&t, sb));
+	if (is_word(&t, "bind"))
+		return parse_bind(ps, &lx, &t);
+	return perr(ps, t.col, "expected 'allow', 'deny', 'default', 'events' or 'bind', got %s",
+		    show(&t, sb));
 }
 
 void vmfw_policy_free(struct vmfw_policy *p)
@@ -670,6 +720,7 @@ void vmfw_policy_free(struct vmfw_policy *p)
 	for (i = 0; i < p->nrules; i++)
 		rule_release(&p->rules[i]);
 	free(p->rules);
+	free(p->bind_except);
 	free(p->path);
 	free(p->src);
 	free(p);

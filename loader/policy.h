@@ -42,6 +42,9 @@ struct vmfw_policy {
 	uint32_t events_rate;     /* `events rate N`: events recorded per second at most */
 	uint16_t ethertypes[VMFW_MAX_ETHERTYPES];
 	size_t nethertypes;
+	uint8_t bind_mode;        /* enum vmfw_bind_mode */
+	struct vmfw_port_range *bind_except;  /* `except port PORTS` of the bind statement */
+	size_t nbind_except;
 	struct vmfw_rule *rules;  /* file order: index = rule id */
 	size_t nrules;
 	size_t nprefixes;     /* sum of ndests over rules */
@@ -83,6 +86,8 @@ struct vmfw_compiled {
 	uint32_t events_rate;
 	uint16_t ethertypes[VMFW_MAX_ETHERTYPES];
 	size_t nethertypes;
+	uint8_t bind_mode;
+	uint64_t bind_except[1024];   /* bit port % 64 of word port / 64: may bind the wildcard */
 	uint8_t v4_lens[33];  /* distinct prefix lengths, longest first */
 	size_t n_v4_lens;
 	uint8_t v6_lens[129];

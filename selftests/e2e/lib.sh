@@ -44,6 +44,7 @@ E2E_PASSED=0
 E2E_FAILED=0
 E2E_PIDS=()              # servers and background clients we started
 E2E_NETNS=()             # namespaces we created
+E2E_CGROUPS=()           # cgroups we created, children first
 E2E_BPFFS_MOUNTED=0
 E2E_TMP=
 
@@ -142,7 +143,7 @@ e2e_init() {
 }
 
 e2e_cleanup() {
-	local pid ns name
+	local pid ns name try
 	trap - EXIT INT TERM
 	for pid in "${E2E_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
@@ -152,7 +153,8 @@ e2e_cleanup() {
 	done
 	# Unload what is still pinned in our bpffs (a test that failed half-way), then drop the
 	# namespaces: their veths go with them, and so does anything still attached there.
-	if [ "$E2E_BPFFS_MOUNTED" = 1 ] && [ -d "$BPFFS/vmfw" ] && [ ${#E2E_NETNS[@]} -gt 0 ]; then
+	if [ "$E2E_BPFFS_MOUNTED" = 1 ] && [ -d "$BPFFS/vmfw" ] &&
+		[ $((${#E2E_NETNS[@]} + ${#E2E_CGROUPS[@]})) -gt 0 ]; then
 		for name in "$BPFFS"/vmfw/*; do
 			[ -d "$name" ] || continue
 			name=${name##*/}
@@ -162,6 +164,18 @@ e2e_cleanup() {
 	fi
 	for ns in "${E2E_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
+	done
+	# Our cgroups: whatever still runs in them is ours (cgroup.kill), then they go, children
+	# first. vmfw's links on them are gone already (unloaded above) or go with them.
+	for name in "${E2E_CGROUPS[@]}"; do
+		[ -e "$name/cgroup.kill" ] && echo 1 >"$name/cgroup.kill" 2>/dev/null
+	done
+	for name in "${E2E_CGROUPS[@]}"; do
+		for try in 1 2 3 4 5 6 7 8 9 10; do
+			rmdir "$name" 2>/dev/null && break
+			[ -d "$name" ] || break
+			sleep 0.1
+		done
 	done
 	if [ "$E2E_BPFFS_MOUNTED" = 1 ]; then
 		umount "$BPFFS" 2>/dev/null || umount -l "$BPFFS" 2>/dev/null
@@ -293,6 +307,7 @@ EOF
 #   stats.py NAME reason REASON pass|drop packets|bytes
 #   stats.py NAME rule TEXT packets|bytes       (the rule is found by its source text)
 #   stats.py NAME where TEXT                    (its FILE:LINE)
+#   stats.py NAME point POINT REASON pass|drop packets|bytes   (one enforcement point's counter)
 # Prints "missing" when the instance, reason or rule is not there.
 import json, sys
 name, kind = sys.argv[1], sys.argv[2]
@@ -307,6 +322,8 @@ inst = inst[0]
 try:
     if kind == "reason":
         print(inst["reasons"][sys.argv[3]][sys.argv[4]][sys.argv[5]])
+    elif kind == "point":
+        print(inst["points"][sys.argv[3]][sys.argv[4]][sys.argv[5]][sys.argv[6]])
     else:
         rules = [r for r in inst["rules"] if r["text"] == sys.argv[3]]
         if len(rules) != 1:
@@ -325,6 +342,28 @@ if len(inst) != 1:
 v = inst[0].get(sys.argv[2], "missing")
 print(str(v).lower() if isinstance(v, bool) else v)
 EOF
+}
+
+# cgroup_setup: a cgroup v2 of the test's own, CG, with a child, CG_CHILD; both removed on exit.
+# CGROOT is where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup/unified on hybrid hosts).
+cgroup_setup() {
+	CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -n "$CGROOT" ] || die "$E2E_NAME: no cgroup v2 hierarchy is mounted (see /proc/mounts)"
+	CG_NAME=vmfw-test-$E2E_ID
+	CG=$CGROOT/$CG_NAME
+	CG_CHILD=$CG/child
+	mkdir "$CG" || die "$E2E_NAME: cannot create cgroup $CG"
+	E2E_CGROUPS=("$CG")
+	mkdir "$CG_CHILD" || die "$E2E_NAME: cannot create cgroup $CG_CHILD"
+	E2E_CGROUPS=("$CG_CHILD" "$CG")
+}
+
+# in_cg CGROUP NS CMD...: runs CMD in network namespace NS as a member of CGROUP (the shell
+# joins the cgroup first, so that ip netns exec and CMD are born in it). For a background
+# process whose pid matters: sh -c "$IN_CG_SH" sh CGROUP NS CMD... &
+IN_CG_SH='echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"'
+in_cg() {
+	sh -c "$IN_CG_SH" sh "$@"
 }
 
 # ---------------------------------------------------------------- servers and clients
@@ -370,6 +409,7 @@ ping_count() {
 # ---------------------------------------------------------------- vmfw state
 
 # ctr NAME reason REASON pass|drop packets|bytes | ctr NAME rule TEXT packets|bytes
+# ctr NAME point POINT REASON pass|drop packets|bytes
 ctr() {
 	vmfwctl --json stats "$1" 2>/dev/null | "$PY" "$E2E_TMP/stats.py" "$@"
 }

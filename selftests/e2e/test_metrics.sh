@@ -211,12 +211,13 @@ def expected(json_path):
     data = json.loads(open(json_path, "rb").read().decode("utf-8", errors="replace"))
     exp = {}
     for inst in data:
-        base = {"name": inst["name"], "iface": inst["iface"]}
-        for reason, verdicts in inst["reasons"].items():
-            for verdict, c in verdicts.items():
-                for metric, key in (("vmfw_packets_total", "packets"), ("vmfw_bytes_total", "bytes")):
-                    labels = dict(base, reason=reason, verdict=verdict)
-                    exp[(metric, frozenset(labels.items()))] = c[key]
+        base = {"name": inst["name"], "iface": inst["iface"] or ""}
+        for point, reasons in inst["points"].items():
+            for reason, verdicts in reasons.items():
+                for verdict, c in verdicts.items():
+                    for metric, key in (("vmfw_packets_total", "packets"), ("vmfw_bytes_total", "bytes")):
+                        labels = dict(base, point=point, reason=reason, verdict=verdict)
+                        exp[(metric, frozenset(labels.items()))] = c[key]
         for r in inst["rules"]:
             for metric, key in (("vmfw_rule_packets_total", "packets"), ("vmfw_rule_bytes_total", "bytes")):
                 labels = dict(base, rule=r["rule"], text=r["text"])

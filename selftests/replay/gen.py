@@ -454,6 +454,21 @@ def default_absent():
 
 
 @case
+def bind_rules():
+    c = Case("bind_rules", "bind statements act on a cgroup's sockets only: packets are judged by the rules", """
+        default deny
+        bind loopback wildcard except port 22
+        allow tcp to 192.0.2.10 port 443
+    """)
+    https = "allow tcp to 192.0.2.10 port 443"
+    c.add(ALLOW(https), tcp4("192.0.2.10", 443), "the allowed flow: the bind statement is not a rule")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.10", 22), "an excepted bind port is no allow rule")
+    c.add(DEFAULT_DENY, tcp4("127.0.0.1", 8080), "loopback is not allowed by `bind loopback`")
+    c.add(DEFAULT_DENY, eth() / ip4("192.0.2.10") / tcp(40000, sport=22), "a reply from a server's port: no state on the interface")
+    return c
+
+
+@case
 def ethertypes():
     c = Case("ethertypes", "non-IP frames: ARP passes, others drop unless allowed; rules never match them", """
         default allow

@@ -303,6 +303,25 @@ static void settings_are_carried_over(void **state)
 	built_free(&b);
 }
 
+static void bind_except_ports_become_a_bitmap(void **state)
+{
+	struct built b = build("bind loopback wildcard except port 22, 8000-8063\nallow icmp to any\n");
+	unsigned port, set = 0;
+
+	(void)state;
+	assert_int_equal(b.c->bind_mode, VMFW_BIND_LOOPBACK);
+	for (port = 0; port < 65536; port++)
+		set += (b.c->bind_except[port >> 6] >> (port & 63)) & 1;
+	assert_int_equal(set, 1 + 64);
+	assert_true(b.c->bind_except[22 >> 6] & (1ull << 22));
+	assert_int_equal(b.c->bind_except[8000 >> 6] >> (8000 & 63), ~0ull >> (8000 & 63));
+	assert_false(b.c->bind_except[8064 >> 6] & (1ull << (8064 & 63)));
+	/* The bind statement adds no rule and changes no verdict. */
+	assert_int_equal(b.p->nrules, 1);
+	expect(&b, "10.0.0.1", 6, 22, VMFW_R_DEFAULT_DENY, VMFW_NO_RULE);
+	built_free(&b);
+}
+
 /* ---- semantics ---- */
 
 static void overlapping_prefixes_deny_wins_over_a_more_specific_allow(void **state)
@@ -831,6 +850,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(prefix_lengths_are_distinct_and_longest_first),
+		cmocka_unit_test(bind_except_ports_become_a_bitmap),
 		cmocka_unit_test(each_distinct_prefix_gets_one_group_from_group_first),
 		cmocka_unit_test(any_destination_rules_go_to_the_family_groups_only),
 		cmocka_unit_test(nested_prefix_inherits_its_ancestors_entries),

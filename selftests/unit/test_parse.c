@@ -428,8 +428,8 @@ static void unknown_statement_word_says_what_was_expected(void **state)
 {
 	(void)state;
 	expect_error("default deny\n\nalow tcp to any\n", "3:1",
-		     "expected 'allow', 'deny', 'default' or 'events', got 'alow'");
-	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny', 'default' or 'events', got '{'");
+		     "expected 'allow', 'deny', 'default', 'events' or 'bind', got 'alow'");
+	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny', 'default', 'events' or 'bind', got '{'");
 }
 
 static void unknown_protocol_lists_the_protocols(void **state)
@@ -486,6 +486,45 @@ static void events_rate_errors_name_what_is_wrong(void **state)
 	expect_error("events rate -1\n", "1:13", "is not a number from 0 to 1000000");
 	expect_error("events rate 10 per second\n", "1:16", "expected end of line after 'events rate 10'");
 	expect_error("events rate 10\nevents rate 20\n", "2:1", "second 'events rate' statement; the first is on line 1");
+}
+
+static void bind_statements_set_the_mode_and_the_excepted_ports(void **state)
+{
+	struct vmfw_policy *p;
+
+	(void)state;
+	p = parse_ok("allow icmp to any\n");
+	assert_int_equal(p->bind_mode, VMFW_BIND_ANY);        /* no statement: binds are free */
+	vmfw_policy_free(p);
+	p = parse_ok("bind deny wildcard\n");
+	assert_int_equal(p->bind_mode, VMFW_BIND_DENY);
+	assert_int_equal(p->nbind_except, 0);
+	assert_int_equal(p->nrules, 0);                      /* not a rule: no counter, no line */
+	vmfw_policy_free(p);
+	p = parse_ok("BIND Loopback Wildcard except port 22, 8000-8080   # dev servers\n");
+	assert_int_equal(p->bind_mode, VMFW_BIND_LOOPBACK);
+	assert_int_equal(p->nbind_except, 2);
+	assert_int_equal(p->bind_except[0].lo, 22);
+	assert_int_equal(p->bind_except[0].hi, 22);
+	assert_int_equal(p->bind_except[1].lo, 8000);
+	assert_int_equal(p->bind_except[1].hi, 8080);
+	vmfw_policy_free(p);
+}
+
+static void bind_errors_name_what_is_wrong(void **state)
+{
+	(void)state;
+	expect_error("bind wildcard\n", "1:6", "expected 'deny' or 'loopback' after 'bind', got 'wildcard'");
+	expect_error("bind allow wildcard\n", "1:6", "expected 'deny' or 'loopback' after 'bind', got 'allow'");
+	expect_error("bind deny\n", "1:10", "expected 'wildcard' after 'bind deny', got end of line");
+	expect_error("bind loopback 0.0.0.0\n", "1:15", "expected 'wildcard' after 'bind loopback', got '0.0.0.0'");
+	expect_error("bind deny wildcard except 22\n", "1:27", "expected 'port' after 'except', got '22'");
+	expect_error("bind deny wildcard except port\n", "1:31", "expected a port number or range after 'port'");
+	expect_error("bind deny wildcard except port 0\n", "1:32", "port 0 is out of range (1 to 65535)");
+	expect_error("bind deny wildcard except port 90-80\n", "1:32", "port range 90-80 is reversed");
+	expect_error("bind deny wildcard port 22\n", "1:20", "expected 'except port PORTS' or end of line, got 'port'");
+	expect_error("bind deny wildcard\nbind loopback wildcard\n", "2:1",
+		     "second 'bind' statement; the first is on line 1");
 }
 
 static void default_needs_allow_or_deny(void **state)
@@ -925,6 +964,8 @@ int main(void)
 		cmocka_unit_test(zero_length_prefixes_are_accepted),
 		cmocka_unit_test(ethertypes_are_kept_once_each),
 		cmocka_unit_test(the_file_bytes_and_their_sha256_are_stored),
+		cmocka_unit_test(bind_statements_set_the_mode_and_the_excepted_ports),
+		cmocka_unit_test(bind_errors_name_what_is_wrong),
 		cmocka_unit_test(a_file_is_read_and_named_by_its_path),
 		cmocka_unit_test(unknown_statement_word_says_what_was_expected),
 		cmocka_unit_test(unknown_protocol_lists_the_protocols),
