@@ -63,6 +63,7 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 	struct vmfw_compiled *c = NULL;
 	struct vmfw_policy *p = NULL;
 	int ch, lock = -1, rc = VMFW_EXIT_FAIL;
+	bool mode_given = false;
 
 	optind = 1;
 	opterr = 0;
@@ -91,6 +92,7 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 			o.name = optarg;
 			break;
 		case 'm':
+			mode_given = true;
 			if (vmfw_parse_mode(optarg, &o.mode))
 				return vmfw_usage_error("load", "unknown mode '%s': use tc, xdp or "
 							"xdp-generic", optarg);
@@ -110,6 +112,9 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 		return vmfw_usage_error("load", "needs --policy and --iface, --cgroup or both");
 	if (!o.name && !o.iface)
 		return vmfw_usage_error("load", "needs --name with --cgroup alone");
+	if (!o.iface && (mode_given || o.force))
+		return vmfw_usage_error("load", "%s applies to an interface; give --iface too",
+					mode_given ? "--mode" : "--force");
 	if (!o.name)
 		o.name = o.iface;
 	/* The policy is judged before anything in the kernel is touched. */

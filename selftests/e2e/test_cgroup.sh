@@ -176,6 +176,9 @@ else
 fi
 run_ctl load --policy "$POL" --cgroup "$CG_NAME"
 check "--cgroup without --name or --iface: usage error, exit 2" 2 "$CTL_RC"
+run_ctl load --policy "$POL" --cgroup "$CG_NAME" --name cg --mode xdp
+check "--mode without --iface: usage error, exit 2" 2 "$CTL_RC"
+check_match "... saying --mode applies to an interface" "--mode applies to an interface" "$CTL_ERR"
 run_ctl load --policy "$POL_BAD" --cgroup "$CG_NAME" --name cg
 check "a policy with an error: exit 1" 1 "$CTL_RC"
 check_match "... naming FILE:LINE:COL" "$POL_BAD:2:11: error: expected 'wildcard'" "$CTL_ERR"
