@@ -179,36 +179,86 @@ int vmfw_bind6(struct bpf_sock_addr *ctx)
 	return judge_bind(ctx, 1);
 }
 
-/* Marks the sockets accept() returns, when their handshake completes. */
-SEC("?sockops")
-int vmfw_sockops(struct bpf_sock_ops *skops)
-{
-	struct bpf_sock *sk;
-
-	if (skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
-		return 1;
-	sk = skops->sk;
-	if (sk)
-		bpf_sk_storage_get(&vmfw_accepted, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	return 1;
-}
-
-/* A packet that answers a peer which connected to the workload: a SYN-ACK (sent for a request
- * socket or, with syncookies, by the listener), an ACK of a socket in TIME-WAIT, or data of an
- * accepted socket. The policy says what the workload may reach; a server in the cgroup answering
- * its clients reaches nothing new, and the bind rules say who may connect to it. */
-static __always_inline int answers_peer(struct __sk_buff *skb, const struct vmfw_pkt *p)
+/* A packet sent for a request socket (a SYN-ACK), a socket in TIME-WAIT, or a listener (a SYN-ACK
+ * with syncookies): only TCP has such sockets, and they answer a peer that connected to the
+ * workload. Told apart before any judging: every SYN-ACK goes to a new peer port, and judging it
+ * would cost a cache miss per accepted connection. */
+static __always_inline int handshake_answer(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk, *fs;
 
-	if (p->proto != IPPROTO_TCP || !sk)
+	if (!sk)
 		return 0;
 	fs = bpf_sk_fullsock(sk);
-	if (!fs)
+	return !fs || (fs->protocol == IPPROTO_TCP && fs->state == BPF_TCP_LISTEN);
+}
+
+/* A packet of a connection a peer opened to the workload: its socket's port is one a listener
+ * of the cgroup listens on, and it is not a connect()'s SYN. The policy says what the workload may
+ * reach; a server answering its clients reaches nothing new, and the bind rules say who may
+ * connect to it. A socket that connect()s from such a port was judged by the connect hook. */
+static __always_inline int answers_peer(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u32 word;
+	__u64 *bits;
+
+	if (!sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP || sk->state == BPF_TCP_SYN_SENT)
+		return 0;
+	word = (sk->src_port >> 6) & (VMFW_LISTEN_PORT_WORDS - 1);
+	bits = bpf_map_lookup_elem(&vmfw_listen_ports, &word);
+	return bits && ((*bits >> (sk->src_port & 63)) & 1);
+}
+
+/* Marks a listener's port; the common case, a port already marked, only reads. */
+static __always_inline void mark_listen_port(__u32 port)
+{
+	__u32 word = (port >> 6) & (VMFW_LISTEN_PORT_WORDS - 1);
+	__u64 *bits = bpf_map_lookup_elem(&vmfw_listen_ports, &word), bit = 1ull << (port & 63);
+
+	if (bits && !(*bits & bit))
+		__sync_fetch_and_or(bits, bit);
+}
+
+/* The destination of a packet of a connected TCP socket, from the socket: 1 when it is one. */
+static __always_inline int tcp_sock_dest(struct __sk_buff *skb, struct vmfw_pkt *p)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u32 a[4];
+
+	if (!sk)
+		return 0;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP || sk->state == BPF_TCP_LISTEN)
+		return 0;
+	p->proto = IPPROTO_TCP;
+	p->sport = (__u16)sk->src_port;
+	p->dport = bpf_ntohs(sk->dst_port);
+	if (sk->family == VMFW_AF_INET) {
+		p->family = VMFW_F_IPV4;
+		a[0] = sk->dst_ip4;
+		__builtin_memcpy(p->daddr, a, 4);
+		a[0] = sk->src_ip4;
+		__builtin_memcpy(p->saddr, a, 4);
 		return 1;
-	if (fs->state == BPF_TCP_LISTEN)
+	}
+	if (sk->family != VMFW_AF_INET6)
+		return 0;
+	a[0] = sk->dst_ip6[0];
+	a[1] = sk->dst_ip6[1];
+	a[2] = sk->dst_ip6[2];
+	a[3] = sk->dst_ip6[3];
+	if (v6_is_mapped(a)) {
+		p->family = VMFW_F_IPV4;
+		__builtin_memcpy(p->daddr, &a[3], 4);
 		return 1;
-	return bpf_sk_storage_get(&vmfw_accepted, fs, 0, 0) != NULL;
+	}
+	p->family = VMFW_F_IPV6;
+	__builtin_memcpy(p->daddr, a, 16);
+	return 1;
 }
 
 /* Everything that leaves the cgroup: ICMP and ping sockets, raw sockets, other protocols, TCP
@@ -228,11 +278,29 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 	int st;
 
 	p.len = skb->len;
-	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
-	if (st == VMFW_P_IP && p.frag == VMFW_FRAG_NONE && answers_peer(skb, &p))
+	if (handshake_answer(skb)) {
 		set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
-	else
-		judge_frame(&p, st, &r);
+		goto out;
+	}
+	/* A TCP socket's packets go where the socket is connected, with headers the kernel wrote:
+	 * the verdict needs no parsing. Anything else, or a drop (which may be an answer), is
+	 * parsed and judged as a packet. */
+	if (tcp_sock_dest(skb, &p)) {
+		judge_policy(&p, &r);
+		if (r.verdict == VMFW_DROP && answers_peer(skb))
+			set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
+		if (r.verdict == VMFW_PASS)
+			goto out;
+		__builtin_memset(&p, 0, sizeof(p));
+		p.len = skb->len;
+	}
+	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
+	judge_frame(&p, st, &r);
+	/* Only what the policy would drop is looked up: an allowed flow pays nothing for it. */
+	if (r.verdict == VMFW_DROP && st == VMFW_P_IP && p.proto == IPPROTO_TCP &&
+	    answers_peer(skb))
+		set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
+out:
 	count_result(VMFW_POINT_CGROUP_OUT, &r, skb->len);
 	record_event(&src, &p, &r);
 	return ctx_verdict(VMFW_HOOK_CGROUP, r.verdict == VMFW_DROP);
@@ -249,7 +317,7 @@ static __always_inline int is_loopback(const struct vmfw_pkt *p)
 	       (v6_is_mapped(a) && p->daddr[12] == 127);
 }
 
-/* A TCP listener on the wildcard address that no bind hook saw: listen() without bind() (the
+/* A TCP listener (the caller checks that) on the wildcard address that no bind hook saw: listen() without bind() (the
  * kernel picks the port), or a socket bound before vmfw was loaded. BPF-LSM would refuse the
  * listen(); without it, the listener gets only loopback traffic, which is what a listener bound
  * to loopback would get, so `bind deny` and `bind loopback` end the same way for it. */
@@ -257,8 +325,6 @@ static __always_inline int wildcard_listener(struct bpf_sock *sk)
 {
 	__u32 a[4];
 
-	if (sk->protocol != IPPROTO_TCP || sk->state != BPF_TCP_LISTEN)
-		return 0;
 	if (sk->family == VMFW_AF_INET)
 		return sk->src_ip4 == 0;
 	if (sk->family != VMFW_AF_INET6)
@@ -270,6 +336,8 @@ static __always_inline int wildcard_listener(struct bpf_sock *sk)
 	return v6_is_any(a) || (v6_is_mapped(a) && a[3] == 0);
 }
 
+/* Packets to the cgroup's TCP listeners: their ports (for answers_peer), and the wildcard-listener
+ * rule. Everything else passes untouched, unparsed. */
 SEC("?cgroup_skb/ingress")
 int vmfw_cgroup_ingress(struct __sk_buff *skb)
 {
@@ -280,26 +348,28 @@ int vmfw_cgroup_ingress(struct __sk_buff *skb)
 		.direction = VMFW_DIR_TO_WORKLOAD,
 	};
 	const struct vmfw_slot_cfg *cfg;
-	struct bpf_sock *sk;
+	struct bpf_sock *sk = skb->sk;
 	struct vmfw_pkt p = {};
 	struct vmfw_result r;
 	__u32 slot;
+	int st;
 
-	cfg = active_cfg(&slot);
-	if (!cfg || cfg->bind_mode == VMFW_BIND_ANY)
-		return 1;
-	sk = skb->sk;
 	if (!sk)
 		return 1;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || !wildcard_listener(sk) || bind_port_excepted(slot, (__u16)sk->src_port))
+	if (!sk || sk->protocol != IPPROTO_TCP || sk->state != BPF_TCP_LISTEN)
+		return 1;
+	mark_listen_port(sk->src_port);
+	cfg = active_cfg(&slot);
+	if (!cfg || cfg->bind_mode == VMFW_BIND_ANY || !wildcard_listener(sk) ||
+	    bind_port_excepted(slot, (__u16)sk->src_port))
 		return 1;
 	p.len = skb->len;
-	if (parse_frame(skb, VMFW_HOOK_CGROUP, &p) == VMFW_P_MALFORMED) {
+	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
+	if (st == VMFW_P_MALFORMED)
 		set_result(&r, VMFW_DROP, VMFW_R_MALFORMED);
-	} else {
+	else
 		set_result(&r, is_loopback(&p) ? VMFW_PASS : VMFW_DROP, VMFW_R_WILDCARD_LISTENER);
-	}
 	count_result(VMFW_POINT_CGROUP_IN, &r, skb->len);
 	if (r.verdict == VMFW_DROP)
 		record_event(&src, &p, &r);

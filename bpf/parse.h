@@ -34,6 +34,7 @@ enum vmfw_frag {
 struct vmfw_pkt {
 	__u32 len;            /* the frame's length */
 	__u32 l3_end;         /* end of the IP packet: bytes past it are padding the receiver discards */
+	__u32 l4_off;         /* where the transport header starts (unfragmented or first fragment) */
 	__u32 frag_id;
 	__u32 frag_off;       /* fragment offset, bytes */
 	__u32 frag_end;       /* for a first fragment: fragmentable bytes it carries */
@@ -121,6 +122,7 @@ static __always_inline int parse_l4(void *ctx, enum vmfw_hook hook, struct vmfw_
 
 	if (off > p->l3_end || need > p->l3_end - off)
 		return p->truncated_is_short ? VMFW_P_SHORT_FIRST : VMFW_P_MALFORMED;
+	p->l4_off = off;
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		if (pkt_load(ctx, hook, p, off, ports, sizeof(ports)))
 			return VMFW_P_MALFORMED;

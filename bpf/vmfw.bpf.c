@@ -70,14 +70,15 @@ struct {
 	__type(value, __u64);
 } vmfw_bind_ports SEC(".maps");
 
-/* TCP sockets of the cgroup that came from accept(): their packets answer a peer that connected
- * to the workload, which is not the workload reaching out. */
+/* Ports a TCP listener of the cgroup has listened on: the packets of sockets on those ports,
+ * but for a connect()'s SYN, answer peers that connected to the workload. Ports are marked, never
+ * cleared, while the instance lives. */
 struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u32);
-} vmfw_accepted SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VMFW_LISTEN_PORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vmfw_listen_ports SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

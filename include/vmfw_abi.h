@@ -219,6 +219,9 @@ struct vmfw_last_flow {
 	__u32 valid;
 };
 
+/* Ports the cgroup's TCP listeners listen on, a bitmap: word port / 64, bit port % 64. */
+#define VMFW_LISTEN_PORT_WORDS 1024u
+
 /* Fragment table: a first fragment's verdict, for its later fragments. */
 struct vmfw_frag_key {
 	__u8 family;

@@ -37,7 +37,7 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	m->evstate = bpf_map__fd(skel->maps.vmfw_evstate);
 	m->evdrops = bpf_map__fd(skel->maps.vmfw_evdrops);
 	m->bind_ports = bpf_map__fd(skel->maps.vmfw_bind_ports);
-	m->accepted = bpf_map__fd(skel->maps.vmfw_accepted);
+	m->listen_ports = bpf_map__fd(skel->maps.vmfw_listen_ports);
 	return 0;
 }
 

@@ -32,7 +32,6 @@ CG_PROG(bind4)
 CG_PROG(bind6)
 CG_PROG(cgroup_egress)
 CG_PROG(cgroup_ingress)
-CG_PROG(sockops)
 #undef CG_PROG
 
 static const struct cg_prog cg_progs[] = {
@@ -44,7 +43,6 @@ static const struct cg_prog cg_progs[] = {
 	{ "link_bind6", prog_bind6 },
 	{ "link_cgroup_egress", prog_cgroup_egress },
 	{ "link_cgroup_ingress", prog_cgroup_ingress },
-	{ "link_sockops", prog_sockops },
 };
 #define N_CG_PROGS (sizeof(cg_progs) / sizeof(cg_progs[0]))
 
