@@ -116,6 +116,11 @@ def main():
                       "op": "<=", "limit": 0, "unit": "packets", "median": lost, "min": lost, "max": lost,
                       "values": [lost], "met": lost == 0 and rt[0]["reloads"] > 0,
                       "status": "met" if lost == 0 and rt[0]["reloads"] > 0 else "MISSED"})
+    rc = [r for r in raw if r["section"] == "reload_control"]
+    if rc:
+        goals.append({"goal": "(i)", "figure": "packets iperf3 lost in the same UDP run without reloads (the control)",
+                      "op": None, "limit": None, "unit": "packets", "median": rc[0]["lost"], "min": rc[0]["lost"],
+                      "max": rc[0]["lost"], "values": [rc[0]["lost"]], "met": None, "status": "info"})
     if reloads:
         goal("(i)", "vmfwctl reload of 100,000 rules under traffic, seconds (whole command)", None, None, reloads, "s")
 
@@ -139,7 +144,8 @@ def main():
         "testrun": {"cases": tr["cases"], "control_plane": tr["control_plane"], "e1_events": tr["e1_events"]},
         "flood": [r for r in raw if r["section"] == "flood"],
         "bulk": [r for r in raw if r["section"] == "bulk"],
-        "reload": {"reloads": [r for r in raw if r["section"] == "reload"], "traffic": rt[0] if rt else None},
+        "reload": {"reloads": [r for r in raw if r["section"] == "reload"], "traffic": rt[0] if rt else None,
+                   "control": rc[0] if rc else None},
     }
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)
@@ -230,10 +236,10 @@ def plot(res, path):
                  ("vmfw-tc", 10000), ("nft-drop1", None), ("nft-set", 10000)]
         for i, (c, n) in enumerate(order):
             if (c, n) in fl:
-                label = c + (f"@{n // 1000}k" if n else "")
+                label = c + (f" {n // 1000}k" if n else "")
                 f.write(f"{i} \"{label}\" {statistics.median(fl[(c, n)]) / 1e6}\n")
     script = f"""
-set terminal pngcairo size 1200,480 font ",10"
+set terminal pngcairo size 1200,480 font ",10" noenhanced
 set output "{path}"
 set multiplot layout 1,2 title "vmfw bench, {res['machine']['cpu']}, {res['machine']['cores']} cores, Linux {res['machine']['kernel']} ({res['date']})"
 set logscale x
@@ -242,10 +248,10 @@ set ylabel "ns per packet"
 set key top left
 set grid
 set title "Per-packet cost against rule count"
-plot "{d}/tr.dat" index 0 with linespoints title "vmfw XDP, test\\_run, hot", \\
-     "{d}/tr.dat" index 1 with linespoints title "vmfw XDP, test\\_run, new flows", \\
-     "{d}/tr.dat" index 2 with linespoints title "vmfw tc, test\\_run, hot", \\
-     "{d}/tr.dat" index 3 with linespoints title "vmfw tc, test\\_run, new flows", \\
+plot "{d}/tr.dat" index 0 with linespoints title "vmfw XDP, test_run, hot", \\
+     "{d}/tr.dat" index 1 with linespoints title "vmfw XDP, test_run, new flows", \\
+     "{d}/tr.dat" index 2 with linespoints title "vmfw tc, test_run, hot", \\
+     "{d}/tr.dat" index 3 with linespoints title "vmfw tc, test_run, new flows", \\
      "{d}/fl.dat" index 0 with linespoints dt 2 title "vmfw XDP, flood (1/rate)", \\
      "{d}/fl.dat" index 1 with linespoints dt 2 title "vmfw tc, flood (1/rate)", \\
      "{d}/fl.dat" index 2 with linespoints dt 2 title "nftables sets, flood (1/rate)"

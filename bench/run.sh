@@ -274,6 +274,10 @@ POL_A=$(policy 100000)
 POL_B=$TMP/policy-100000-b.conf
 "$BENCH" --seed 2 --rules 100000 --write-policy "$POL_B"
 drops() { ctl "$NS_HOST" stats rl --json | jq '[.[0].reasons[].drop.packets] | add'; }
+# The control: the same UDP traffic without reloads, so loss that is not the reload's shows.
+ip netns exec "$NS_VM" taskset -c "$SEND_CPU" iperf3 -u -b 100M -l 1000 -c "10.77.$i.1" \
+	-t "$RELOAD_SECS" -J >"$TMP/udp0.json" || die "iperf3 (UDP) failed"
+raw "$(jq -c '{section:"reload_control", sent:.end.sum.packets, lost:.end.sum.lost_packets, seconds:.end.sum.seconds}' "$TMP/udp0.json")"
 d0=$(drops)
 ip netns exec "$NS_VM" taskset -c "$SEND_CPU" iperf3 -u -b 100M -l 1000 -c "10.77.$i.1" \
 	-t "$RELOAD_SECS" -J >"$TMP/udp.json" &
