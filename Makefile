@@ -84,25 +84,40 @@ demo: deps
 	$(Q)./selftests/demo.sh
 
 # Benchmarks: vmfw-bench links the loader objects; a plain LPM trie program is its baseline.
-BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
+# vmfw-flood generates a 64-byte flood in the kernel; vmfw-tapfwd joins two taps as a VMM would.
+# The bench's BPF programs may include vmfw's parser (bpf/parse.h), hence -Ibpf.
 BENCH_BPF_OBJS := $(patsubst bench/%.c,$(BUILD)/bench/%.o,$(wildcard bench/*.bpf.c))
+BENCH_BINS := $(BUILD)/vmfw-bench $(BUILD)/vmfw-flood $(BUILD)/vmfw-tapfwd
 
-$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(wildcard bench/*.h)
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(wildcard bench/*.h) $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -c $< -o $@
 
 $(BUILD)/lpm.skel.h: $(BUILD)/bench/lpm.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name lpm_bpf > $@
 
-$(BUILD)/vmfw-bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(BENCH_SRCS) $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
+$(BUILD)/flood_gen.skel.h: $(BUILD)/bench/flood_gen.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name flood_gen_bpf > $@
 
+$(BUILD)/vmfw-bench: bench/bench.c $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) bench/bench.c $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/vmfw-flood: bench/flood.c $(BUILD)/flood_gen.skel.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lbpf -lelf -lz
+
+$(BUILD)/vmfw-tapfwd: bench/tapfwd.c
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
+
+# QUICK=1 (or BENCH_QUICK=1): fewer repetitions and shorter runs, the same cases.
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/vmfw-bench $(BENCH_BPF_OBJS)
-	$(Q)BUILD=$(BUILD) ./bench/run.sh
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(BENCH_BPF_OBJS)
+	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(or $(QUICK),$(BENCH_QUICK),0) ./bench/run.sh
 
 install: $(BUILD)/vmfwctl
 	install -D -m 0755 $(BUILD)/vmfwctl $(DESTDIR)$(PREFIX)/sbin/vmfwctl

@@ -160,7 +160,20 @@ static void set_free(struct u64set *s)
 /* ---- packets ------------------------------------------------------------------------------ */
 
 /* The named packets, each TCP to port 443 from the VM (10.0.0.2 / 2001:db8:ffff::2). */
-enum pkt_kind { PK_HOST, PK_PREFIX, PK_DENY, PK_DEFAULT, PK_V6, NPK };
+enum pkt_kind { PK_HOST, PK_PREFIX, PK_DENY, PK_DEFAULT, PK_V6, PK_V6EXT, PK_VLAN, PK_FRAG1,
+		PK_FRAG2, NPK };
+
+/* How a named packet is framed beyond plain Ethernet + IP + TCP. */
+enum shape {
+	SH_PLAIN,
+	SH_V6EXT,      /* IPv6 with a hop-by-hop and a destination options header before TCP */
+	SH_VLAN,       /* one 802.1Q tag */
+	SH_FRAG1,      /* IPv4 first fragment (MF, offset 0), TCP header whole */
+	SH_FRAG2,      /* IPv4 later fragment of the same datagram: no TCP header */
+};
+
+/* A later fragment's offset in bytes: past the first fragment of either size, so it follows it. */
+#define FRAG2_OFFSET 1480u
 
 static const struct {
 	const char *name;
@@ -168,12 +181,19 @@ static const struct {
 	const char *daddr;
 	bool pass;           /* the verdict every policy below gives it */
 	uint8_t reason;
+	enum shape shape;
 } pkts[NPK] = {
 	[PK_HOST]    = { "v4 allow host",   4, "198.51.100.7",   true,  VMFW_R_RULE_ALLOW },
 	[PK_PREFIX]  = { "v4 allow prefix", 4, "203.0.113.77",   true,  VMFW_R_RULE_ALLOW },
 	[PK_DENY]    = { "v4 deny",         4, "192.0.2.10",     false, VMFW_R_RULE_DENY },
 	[PK_DEFAULT] = { "v4 default",      4, "100.64.7.9",     false, VMFW_R_DEFAULT_DENY },
 	[PK_V6]      = { "v6 allow prefix", 6, "2001:db8:1::10", true,  VMFW_R_RULE_ALLOW },
+	[PK_V6EXT]   = { "v6 2 ext hdrs",   6, "2001:db8:1::10", true,  VMFW_R_RULE_ALLOW, SH_V6EXT },
+	[PK_VLAN]    = { "v4 vlan",         4, "203.0.113.77",   true,  VMFW_R_RULE_ALLOW, SH_VLAN },
+	/* The later fragment runs after the first in every repetition (packet order is fixed
+	 * within a target), so it inherits the first's verdict from the fragment table. */
+	[PK_FRAG1]   = { "v4 first frag",   4, "203.0.113.77",   true,  VMFW_R_RULE_ALLOW, SH_FRAG1 },
+	[PK_FRAG2]   = { "v4 later frag",   4, "203.0.113.77",   true,  VMFW_R_RULE_ALLOW, SH_FRAG2 },
 };
 
 /* Frame sizes without FCS; an IPv6 TCP frame cannot be shorter than 74 bytes. */
@@ -182,9 +202,14 @@ static const uint32_t sizes[NSIZES] = { 64, 1500 };
 #define NHOT (NPK * NSIZES)
 #define HOT_IDX(k, s) ((k) * NSIZES + (s))
 
-static uint32_t frame_size(int family, uint32_t size)
+static uint32_t frame_size(int family, enum shape sh, uint32_t size)
 {
 	uint32_t min = family == 6 ? 14 + 40 + 20 : 14 + 20 + 20;
+
+	if (sh == SH_V6EXT)
+		min += 16;
+	else if (sh == SH_VLAN)
+		min += 4;
 
 	return size < min ? min : size;
 }
@@ -209,45 +234,78 @@ static void put16(uint8_t *p, uint16_t v)
 
 /* An Ethernet + IPv4/IPv6 + TCP (ACK) frame of len bytes, zero payload. The filter reads no
  * checksum, so only the IPv4 header's is filled in. */
-static void build_frame(uint8_t *f, uint32_t len, int family, const uint8_t *daddr, uint16_t dport)
+static void build_shaped(uint8_t *f, uint32_t len, int family, const uint8_t *daddr, uint16_t dport,
+			 enum shape sh)
 {
 	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x02 }, smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-	uint8_t *ip = f + 14, *tcp;
+	uint32_t l2 = sh == SH_VLAN ? 18 : 14;
+	uint8_t *ip = f + l2, *tcp;
 
 	memset(f, 0, len);
 	memcpy(f, dmac, 6);
 	memcpy(f + 6, smac, 6);
+	if (sh == SH_VLAN) {
+		put16(f + 12, 0x8100);
+		put16(f + 14, 100);        /* VID 100 */
+	}
 	if (family == 4) {
 		static const uint8_t saddr[4] = { 10, 0, 0, 2 };
+		uint32_t tot = len - l2;
 
-		put16(f + 12, 0x0800);
+		put16(ip - 2, 0x0800);
 		ip[0] = 0x45;
-		put16(ip + 2, (uint16_t)(len - 14));
 		put16(ip + 4, 0x1234);
-		put16(ip + 6, 0x4000);     /* DF */
+		if (sh == SH_FRAG1) {
+			/* Fragment data must come in multiples of 8; the rest of the frame is padding. */
+			tot = 20 + ((tot - 20) & ~7u);
+			put16(ip + 6, 0x2000);               /* MF, offset 0 */
+		} else if (sh == SH_FRAG2) {
+			put16(ip + 6, FRAG2_OFFSET / 8);     /* last fragment */
+		} else {
+			put16(ip + 6, 0x4000);               /* DF */
+		}
+		put16(ip + 2, (uint16_t)tot);
 		ip[8] = 64;
 		ip[9] = 6;
 		memcpy(ip + 12, saddr, 4);
 		memcpy(ip + 16, daddr, 4);
 		put16(ip + 10, ip_csum(ip, 20));
+		if (sh == SH_FRAG2)
+			return;
 		tcp = ip + 20;
 	} else {
 		static const uint8_t saddr[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, [15] = 2 };
 
-		put16(f + 12, 0x86dd);
+		put16(ip - 2, 0x86dd);
 		ip[0] = 0x60;
-		put16(ip + 4, (uint16_t)(len - 14 - 40));
+		put16(ip + 4, (uint16_t)(len - l2 - 40));
 		ip[6] = 6;
 		ip[7] = 64;
 		memcpy(ip + 8, saddr, 16);
 		memcpy(ip + 24, daddr, 16);
 		tcp = ip + 40;
+		if (sh == SH_V6EXT) {
+			/* Hop-by-hop options, then destination options, each 8 bytes of PadN. */
+			ip[6] = 0;
+			tcp[0] = 60;
+			tcp[2] = 1;
+			tcp[3] = 4;
+			tcp[8] = 6;
+			tcp[10] = 1;
+			tcp[11] = 4;
+			tcp += 16;
+		}
 	}
 	put16(tcp, 40000);
 	put16(tcp + 2, dport);
 	tcp[12] = 5 << 4;
 	tcp[13] = 0x10;                    /* ACK */
 	put16(tcp + 14, 65535);
+}
+
+static void build_frame(uint8_t *f, uint32_t len, int family, const uint8_t *daddr, uint16_t dport)
+{
+	build_shaped(f, len, family, daddr, dport, SH_PLAIN);
 }
 
 struct frame {
@@ -269,11 +327,11 @@ static int build_hot_frames(void)
 		for (s = 0; s < NSIZES; s++) {
 			struct frame *fr = &hot_frames[HOT_IDX(k, s)];
 
-			fr->len = frame_size(pkts[k].family, sizes[s]);
+			fr->len = frame_size(pkts[k].family, pkts[k].shape, sizes[s]);
 			fr->data = malloc(fr->len);
 			if (!fr->data)
 				return -ENOMEM;
-			build_frame(fr->data, fr->len, pkts[k].family, addr, 443);
+			build_shaped(fr->data, fr->len, pkts[k].family, addr, 443, pkts[k].shape);
 		}
 	}
 	return 0;
@@ -358,6 +416,7 @@ struct bench_policy {
 	size_t len;
 	uint32_t nrules;
 	struct lpm_bench_key *v4;   /* every IPv4 prefix of the policy, for the LPM trie */
+	uint16_t *v4port;           /* the TCP port of each random prefix's rule (head: 0) */
 	uint32_t nv4;
 	struct vmfw_policy *p;
 	struct vmfw_compiled *c;
@@ -368,6 +427,23 @@ static bool prefix_contains(uint32_t net, uint32_t plen, uint32_t addr)
 	uint32_t mask = plen ? ~0u << (32 - plen) : 0;
 
 	return (addr & mask) == net;
+}
+
+/* Ranges no random prefix may touch: the head rules' prefixes (so no random allow overlaps a
+ * head rule and every translation of the policy, nftables' included, means the same whatever
+ * its rule order), RFC 2544's benchmark range, which bench/run.sh floods, and the range of its
+ * own links (BENCH_NET, allowed by the rules --write-policy appends). */
+#define BENCH_NET "10.76.0.0/14"
+static const uint32_t reserved_nets[][2] = {
+	{ 0xc6336407u, 32 }, { 0xcb007100u, 24 }, { 0xc0000200u, 24 },
+	{ 0xc6120000u, 15 }, { 0x0a4c0000u, 14 },
+};
+
+static bool prefixes_overlap(uint32_t a, uint32_t la, uint32_t b, uint32_t lb)
+{
+	uint32_t m = la < lb ? la : lb;
+
+	return prefix_contains(b & (m ? ~0u << (32 - m) : 0), m, a);
 }
 
 /* A policy of nrules rules: the head above (three any-destination rules, the named packets'
@@ -386,7 +462,8 @@ static int policy_text(uint32_t nrules, struct bench_policy *bp)
 	memset(bp, 0, sizeof(*bp));
 	t = malloc(cap);
 	bp->v4 = calloc(nrand + HEAD_V4_PREFIXES, sizeof(*bp->v4));
-	if (!t || !bp->v4 || set_init(&seen, nrand + 1)) {
+	bp->v4port = calloc(nrand + HEAD_V4_PREFIXES, sizeof(*bp->v4port));
+	if (!t || !bp->v4 || !bp->v4port || set_init(&seen, nrand + 1)) {
 		free(t);
 		return -ENOMEM;
 	}
@@ -409,13 +486,14 @@ static int policy_text(uint32_t nrules, struct bench_policy *bp)
 
 		for (j = 0; j < navoid; j++)
 			clash |= prefix_contains(net, plen, avoid[j]);
-		for (j = 0; j < HEAD_V4_PREFIXES; j++)
-			clash |= fixed_nets[j][0] == net && fixed_nets[j][1] == plen;
+		for (j = 0; j < sizeof(reserved_nets) / sizeof(reserved_nets[0]); j++)
+			clash |= prefixes_overlap(net, plen, reserved_nets[j][0], reserved_nets[j][1]);
 		if (clash || !set_add(&seen, (uint64_t)net << 8 | plen))
 			continue;
+		bp->v4port[bp->nv4] = rand_ports[rng() % (sizeof(rand_ports) / sizeof(rand_ports[0]))];
 		len += (size_t)snprintf(t + len, cap - len, "allow tcp to %u.%u.%u.%u/%u port %u\n",
 					net >> 24, (net >> 16) & 255, (net >> 8) & 255, net & 255, plen,
-					rand_ports[rng() % (sizeof(rand_ports) / sizeof(rand_ports[0]))]);
+					bp->v4port[bp->nv4]);
 		bp->v4[bp->nv4].prefixlen = plen;
 		bp->v4[bp->nv4++].addr = htonl(net);
 		i++;
@@ -465,6 +543,7 @@ static void policy_free(struct bench_policy *bp)
 	vmfw_policy_free(bp->p);
 	free(bp->text);
 	free(bp->v4);
+	free(bp->v4port);
 	memset(bp, 0, sizeof(*bp));
 }
 
@@ -785,7 +864,49 @@ static int validate(const struct bench_policy *bp10)
 struct cp_times {
 	double parse, compile, load, apply, total;          /* cold: into a fresh instance */
 	double r_parse, r_compile, r_apply, r_total;        /* reload: the other slot, then switch */
+	double map_mib;     /* kernel memory of the instance's maps after the reload (memlock) */
 };
+
+/* The kernel memory an instance's maps hold, as the kernel accounts it (fdinfo's memlock). */
+static double maps_mib(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	double sum = 0;
+
+	bpf_object__for_each_map(map, obj) {
+		char path[64], line[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(map));
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long v;
+
+			if (sscanf(line, "memlock: %llu", &v) == 1)
+				sum += (double)v;
+		}
+		fclose(f);
+	}
+	return sum / (1024.0 * 1024.0);
+}
+
+/* The process's peak resident memory (VmHWM), MiB: the compiler's and loader's user-space cost. */
+static double peak_rss_mib(void)
+{
+	char line[128];
+	double v = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %lf", &v) == 1)
+			break;
+	fclose(f);
+	return v / 1024.0;
+}
 
 static int cp_once(const struct bench_policy *a, const struct bench_policy *b, struct cp_times *ct)
 {
@@ -843,6 +964,7 @@ static int cp_once(const struct bench_policy *a, const struct bench_policy *b, s
 	ct->r_compile = t2 - t1;
 	ct->r_apply = t3 - t2;
 	ct->r_total = t3 - t0;
+	ct->map_mib = maps_mib(skel->obj);
 out:
 	vmfw_bpf__destroy(skel);
 	vmfw_compiled_free(c);
@@ -897,6 +1019,7 @@ struct goal {
 	const char *unit;     /* "x" or "s" */
 	double limit;         /* 0: an informative figure, not a goal */
 	struct stat3 st;
+	double v[MAX_REPS];   /* the figure of each repetition */
 };
 
 #define MAX_GOALS 24
@@ -915,6 +1038,7 @@ static void add_goal(const char *id, const char *unit, double limit, const doubl
 	g->unit = unit;
 	g->limit = limit;
 	g->st = stats(v, n);
+	memcpy(g->v, v, (size_t)n * sizeof(*v));
 	va_start(ap, fmt);
 	vsnprintf(g->what, sizeof(g->what), fmt, ap);
 	va_end(ap);
@@ -964,7 +1088,7 @@ static void print_cases(FILE *f, int reps)
 						 : on->hot[r][HOT_IDX(k, s)] / off->hot[r][HOT_IDX(k, s)];
 				fprintf(f, "%-4s %-16s %5u %-4s", mode == VMFW_MODE_XDP ? "xdp" : "tc",
 					cold ? "v4 new dests" : pkts[k].name,
-					cold ? 64 : frame_size(pkts[k].family, sizes[s]),
+					cold ? 64 : frame_size(pkts[k].family, pkts[k].shape, sizes[s]),
 					cold ? "cold" : "hot");
 				for (cfg = 0; cfg < NCFG; cfg++)
 					fprintf(f, " %10.1f", med[cfg]);
@@ -1086,6 +1210,37 @@ static void print_events(FILE *f, int reps)
 		"finds events off\n  (the event state, bpf_ktime_get_ns(), the policy slot's config).\n");
 }
 
+static void print_values(const double *v, int n)
+{
+	int i;
+
+	printf(",\"values\":[");
+	for (i = 0; i < n; i++)
+		printf("%s%.4f", i ? "," : "", v[i]);
+	printf("]");
+}
+
+/* Control-plane runs at the other sizes (main: 10,000 rules) and the 1,000,000-rule attempt. */
+static struct cp_times cp_small[MAX_REPS];
+static int ncp_small;
+static uint32_t cp_small_rules = 10000;
+static char big_refusal[256];
+static double rss_after_100k, rss_after_small;
+
+static void print_cp_json(const char *key, uint32_t rules, const struct cp_times *cp, int ncp)
+{
+	int i;
+
+	printf("\"%s\":{\"rules\":%u,\"runs\":[", key, rules);
+	for (i = 0; i < ncp; i++)
+		printf("%s{\"cold_s\":%.4f,\"parse_s\":%.4f,\"compile_s\":%.4f,\"load_s\":%.4f,"
+		       "\"apply_s\":%.4f,\"reload_s\":%.4f,\"reload_parse_s\":%.4f,"
+		       "\"reload_compile_s\":%.4f,\"reload_apply_s\":%.4f,\"map_mib\":%.2f}", i ? "," : "",
+		       cp[i].total, cp[i].parse, cp[i].compile, cp[i].load, cp[i].apply, cp[i].r_total,
+		       cp[i].r_parse, cp[i].r_compile, cp[i].r_apply, cp[i].map_mib);
+	printf("]},");
+}
+
 static void print_json(int reps, const struct cp_times *cp, int ncp)
 {
 	int i, k, r;
@@ -1108,22 +1263,26 @@ static void print_json(int reps, const struct cp_times *cp, int ncp)
 			st = stats(v, reps);
 			printf("%s{\"target\":\"%s\",\"rules\":%u,\"events_rate\":%u,\"packet\":\"%s\","
 			       "\"bytes\":%u,\"cache\":\"%s\",\"ns_median\":%.1f,\"ns_min\":%.1f,"
-			       "\"ns_max\":%.1f}",
+			       "\"ns_max\":%.1f",
 			       i || k ? "," : "", t->label, t->kind == T_VMFW ? cfg_rules[t->cfg] : 0,
 			       t->kind != T_VMFW || t->cfg == CFG_PARSE || t->cfg == CFG_100K_OFF ? 0
 			       : VMFW_DEFAULT_EVENTS_RATE,
 			       cold ? "v4 new dests" : pkts[k / NSIZES].name,
 			       cold ? 64 : hot_frames[k].len, cold ? "cold" : "hot", st.med, st.min, st.max);
+			print_values(v, reps);
+			printf(",\"hook\":\"%s\"}", t->mode == VMFW_MODE_XDP ? "xdp" : "tc");
 		}
 	}
-	printf("],\"control_plane\":[");
-	for (i = 0; i < ncp; i++)
-		printf("%s{\"cold_s\":%.4f,\"parse_s\":%.4f,\"compile_s\":%.4f,\"load_s\":%.4f,"
-		       "\"apply_s\":%.4f,\"reload_s\":%.4f,\"reload_parse_s\":%.4f,"
-		       "\"reload_compile_s\":%.4f,\"reload_apply_s\":%.4f}", i ? "," : "",
-		       cp[i].total, cp[i].parse, cp[i].compile, cp[i].load, cp[i].apply, cp[i].r_total,
-		       cp[i].r_parse, cp[i].r_compile, cp[i].r_apply);
-	printf("],\"e1_events\":[");
+	printf("],\"control_plane\":{");
+	print_cp_json("small", cp_small_rules, cp_small, ncp_small);
+	print_cp_json("large", cfg_rules[CFG_100K], cp, ncp);
+	printf("\"peak_rss_mib_after_small\":%.1f,\"peak_rss_mib_after_large\":%.1f,"
+	       "\"million\":{\"rules\":1000000,\"accepted\":false,\"error\":\"", rss_after_small,
+	       rss_after_100k);
+	for (i = 0; big_refusal[i]; i++)
+		if (big_refusal[i] != '"' && big_refusal[i] != '\\' && (unsigned char)big_refusal[i] >= 32)
+			putchar(big_refusal[i]);
+	printf("\"}},\"e1_events\":[");
 	for (i = 0, k = 0; i < ntargets; i++) {
 		const struct target *t = &targets[i];
 
@@ -1137,10 +1296,14 @@ static void print_json(int reps, const struct cp_times *cp, int ncp)
 	}
 	printf("],\"goals\":[");
 	for (i = 0; i < ngoals; i++)
+	{
 		printf("%s{\"goal\":\"%s\",\"figure\":\"%s\",\"limit\":%g,\"unit\":\"%s\",\"median\":%.4f,"
-		       "\"min\":%.4f,\"max\":%.4f,\"met\":%s}", i ? "," : "", goals[i].id, goals[i].what,
+		       "\"min\":%.4f,\"max\":%.4f,\"met\":%s", i ? "," : "", goals[i].id, goals[i].what,
 		       goals[i].limit, goals[i].unit, goals[i].st.med, goals[i].st.min, goals[i].st.max,
 		       goals[i].limit ? (strcmp(met(&goals[i]), "met") ? "false" : "true") : "null");
+		print_values(goals[i].v, goals[i].st.n);
+		printf("}");
+	}
 	printf("]}\n");
 }
 
@@ -1151,32 +1314,148 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vmfw-bench [--quick] [--reps N] [--cp-reps N] [--hot-repeat N] [--cold-flows N]\n"
 		"                  [--cpu N] [--seed N] [--json] [-v]\n"
-		"       vmfw-bench [--seed N] --write-policy FILE\n"
+		"       vmfw-bench [--seed N] [--rules N] [--write-policy FILE] [--write-nft FILE\n"
+		"                  [--nft-style set|linear] [--nft-table NAME] [--nft-device DEV]]\n"
 		"Measures vmfw's per-packet cost with BPF_PROG_TEST_RUN and the time to apply a\n"
 		"100,000-rule policy; prints the cases, the goals of docs/architecture.md and\n"
 		"the cost of drop events (E1: the 100,000-rule policy with events on against\n"
 		"the same with `events rate 0`).\n"
 		"BENCH_QUICK=1 in the environment is --quick (fewer and shorter repetitions). Needs root.\n"
 		"Exit status: 0 when every goal is met, 3 when one is missed, 1 on an error.\n"
-		"--write-policy writes the 100,000-rule benchmark policy to FILE and exits.\n");
+		"--write-policy writes the benchmark policy of --rules rules (100,000), plus rules for\n"
+		"the bench's own links (" BENCH_NET " port 5201), to FILE and exits; --write-nft\n"
+		"writes the same policy as an nftables netdev ingress table on DEV: with sets and\n"
+		"verdict maps (set, the default) or as one rule per vmfw rule (linear).\n");
 }
 
-static int write_policy_file(const char *path)
+/* The rules --write-policy appends, so that bench/run.sh's own traffic (iperf3 over its links in
+ * BENCH_NET, TCP and UDP to port 5201) passes; last in the file, as a VM's own rule would be. */
+static const char bench_net_rules[] =
+	"allow tcp to " BENCH_NET " port 5201\n"
+	"allow udp to " BENCH_NET " port 5201\n";
+
+static void put_v4(FILE *f, uint32_t net_be, uint32_t plen)
+{
+	uint32_t a = ntohl(net_be);
+
+	fprintf(f, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, plen);
+}
+
+/* The benchmark policy as an nftables expert writes it for the netdev ingress hook: a verdict
+ * map on the protocol and one on the TCP port, and per port an interval set of destinations, so
+ * a packet costs a few hash and set lookups whatever the number of rules. Same verdicts as vmfw:
+ * deny rules first (they always win in vmfw; no random prefix overlaps a head rule), ARP and
+ * IPv6 neighbour discovery pass, everything else is dropped by the chain's policy. */
+static void write_nft_sets(FILE *f, const struct bench_policy *bp, const char *table, const char *dev)
+{
+	static const uint16_t ports[] = { 22, 80, 443, 3306, 8080 };
+	size_t np = sizeof(ports) / sizeof(ports[0]), i;
+	uint32_t j;
+
+	fprintf(f, "table netdev %s {\n", table);
+	for (i = 0; i < np; i++) {
+		bool any = false;
+
+		fprintf(f, "\tset tcp4_%u {\n\t\ttype ipv4_addr; flags interval; auto-merge;\n"
+			"\t\telements = { ", ports[i]);
+		for (j = 0; j < bp->nv4; j++) {
+			bool head443 = j == 0 || j == 1;   /* the host and the allowed /24 */
+
+			if (head443 ? ports[i] != 443 : bp->v4port[j] != ports[i])
+				continue;
+			if (j == 2)
+				continue;                  /* 192.0.2.0/24 is a deny rule */
+			fputs(any ? ", " : "", f);
+			put_v4(f, bp->v4[j].addr, bp->v4[j].prefixlen);
+			any = true;
+		}
+		if (!any)
+			fputs("0.0.0.0/32", f);            /* never a destination of the benchmark */
+		fputs(" }\n\t}\n", f);
+	}
+	fprintf(f, "\tchain tcp4 {\n\t\tip daddr 192.0.2.0/24 tcp dport 443 drop\n"
+		   "\t\ttcp dport vmap { 25 : drop, 465 : drop, 587 : drop");
+	for (i = 0; i < np; i++)
+		fprintf(f, ", %u : jump tcp4_%u", ports[i], ports[i]);
+	fprintf(f, ", 5201 : jump bench_net }\n\t}\n");
+	for (i = 0; i < np; i++)
+		fprintf(f, "\tchain tcp4_%u {\n\t\tip daddr @tcp4_%u accept\n\t}\n", ports[i], ports[i]);
+	fprintf(f, "\tchain bench_net {\n\t\tip daddr " BENCH_NET " accept\n\t}\n"
+		   "\tchain udp4 {\n\t\tudp dport vmap { 53 : accept, 5201 : jump bench_net }\n\t}\n"
+		   "\tchain v4 {\n\t\tmeta l4proto vmap { tcp : jump tcp4, udp : jump udp4, icmp : accept }\n\t}\n"
+		   "\tchain v6 {\n\t\tmeta l4proto tcp tcp dport { 25, 465, 587 } drop\n"
+		   "\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept\n"
+		   "\t\tudp dport 53 accept\n"
+		   "\t\tip6 daddr 2001:db8:1::/48 tcp dport 443 accept\n\t}\n"
+		   "\tchain ingress {\n\t\ttype filter hook ingress device \"%s\" priority 0; policy drop;\n"
+		   "\t\tmeta protocol vmap { ip : jump v4, ip6 : jump v6, arp : accept }\n\t}\n}\n", dev);
+}
+
+/* The same policy translated naively: one nftables rule per vmfw rule, in file order (the denies
+ * of the head first), so a packet walks the chain until its rule. */
+static void write_nft_linear(FILE *f, const struct bench_policy *bp, const char *table, const char *dev)
+{
+	uint32_t j;
+
+	fprintf(f, "table netdev %s {\n\tchain ingress {\n"
+		   "\t\ttype filter hook ingress device \"%s\" priority 0; policy drop;\n"
+		   "\t\tmeta protocol arp accept\n"
+		   "\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } accept\n"
+		   "\t\ttcp dport { 25, 465, 587 } drop\n"
+		   "\t\tip daddr 192.0.2.0/24 tcp dport 443 drop\n"
+		   "\t\tudp dport 53 accept\n"
+		   "\t\tmeta protocol ip meta l4proto icmp accept\n"
+		   "\t\tip daddr 198.51.100.7 tcp dport 443 accept\n"
+		   "\t\tip daddr 203.0.113.0/24 tcp dport 443 accept\n"
+		   "\t\tip6 daddr 2001:db8:1::/48 tcp dport 443 accept\n", table, dev);
+	for (j = HEAD_V4_PREFIXES; j < bp->nv4; j++) {
+		fputs("\t\tip daddr ", f);
+		put_v4(f, bp->v4[j].addr, bp->v4[j].prefixlen);
+		fprintf(f, " tcp dport %u accept\n", bp->v4port[j]);
+	}
+	fprintf(f, "\t\tip daddr " BENCH_NET " tcp dport 5201 accept\n"
+		   "\t\tip daddr " BENCH_NET " udp dport 5201 accept\n\t}\n}\n");
+}
+
+struct write_opts {
+	const char *policy, *nft;
+	const char *nft_style, *nft_table, *nft_dev;
+	uint32_t rules;
+};
+
+/* --write-policy / --write-nft: the benchmark policy of --rules rules (the same draw for the same
+ * seed and count) plus bench_net_rules, as vmfw policy text and as an nftables ruleset. */
+static int write_files(const struct write_opts *w)
 {
 	struct bench_policy bp;
 	FILE *f;
-	int err = policy_text(cfg_rules[CFG_100K], &bp);
+	int err = policy_text(w->rules, &bp);
 
 	if (err)
 		return 1;
-	f = fopen(path, "w");
-	if (!f || fwrite(bp.text, 1, bp.len, f) != bp.len || fclose(f)) {
-		fprintf(stderr, "vmfw-bench: cannot write %s: %s\n", path, strerror(errno));
-		policy_free(&bp);
-		return 1;
+	if (w->policy) {
+		f = fopen(w->policy, "w");
+		if (!f || fwrite(bp.text, 1, bp.len, f) != bp.len || fputs(bench_net_rules, f) < 0 ||
+		    fclose(f)) {
+			fprintf(stderr, "vmfw-bench: cannot write %s: %s\n", w->policy, strerror(errno));
+			err = 1;
+		}
+	}
+	if (!err && w->nft) {
+		f = fopen(w->nft, "w");
+		if (f) {
+			if (!strcmp(w->nft_style, "linear"))
+				write_nft_linear(f, &bp, w->nft_table, w->nft_dev);
+			else
+				write_nft_sets(f, &bp, w->nft_table, w->nft_dev);
+		}
+		if (!f || ferror(f) || fclose(f)) {
+			fprintf(stderr, "vmfw-bench: cannot write %s: %s\n", w->nft, strerror(errno));
+			err = 1;
+		}
 	}
 	policy_free(&bp);
-	return 0;
+	return err;
 }
 
 static int pin_cpu(void)
@@ -1196,6 +1475,34 @@ static int pin_cpu(void)
 	CPU_SET(opt.cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
 		return bench_err_r(-errno, "cannot pin to CPU %d: %s", opt.cpu, strerror(errno));
+	return 0;
+}
+
+/* 1,000,000 rules: vmfw's limits (VMFW_MAX_RULES, VMFW_MAX_PREFIXES, VMFW_MAX_POLICY_BYTES)
+ * refuse such a policy; the bench shows that by asking, and keeps the first error it gets. */
+static int try_million(void)
+{
+	struct bench_policy bp;
+	struct vmfw_policy *p = NULL;
+	FILE *errs = fmemopen(big_refusal, sizeof(big_refusal) - 1, "w");
+	int err = policy_text(1000000, &bp);
+
+	if (err || !errs)
+		return -ENOMEM;
+	setvbuf(errs, NULL, _IONBF, 0);
+	err = vmfw_policy_parse_buf("bench-1000000.conf", bp.text, bp.len, errs, &p);
+	if (!err) {
+		struct vmfw_compiled *c = NULL;
+
+		err = vmfw_compile(p, errs, &c);
+		vmfw_compiled_free(c);
+	}
+	fclose(errs);
+	big_refusal[strcspn(big_refusal, "\n")] = 0;
+	vmfw_policy_free(p);
+	policy_free(&bp);
+	if (!err)
+		return bench_err_r(-EPROTO, "a 1,000,000-rule policy was accepted: extend the bench to measure it");
 	return 0;
 }
 
@@ -1223,6 +1530,11 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "write-policy", required_argument, NULL, 'w' },
+		{ "write-nft", required_argument, NULL, 'N' },
+		{ "nft-style", required_argument, NULL, 'S' },
+		{ "nft-table", required_argument, NULL, 'T' },
+		{ "nft-device", required_argument, NULL, 'D' },
+		{ "rules", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -1232,7 +1544,9 @@ int main(int argc, char **argv)
 	double g[MAX_REPS], cp_cold[MAX_REPS], cp_reload[MAX_REPS], t_start = now_s();
 	int order[NTARGETS], reps_set = 0, cp_set = 0, hot_set = 0;
 	int c, i, r, mode, cfg, err = 0, ncp = 0;
-	const char *q = getenv("BENCH_QUICK"), *write_policy = NULL;
+	const char *q = getenv("BENCH_QUICK");
+	struct write_opts wo = { .rules = 100000, .nft_style = "set", .nft_table = "vmfw_bench",
+				 .nft_dev = "lo" };
 
 	opt.quick = q && *q && strcmp(q, "0");
 	while ((c = getopt_long(argc, argv, "jvh", lopts, NULL)) != -1) {
@@ -1245,7 +1559,12 @@ int main(int argc, char **argv)
 		case 'P': opt.cpu = atoi(optarg); break;
 		case 's': opt.seed = strtoull(optarg, NULL, 0); break;
 		case 'j': opt.json = true; break;
-		case 'w': write_policy = optarg; break;
+		case 'w': wo.policy = optarg; break;
+		case 'N': wo.nft = optarg; break;
+		case 'S': wo.nft_style = optarg; break;
+		case 'T': wo.nft_table = optarg; break;
+		case 'D': wo.nft_dev = optarg; break;
+		case 'R': wo.rules = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'v': opt.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -1265,8 +1584,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rng_state = opt.seed;
-	if (write_policy)
-		return write_policy_file(write_policy);
+	if (wo.policy || wo.nft)
+		return write_files(&wo);
 	if (geteuid() != 0) {
 		fprintf(stderr, "vmfw-bench: needs root (CAP_BPF, CAP_NET_ADMIN) to load BPF programs\n");
 		return 1;
@@ -1347,6 +1666,13 @@ int main(int argc, char **argv)
 		if (err)
 			goto out;
 		for (i = 0; i < opt.cp_reps; i++) {
+			err = cp_once(&pol[CFG_10K], &pol[CFG_10K], &cp_small[i]);
+			if (err)
+				goto out;
+			ncp_small++;
+		}
+		rss_after_small = peak_rss_mib();
+		for (i = 0; i < opt.cp_reps; i++) {
 			err = cp_once(&pol[CFG_100K], &pol_b, &cp[i]);
 			if (err)
 				goto out;
@@ -1354,6 +1680,10 @@ int main(int argc, char **argv)
 			cp_reload[i] = cp[i].r_total;
 			ncp++;
 		}
+		rss_after_100k = peak_rss_mib();
+		err = try_million();
+		if (err)
+			goto out;
 	}
 
 	/* The goals, each a figure per repetition. */
@@ -1364,17 +1694,17 @@ int main(int argc, char **argv)
 
 		for (r = 0; r < opt.reps; r++)
 			g[r] = hot_sum(t100k, r) / hot_sum(p0, r);
-		add_goal("G1", "x", 1.5, g, opt.reps, "%s: 100,000 rules / parse-only, hot (sum of 10 packets)", m);
+		add_goal("P1", "x", 1.5, g, opt.reps, "%s: 100,000 rules / parse-only, hot (sum of %d packets)", m, NHOT);
 		for (r = 0; r < opt.reps; r++)
 			g[r] = t100k->cold[r] / p0->cold[r];
 		add_goal("(i)", "x", 0, g, opt.reps, "%s: 100,000 rules / parse-only, %u new flows", m,
 			 opt.cold_flows);
 		for (r = 0; r < opt.reps; r++)
 			g[r] = hot_sum(t100k, r) / hot_sum(t10, r);
-		add_goal("G2", "x", 1.3, g, opt.reps, "%s: 100,000 / 10 rules, hot (sum of 10 packets)", m);
+		add_goal("P2", "x", 1.3, g, opt.reps, "%s: 100,000 / 10 rules, hot (sum of %d packets)", m, NHOT);
 		for (r = 0; r < opt.reps; r++)
 			g[r] = t100k->cold[r] / t10->cold[r];
-		add_goal("G3", "x", 4.0, g, opt.reps, "%s: 100,000 / 10 rules, %u random new dests", m,
+		add_goal("P3", "x", 4.0, g, opt.reps, "%s: 100,000 / 10 rules, %u random new dests", m,
 			 opt.cold_flows);
 	}
 	{
@@ -1391,8 +1721,8 @@ int main(int argc, char **argv)
 			 pol[CFG_100K].nv4);
 	}
 	if (ncp) {
-		add_goal("G5", "s", 2.0, cp_cold, ncp, "cold load: parse+compile+load+apply 100,000 rules");
-		add_goal("G5", "s", 2.0, cp_reload, ncp, "reload: parse+compile+apply 100,000 other rules");
+		add_goal("P11", "s", 2.0, cp_cold, ncp, "cold load: parse+compile+load+apply 100,000 rules");
+		add_goal("P11", "s", 2.0, cp_reload, ncp, "reload: parse+compile+apply 100,000 other rules");
 	}
 	/* Events (issue 6): the same 100,000-rule policy with events on (the default rate) and off
 	 * (`events rate 0`). The hot denied packet is the flood: past the first events of a second,

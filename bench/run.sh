@@ -1,217 +1,320 @@
 #!/usr/bin/env bash
-# make bench: vmfw-bench (BPF_PROG_TEST_RUN per-packet costs, policy apply time, the goals), then
-# bulk TCP with iperf3 over a veth pair between two namespaces this script creates: no filter,
-# vmfw in tc mode (events on, the default rate), vmfw in tc mode with `events rate 0`, vmfw in xdp
-# mode, and an XDP program that only passes, interleaved; goal E2: bulk TCP, events on / off.
+# make bench: vmfw side by side with the kernel's floor, a parse-only program and nftables.
 #
-# Exit status: 0 when every goal (vmfw-bench's and E2) is met, 3 when one is missed, 1 on error.
+#   1. vmfw-bench: per-packet cost with BPF_PROG_TEST_RUN, control-plane time and memory;
+#   2. a 64-byte flood generated in the kernel (vmfw-flood) over veth pairs, counted on the receiver;
+#   3. bulk TCP (iperf3) over veth pairs and over taps joined by vmfw-tapfwd;
+#   4. a policy reload of 100,000 rules under UDP traffic: packets lost;
+#   5. the socket path: not measured yet (needs vmfw's cgroup hooks).
+# Then bench/report.py prints the table and the goals and writes bench/results/latest.json and
+# the plot. Every repetition runs every case of a section once, in a rotated order.
 #
-# Environment: BUILD (default build), BENCH_QUICK=1 (shorter), BENCH_IPERF=0 (skip iperf3),
-# BENCH_IPERF_SECS (default 5), BENCH_IPERF_REPS (default 3).
+# Exit status: 0 when every goal is met, 3 when one is missed, 1 on an error.
+# Environment: BUILD (default build), BENCH_QUICK=1 (fewer and shorter repetitions, the same cases).
 set -euo pipefail
 
 BUILD=${BUILD:-build}
 BENCH=$BUILD/vmfw-bench
+FLOOD=$BUILD/vmfw-flood
+TAPFWD=$BUILD/vmfw-tapfwd
 CTL=$BUILD/vmfwctl
-PASS_OBJ=$BUILD/bench/xdp_pass.bpf.o
+OBJ=$BUILD/bench
 QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 0 ] && QUICK=
-IPERF=${BENCH_IPERF:-1}
-IPERF_SECS=${BENCH_IPERF_SECS:-$([ -n "$QUICK" ] && echo 2 || echo 5)}
-IPERF_REPS=${BENCH_IPERF_REPS:-$([ -n "$QUICK" ] && echo 1 || echo 3)}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+# Repetitions and durations. Quick mode keeps every case and says so in its output.
+if [ -n "$QUICK" ]; then
+	REPS=2 IPERF_SECS=1 FLOOD_SECS=0.3 RELOAD_SECS=2 PROBE_SECS=0.3
+else
+	REPS=5 IPERF_SECS=5 FLOOD_SECS=1 RELOAD_SECS=6 PROBE_SECS=1
+fi
+SEND_CPU=0      # flood generator, iperf3 client
+RECV_CPU=1      # the receivers' NAPI threads, iperf3 server
 
 die() { echo "bench: $*" >&2; exit 1; }
+say() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run sudo make bench"
-for f in "$BENCH" "$CTL" "$PASS_OBJ"; do
+for f in "$BENCH" "$FLOOD" "$TAPFWD" "$CTL" "$OBJ/xdp_pass.bpf.o" "$OBJ/xdp_drop.bpf.o" "$OBJ/parse_drop.bpf.o"; do
 	[ -e "$f" ] || die "$f is missing; run make bench (it builds it)"
 done
+for c in iperf3 nft ethtool jq taskset gnuplot; do
+	command -v "$c" >/dev/null || die "$c is missing; run make deps"
+done
+[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs: sender and receiver run on different cores"
 
-status=0
-"$BENCH" || status=$?
-case $status in
-0) ;;
-3) echo "bench: vmfw-bench: at least one goal MISSED (see the goals table above)" >&2 ;;
-*) die "vmfw-bench failed (exit $status)" ;;
-esac
-
-if [ "$IPERF" = 0 ]; then
-	echo "bench: iperf3 comparison skipped (BENCH_IPERF=0)"
-	exit "$status"
-fi
-command -v iperf3 >/dev/null || die "iperf3 is missing; run make deps"
-command -v jq >/dev/null && JQ=1 || JQ=
-
-# ---- bulk TCP over veth, VM namespace -> host namespace ----------------------------------------
-# Names are unique to this run; everything is removed on exit, failure included.
+# ---- names, cleanup ------------------------------------------------------------------------
+# Names are unique to this run; everything is removed by exact name on exit, interrupts included.
 tag=$(printf '%s' "$$-$(date +%s%N)" | sha256sum | cut -c1-6)
-NS_VM=vmfwb-$tag-vm
-NS_HOST=vmfwb-$tag-host
-IF_VM=vb$tag-v          # veth names: at most 15 bytes
-IF_HOST=vb$tag-h
-ADDR_VM=10.77.0.2
-ADDR_HOST=10.77.0.1
+NS_S=vmfwb-$tag-fs        # flood sender
+NS_R=vmfwb-$tag-fr        # flood receiver
+NS_VM=vmfwb-$tag-vm       # bulk TCP: the VM side
+NS_HOST=vmfwb-$tag-host   # bulk TCP: the host side, where the filters run
+ALL_NS=("$NS_S" "$NS_R" "$NS_VM" "$NS_HOST")
 TMP=$(mktemp -d /tmp/vmfw-bench.XXXXXX)
 BPFFS=$TMP/bpffs
-POLICY=$TMP/bench.conf
-POLICY_EVOFF=$TMP/bench-events-off.conf
-SRV_PID=$TMP/iperf3.pid
+RAW=$TMP/raw.jsonl
+PIDS=()                   # forwarders and the iperf3 server
+NFT_TABLES=()             # "namespace table" pairs
 
 cleanup() {
 	set +e
-	[ -s "$SRV_PID" ] && kill "$(cat "$SRV_PID")" 2>/dev/null
-	ip netns del "$NS_VM" 2>/dev/null
-	ip netns del "$NS_HOST" 2>/dev/null
+	local p nt
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -s "$TMP/iperf3.pid" ] && kill "$(cat "$TMP/iperf3.pid")" 2>/dev/null
+	for nt in "${NFT_TABLES[@]}"; do
+		set -- $nt
+		ip netns exec "$1" nft delete table netdev "$2" 2>/dev/null
+	done
+	for p in "${ALL_NS[@]}"; do
+		ip netns del "$p" 2>/dev/null
+	done
 	mountpoint -q "$BPFFS" && umount "$BPFFS"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
 
-in_vm() { ip netns exec "$NS_VM" "$@"; }
-in_host() { ip netns exec "$NS_HOST" "$@"; }
-# vmfwctl needs the private bpffs, which ip netns exec would hide behind a fresh /sys.
-ctl_host() { nsenter --net="/run/netns/$NS_HOST" "$CTL" --bpffs "$BPFFS" "$@"; }
-
-ip netns add "$NS_VM"
-ip netns add "$NS_HOST"
-ip link add "$IF_VM" netns "$NS_VM" type veth peer name "$IF_HOST" netns "$NS_HOST"
-for ns in "$NS_VM" "$NS_HOST"; do
-	ip -n "$ns" link set lo up
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-ip -n "$NS_VM" addr add "$ADDR_VM/24" dev "$IF_VM"
-ip -n "$NS_HOST" addr add "$ADDR_HOST/24" dev "$IF_HOST"
-ip -n "$NS_VM" link set "$IF_VM" up
-ip -n "$NS_HOST" link set "$IF_HOST" up
 mkdir -p "$BPFFS"
 mount -t bpf bpf "$BPFFS"
+for ns in "${ALL_NS[@]}"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
 
-# The benchmark's 100,000-rule policy, plus the rule that lets the VM reach the iperf3 server.
-"$BENCH" --write-policy "$POLICY"
-echo "allow tcp to $ADDR_HOST port 5201" >>"$POLICY"
-# The same policy with events off; the one above keeps the default `events rate` (1,000/s).
-{ cat "$POLICY"; echo "events rate 0"; } >"$POLICY_EVOFF"
+# vmfwctl needs the private bpffs, which ip netns exec would hide behind a fresh /sys.
+ctl() { local ns=$1; shift; nsenter --net="/run/netns/$ns" "$CTL" --bpffs "$BPFFS" "$@"; }
+raw() { printf '%s\n' "$1" >>"$RAW"; }
+rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets"; }
 
-in_host iperf3 -s -B "$ADDR_HOST" -D --pidfile "$SRV_PID"
+# Foreign CPU load: the machine's busy share over PROBE_SECS while this bench does nothing, from
+# /proc/stat (all CPUs; user+nice+system+irq+softirq+steal over the total), with /proc/loadavg.
+probe_load() {
+	local a b
+	read -r -a a < <(grep '^cpu ' /proc/stat)
+	sleep "$PROBE_SECS"
+	read -r -a b < <(grep '^cpu ' /proc/stat)
+	awk -v when="$1" -v la="$(cut -d' ' -f1-3 /proc/loadavg)" \
+		-v a="${a[*]:1:8}" -v b="${b[*]:1:8}" 'BEGIN {
+		split(a, x, " "); split(b, y, " ");
+		for (i = 1; i <= 8; i++) { d[i] = y[i] - x[i]; tot += d[i] }
+		busy = d[1] + d[2] + d[3] + d[6] + d[7] + d[8];
+		printf "{\"section\":\"load\",\"when\":\"%s\",\"busy\":%.4f,\"loadavg\":\"%s\"}\n", when, tot ? busy / tot : 0, la
+	}' >>"$RAW"
+}
+
+# Policies: vmfw text and the nftables translations, by rule count (the same draw for a count).
+policy() { # rules -> path of the vmfw policy
+	local f=$TMP/policy-$1.conf
+	[ -e "$f" ] || "$BENCH" --rules "$1" --write-policy "$f"
+	echo "$f"
+}
+nft_file() { # rules style table dev -> path
+	local f=$TMP/nft-$1-$2-$3.nft
+	"$BENCH" --rules "$1" --write-nft "$f" --nft-style "$2" --nft-table "$3" --nft-device "$4"
+	echo "$f"
+}
+
+# Attaches a case's filter to DEV in NS. Cases: none, xdp-drop, parse-drop, xdp-pass,
+# vmfw-xdp:N, vmfw-tc:N, nft-drop1, nft-set:N, nft-lin:N (N rules).
+attach() {
+	local ns=$1 dev=$2 c=$3 name=$4 kind=${3%%:*} n=${3#*:} t
+	case $kind in
+	none) ;;
+	xdp-drop | parse-drop | xdp-pass)
+		ip -n "$ns" link set dev "$dev" xdpdrv obj "$OBJ/${kind//-/_}.bpf.o" sec xdp ;;
+	vmfw-xdp | vmfw-tc)
+		ctl "$ns" load --policy "$(policy "$n")" --iface "$dev" --name "$name" --mode "${kind#vmfw-}" >/dev/null ;;
+	nft-drop1)
+		t=vmfwb_$name
+		NFT_TABLES+=("$ns $t")
+		ip netns exec "$ns" nft -f - <<-EOF
+		table netdev $t {
+			chain ingress {
+				type filter hook ingress device "$dev" priority 0; policy accept;
+				ip daddr 198.18.0.0/15 drop
+			}
+		}
+		EOF
+		;;
+	nft-set | nft-lin)
+		t=vmfwb_$name
+		NFT_TABLES+=("$ns $t")
+		ip netns exec "$ns" nft -f "$(nft_file "$n" "$([ "$kind" = nft-set ] && echo set || echo linear)" "$t" "$dev")" ;;
+	*) die "unknown case $c" ;;
+	esac
+}
+
+json_num() { jq -r "$1" <<<"$2"; }
+
+probe_load start
+
+# ---- 1. test_run: per-packet cost, control plane ---------------------------------------------
+say "1/4 vmfw-bench: BPF_PROG_TEST_RUN per-packet cost and control plane (pinned to CPU $RECV_CPU)"
+tr_status=0
+"$BENCH" --json --cpu "$RECV_CPU" --reps "$([ -n "$QUICK" ] && echo 3 || echo 5)" \
+	$([ -n "$QUICK" ] && echo --quick) >"$TMP/testrun.json" || tr_status=$?
+case $tr_status in
+0 | 3) ;;
+*) die "vmfw-bench failed (exit $tr_status)" ;;
+esac
+probe_load after-testrun
+
+# ---- 2. 64-byte flood over veth -------------------------------------------------------------
+# One veth pair per case, its filter attached once; the receivers run NAPI in threads (GRO on, so
+# that NAPI also runs without XDP) pinned to RECV_CPU; vmfw-flood sends from SEND_CPU.
+FLOOD_CASES=(none xdp-drop parse-drop vmfw-xdp:10 vmfw-xdp:10000 vmfw-xdp:100000
+	vmfw-tc:10 vmfw-tc:10000 vmfw-tc:100000 nft-drop1 nft-set:10 nft-set:10000 nft-set:100000)
+say "2/4 flood: ${#FLOOD_CASES[@]} cases, $REPS repetitions of $FLOOD_SECS s each"
+declare -A FDEV_S FDEV_R FMAC
+for i in "${!FLOOD_CASES[@]}"; do
+	s=vb${tag}f${i}s r=vb${tag}f${i}r
+	ip link add "$s" netns "$NS_S" type veth peer name "$r" netns "$NS_R"
+	ip -n "$NS_S" link set "$s" up
+	ip -n "$NS_R" link set "$r" up
+	ip netns exec "$NS_R" ethtool -K "$r" gro on >/dev/null
+	ip netns exec "$NS_R" sh -c "echo 1 >/sys/class/net/$r/threaded"
+	FDEV_S[$i]=$s FDEV_R[$i]=$r
+	FMAC[$i]=$(ip netns exec "$NS_R" cat "/sys/class/net/$r/address")
+	attach "$NS_R" "$r" "${FLOOD_CASES[$i]}" "f$i"
+done
+# NAPI threads are named napi/DEV-ID (truncated to 15 characters): ours start with napi/vb$tag.
+for p in $(ps -eo pid=,comm= | awk -v t="napi/vb$tag" 'index($2, t) == 1 { print $1 }'); do
+	taskset -pc "$RECV_CPU" "$p" >/dev/null
+done
+n=${#FLOOD_CASES[@]}
+for ((r = 0; r < REPS; r++)); do
+	for ((j = 0; j < n; j++)); do
+		i=$(((j + r) % n))
+		a=$(rx_packets "$NS_R" "${FDEV_R[$i]}")
+		out=$(ip netns exec "$NS_S" taskset -c "$SEND_CPU" "$FLOOD" --iface "${FDEV_S[$i]}" \
+			--dmac "${FMAC[$i]}" --seconds "$FLOOD_SECS" --cpu "$SEND_CPU")
+		b=$(rx_packets "$NS_R" "${FDEV_R[$i]}")
+		read -r _ sent _ secs <<<"$out"
+		c=${FLOOD_CASES[$i]}
+		raw "$(printf '{"section":"flood","case":"%s","rules":%s,"rep":%d,"value":%.1f,"unit":"pps","received":%d,"sent":%d,"seconds":%s}' \
+			"${c%%:*}" "$([ "${c#*:}" != "$c" ] && echo "${c#*:}" || echo null)" "$r" \
+			"$(awk -v p=$((b - a)) -v s="$secs" 'BEGIN { print p / s }')" $((b - a)) "$sent" "$secs")"
+	done
+	say "  flood repetition $((r + 1))/$REPS done"
+done
+for i in "${!FLOOD_CASES[@]}"; do
+	case ${FLOOD_CASES[$i]} in vmfw-*) ctl "$NS_R" unload "f$i" >/dev/null ;; esac
+done
+ip netns del "$NS_S"
+ip netns del "$NS_R"
+probe_load after-flood
+
+# ---- 3. bulk TCP over veth and over tap -------------------------------------------------------
+# Link i of a kind has 10.77.i.0/24 (veth) or 10.78.i.0/24 (tap): VM .2, host .1; the filter is on
+# the host end, judging what the VM sends. One iperf3 server in the host namespace answers all.
+VETH_CASES=(none vmfw-tc:10000 vmfw-xdp:10000 xdp-pass nft-set:10 nft-set:1000 nft-set:10000
+	nft-lin:10 nft-lin:1000 nft-lin:10000)
+TAP_CASES=(none vmfw-tc:10000 vmfw-xdp:10000 xdp-pass nft-set:10000)
+say "3/4 bulk TCP: ${#VETH_CASES[@]} cases over veth, ${#TAP_CASES[@]} over tap, $REPS repetitions of $IPERF_SECS s"
+# Veth link i between the VM and the host namespace: 10.77.i.2 and 10.77.i.1; sets h to its host end.
+veth_link() {
+	local v=vb${tag}v${1}v
+	h=vb${tag}v${1}h
+	ip link add "$v" netns "$NS_VM" type veth peer name "$h" netns "$NS_HOST"
+	ip -n "$NS_VM" addr add "10.77.$1.2/24" dev "$v"
+	ip -n "$NS_HOST" addr add "10.77.$1.1/24" dev "$h"
+	ip -n "$NS_VM" link set "$v" up
+	ip -n "$NS_HOST" link set "$h" up
+}
+LINKS=()        # "link case address"
+for i in "${!VETH_CASES[@]}"; do
+	veth_link "$i"
+	attach "$NS_HOST" "$h" "${VETH_CASES[$i]}" "v$i"
+	LINKS+=("veth ${VETH_CASES[$i]} 10.77.$i.1")
+done
+for i in "${!TAP_CASES[@]}"; do
+	v=vb${tag}t${i}v h=vb${tag}t${i}h
+	"$TAPFWD" "$NS_HOST" "$h" "$NS_VM" "$v" >"$TMP/tapfwd-$i.out" &
+	PIDS+=($!)
+	for _ in $(seq 50); do grep -q ready "$TMP/tapfwd-$i.out" && break; sleep 0.1; done
+	grep -q ready "$TMP/tapfwd-$i.out" || die "vmfw-tapfwd did not start"
+	ip -n "$NS_VM" addr add "10.78.$i.2/24" dev "$v"
+	ip -n "$NS_HOST" addr add "10.78.$i.1/24" dev "$h"
+	ip -n "$NS_VM" link set "$v" up
+	ip -n "$NS_HOST" link set "$h" up
+	attach "$NS_HOST" "$h" "${TAP_CASES[$i]}" "t$i"
+	LINKS+=("tap ${TAP_CASES[$i]} 10.78.$i.1")
+done
+ip netns exec "$NS_HOST" taskset -c "$RECV_CPU" iperf3 -s -D --pidfile "$TMP/iperf3.pid"
 for _ in $(seq 50); do
-	in_host ss -ltnH "sport = :5201" | grep -q . && break
+	ip netns exec "$NS_HOST" ss -ltnH "sport = :5201" | grep -q . && break
 	sleep 0.1
 done
-
-attach() {
-	case $1 in
-	none) ;;
-	vmfw-tc) ctl_host load --policy "$POLICY" --iface "$IF_HOST" --name bench --mode tc >/dev/null ;;
-	vmfw-tc-evoff) ctl_host load --policy "$POLICY_EVOFF" --iface "$IF_HOST" --name bench --mode tc >/dev/null ;;
-	vmfw-xdp) ctl_host load --policy "$POLICY" --iface "$IF_HOST" --name bench --mode xdp >/dev/null ;;
-	xdp-pass) ip -n "$NS_HOST" link set dev "$IF_HOST" xdpdrv obj "$PASS_OBJ" sec xdp ;;
-	esac
-}
-
-detach() {
-	case $1 in
-	none) ;;
-	vmfw-*) ctl_host unload bench >/dev/null ;;
-	xdp-pass) ip -n "$NS_HOST" link set dev "$IF_HOST" xdpdrv off ;;
-	esac
-}
-
-# Receiver-side throughput of one run, in Gbit/s.
-run_iperf() {
-	local out
-	out=$(in_vm iperf3 -c "$ADDR_HOST" -t "$IPERF_SECS" -J)
-	if [ -n "$JQ" ]; then
-		jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$out"
-	else
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9)' <<<"$out"
-	fi
-}
-
-# Packets vmfw dropped so far (all reasons), from its counters.
-drops() {
-	local out
-	out=$(ctl_host stats bench --json)
-	if [ -n "$JQ" ]; then
-		jq '[.[0].reasons[].drop.packets] | add' <<<"$out"
-	else
-		python3 -c 'import json,sys; print(sum(r["drop"]["packets"] for r in json.load(sys.stdin)[0]["reasons"].values()))' <<<"$out"
-	fi
-}
-
-# Median of the numbers in a file, one a line, sorted.
-med() { awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }' "$1"; }
-
-CONFIGS=(none vmfw-tc vmfw-tc-evoff vmfw-xdp xdp-pass)
-declare -A GBPS LABEL=(
-	[none]="no filter" [vmfw-tc]="vmfw-tc" [vmfw-tc-evoff]="vmfw-tc, events off"
-	[vmfw-xdp]="vmfw-xdp" [xdp-pass]="xdp-pass"
-)
-declare -A DROPS=([vmfw-tc]=0 [vmfw-tc-evoff]=0)
-echo
-echo "bench: bulk TCP, iperf3 VM namespace -> host namespace over veth, ${IPERF_SECS} s per run,"
-echo "       $IPERF_REPS interleaved repetitions; vmfw holds the 100,000-rule benchmark policy;"
-echo "       vmfw-tc has events on (the default \`events rate 1000\`), vmfw-tc-evoff \`events rate 0\`; Gbit/s"
-n=${#CONFIGS[@]}
-for ((r = 0; r < IPERF_REPS; r++)); do
-	line="  repetition $((r + 1)):"
-	for ((i = 0; i < n; i++)); do
-		c=${CONFIGS[$(((i + r) % n))]}
-		attach "$c"
-		g=$(run_iperf) || { detach "$c"; die "iperf3 failed with $c attached"; }
-		case $c in
-		vmfw-tc*) DROPS[$c]=$((DROPS[$c] + $(drops))) ;;
-		esac
-		detach "$c"
-		GBPS[$c,$r]=$g
-		line+=$(printf ' %s %.2f;' "$c" "$g")
+n=${#LINKS[@]}
+for ((r = 0; r < REPS; r++)); do
+	for ((j = 0; j < n; j++)); do
+		read -r kind c addr <<<"${LINKS[$(((j + r) % n))]}"
+		out=$(ip netns exec "$NS_VM" taskset -c "$SEND_CPU" iperf3 -c "$addr" -t "$IPERF_SECS" -J) ||
+			die "iperf3 failed over $kind with $c: $(jq -r .error <<<"$out" 2>/dev/null)"
+		raw "$(printf '{"section":"bulk","link":"%s","case":"%s","rules":%s,"rep":%d,"value":%.4f,"unit":"Gbit/s"}' \
+			"$kind" "${c%%:*}" "$([ "${c#*:}" != "$c" ] && echo "${c#*:}" || echo null)" "$r" \
+			"$(json_num '.end.sum_received.bits_per_second / 1e9' "$out")")"
 	done
-	echo "$line"
+	say "  bulk TCP repetition $((r + 1))/$REPS done"
 done
+probe_load after-bulk
 
-# Leftovers: an unload must leave no XDP program, no tc filter and no pin behind.
-left=$(ip -n "$NS_HOST" link show dev "$IF_HOST" 2>/dev/null | grep -c 'prog/xdp' || true)
-[ "$left" = 0 ] || echo "bench: warning: an XDP program is still attached to $IF_HOST" >&2
-[ -z "$(ls -A "$BPFFS/vmfw" 2>/dev/null)" ] || echo "bench: warning: pins left in $BPFFS/vmfw" >&2
-
-echo
-printf '  %-20s %12s %10s %8s %8s   (ratios to no filter within each repetition)\n' \
-	config "Gbit/s med" "ratio med" min max
-for c in "${CONFIGS[@]}"; do
-	vals=() ratios=()
-	for ((r = 0; r < IPERF_REPS; r++)); do
-		vals+=("${GBPS[$c,$r]}")
-		ratios+=("$(awk -v a="${GBPS[$c,$r]}" -v b="${GBPS[none,$r]}" 'BEGIN { printf "%.4f", a / b }')")
-	done
-	printf '%s\n' "${vals[@]}" | sort -g >"$TMP/v"
-	printf '%s\n' "${ratios[@]}" | sort -g >"$TMP/r"
-	printf '  %-20s %12.2f %10.3f %8.3f %8.3f\n' "${LABEL[$c]}" "$(med "$TMP/v")" "$(med "$TMP/r")" \
-		"$(head -1 "$TMP/r")" "$(tail -1 "$TMP/r")"
+# ---- 4. reload under traffic ---------------------------------------------------------------
+# vmfw in tc mode with 100,000 rules on its own veth; UDP at 100 Mbit/s to the host for
+# RELOAD_SECS while the policy is reloaded, back and forth between two different 100,000-rule
+# policies, as often as it completes. Lost = what iperf3's server missed + what vmfw dropped.
+say "4/4 reload under traffic: $RELOAD_SECS s of UDP while 100,000-rule policies are reloaded"
+i=${#VETH_CASES[@]}
+veth_link "$i"
+attach "$NS_HOST" "$h" vmfw-tc:100000 rl
+POL_A=$(policy 100000)
+POL_B=$TMP/policy-100000-b.conf
+"$BENCH" --seed 2 --rules 100000 --write-policy "$POL_B"
+drops() { ctl "$NS_HOST" stats rl --json | jq '[.[0].reasons[].drop.packets] | add'; }
+# The control: the same UDP traffic without reloads, so loss that is not the reload's shows.
+ip netns exec "$NS_VM" taskset -c "$SEND_CPU" iperf3 -u -b 100M -l 1000 -c "10.77.$i.1" \
+	-t "$RELOAD_SECS" -J >"$TMP/udp0.json" || die "iperf3 (UDP) failed"
+raw "$(jq -c '{section:"reload_control", sent:.end.sum.packets, lost:.end.sum.lost_packets, seconds:.end.sum.seconds}' "$TMP/udp0.json")"
+d0=$(drops)
+ip netns exec "$NS_VM" taskset -c "$SEND_CPU" iperf3 -u -b 100M -l 1000 -c "10.77.$i.1" \
+	-t "$RELOAD_SECS" -J >"$TMP/udp.json" &
+udp_pid=$!
+sleep 0.5
+k=0
+while kill -0 "$udp_pid" 2>/dev/null && ((k < 50)); do
+	p=$POL_B
+	((k % 2)) && p=$POL_A
+	t0=$(date +%s.%N)
+	ctl "$NS_HOST" reload --policy "$p" rl >/dev/null
+	t1=$(date +%s.%N)
+	kill -0 "$udp_pid" 2>/dev/null || break   # a reload that ended after the traffic is not counted
+	raw "$(printf '{"section":"reload","rep":%d,"seconds":%s}' "$k" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')")"
+	k=$((k + 1))
 done
+wait "$udp_pid" || die "iperf3 (UDP) failed during the reloads"
+d1=$(drops)
+raw "$(jq -c --argjson d $((d1 - d0)) --argjson k "$k" \
+	'{section:"reload_traffic", reloads:$k, sent:.end.sum.packets, lost:.end.sum.lost_packets, vmfw_drops:$d, seconds:.end.sum.seconds}' "$TMP/udp.json")"
+ctl "$NS_HOST" unload rl >/dev/null
+probe_load end
 
-# E2 (issue 6): events on / off on bulk TCP, the ratio within each repetition, like vmfw-bench.
-ratios=()
-for ((r = 0; r < IPERF_REPS; r++)); do
-	ratios+=("$(awk -v a="${GBPS[vmfw-tc,$r]}" -v b="${GBPS[vmfw-tc-evoff,$r]}" 'BEGIN { printf "%.4f", a / b }')")
-done
-printf '%s\n' "${ratios[@]}" | sort -g >"$TMP/r"
-e2_med=$(med "$TMP/r")
-e2_res=$(awk -v m="$e2_med" 'BEGIN { print (m >= 0.95 ? "met" : "MISSED") }')
-echo
-echo "Goal: median of per-repetition ratios, with min and max"
-echo
-printf '%-3s %-40s %7s %8s %8s %8s  %s\n' "" figure limit median min max result
-printf '%-3s %-40s %7s %7.3fx %7.3fx %7.3fx  %s\n' E2 "bulk TCP, events on / off (vmfw-tc)" ">=0.95x" \
-	"$e2_med" "$(head -1 "$TMP/r")" "$(tail -1 "$TMP/r")" "$e2_res"
-echo
-echo "  Packets vmfw dropped during the runs: ${DROPS[vmfw-tc]} with events on, ${DROPS[vmfw-tc-evoff]} with events off."
-if [ "${DROPS[vmfw-tc]}" = 0 ] && [ "${DROPS[vmfw-tc-evoff]}" = 0 ]; then
-	echo "  So bulk TCP was all passes: a pass leaves record_event at its first check (no reader asks"
-	echo "  for pass events) whether events are on or off; E2 is the cost of events to allowed"
-	echo "  traffic, and its spread is iperf3's run-to-run noise."
+# Leftovers: unloads and namespace deletion leave no pins behind.
+for nm in v1 v2 t1 t2; do ctl "$NS_HOST" unload "$nm" >/dev/null 2>&1 || true; done
+[ -z "$(ls -A "$BPFFS/vmfw" 2>/dev/null)" ] || say "warning: pins left in $BPFFS/vmfw"
+
+# ---- report --------------------------------------------------------------------------------
+# A quick run writes beside the full run's files, which docs/performance.md shows.
+mkdir -p "$HERE/results"
+status=0
+if [ -n "$QUICK" ]; then
+	out=$HERE/results/quick.json plot=$HERE/results/quick.png
+else
+	out=$HERE/results/latest.json plot=$HERE/../docs/performance.png
 fi
-if [ "$e2_res" = MISSED ]; then
-	echo "bench: E2 MISSED: bulk TCP with events on is below 0.95 of events off" >&2
-	status=3
-fi
+/usr/bin/python3 "$HERE/report.py" --testrun "$TMP/testrun.json" --raw "$RAW" \
+	--reps "$REPS" --iperf-secs "$IPERF_SECS" --flood-secs "$FLOOD_SECS" \
+	$([ -n "$QUICK" ] && echo --quick) --out "$out" --plot "$plot" || status=$?
 exit "$status"

@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libcmocka-dev
       pkg-config iproute2 iputils-ping netcat-openbsd tcpdump python3 python3-scapy util-linux
-      nftables iperf3 curl)
+      nftables iperf3 curl ethtool jq gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
