@@ -485,12 +485,19 @@ static __always_inline void remember_first_fragment(const struct vmfw_pkt *p,
 						    const struct vmfw_result *r)
 {
 	struct vmfw_frag_key k = {};
-	struct vmfw_frag_val v = {};
+	struct vmfw_frag_val v = {}, *old;
 
 	frag_key(p, &k);
 	v.ts_ns = now_ns();
 	v.first_end = p->frag_end;
 	v.res = *r;
+	/* A retransmitted first fragment (or a flood of them) rewrites its entry in place: an LRU
+	 * update allocates a new element and frees the old one, several times the cost. */
+	old = bpf_map_lookup_elem(&vmfw_frags, &k);
+	if (old) {
+		*old = v;
+		return;
+	}
 	bpf_map_update_elem(&vmfw_frags, &k, &v, BPF_ANY);
 }
 
@@ -532,15 +539,6 @@ static __always_inline int ethertype_allowed(__u16 ethertype)
 	return 0;
 }
 
-static __always_inline void event_suppressed(void)
-{
-	__u32 zero = 0;
-	struct vmfw_event_drops *d = bpf_map_lookup_elem(&vmfw_evdrops, &zero);
-
-	if (d)
-		d->suppressed++;
-}
-
 /* Where an event comes from, and the packet to copy into it (ctx NULL: a socket call, no packet). */
 struct event_src {
 	void *ctx;
@@ -558,6 +556,7 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	const struct vmfw_slot_cfg *cfg;
 	const struct vmfw_active *act;
 	struct vmfw_event_state *st;
+	struct vmfw_event_drops *drops;
 	__u32 zero = 0, slot, key, cap;
 	__u64 now, window, old, idx;
 	struct vmfw_event *e;
@@ -567,6 +566,19 @@ static __always_inline void record_event(const struct event_src *src, const stru
 		return;
 	if (r->verdict == VMFW_PASS && !st->want_pass_until)
 		return;
+	/* The window and the pass deadline need only a coarse clock (a tick's resolution), which
+	 * costs a fraction of the precise one; a flood past the limit never reads the precise one. */
+	now = bpf_ktime_get_coarse_ns();
+	if (r->verdict == VMFW_PASS && now > st->want_pass_until)
+		return;
+	window = now / 1000000000ull;
+	/* A flood past the limit: once this CPU has seen the window full, the rest of the window
+	 * costs one per-CPU write. */
+	drops = bpf_map_lookup_elem(&vmfw_evdrops, &zero);
+	if (drops && drops->full_window == window + 1) {
+		drops->suppressed++;
+		return;
+	}
 	act = bpf_map_lookup_elem(&vmfw_active, &zero);
 	if (!act)
 		return;
@@ -574,18 +586,17 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
 	if (!cfg || !cfg->events_rate)
 		return;
-	/* The window and the pass deadline need only a coarse clock (a tick's resolution), which
-	 * costs a fraction of the precise one; a flood past the limit never reads the precise one. */
-	now = bpf_ktime_get_coarse_ns();
-	if (r->verdict == VMFW_PASS && now > st->want_pass_until)
-		return;
-	window = now / 1000000000ull;
 	old = st->window;
 	if (old != window && __sync_val_compare_and_swap(&st->window, old, window) == old)
 		st->in_window = 0;
 	if (st->in_window >= cfg->events_rate ||
-	    __sync_fetch_and_add(&st->in_window, 1) >= cfg->events_rate)
-		return event_suppressed();
+	    __sync_fetch_and_add(&st->in_window, 1) >= cfg->events_rate) {
+		if (drops) {
+			drops->full_window = window + 1;
+			drops->suppressed++;
+		}
+		return;
+	}
 
 	idx = __sync_fetch_and_add(&st->head, 1);
 	key = (__u32)(idx % VMFW_EVENT_RING);

@@ -298,6 +298,8 @@ struct vmfw_event_state {
 /* Per-CPU: events the rate limit kept out of the ring. */
 struct vmfw_event_drops {
 	__u64 suppressed;
+	__u64 full_window;      /* window + 1 that this CPU found full: the rest of it is suppressed
+				 * without reading the shared state */
 };
 
 /* Replay support: the clock user space sets per packet and the last result, used only when the
