@@ -84,10 +84,11 @@ demo: deps
 	$(Q)./selftests/demo.sh
 
 # Benchmarks: vmfw-bench links the loader objects; a plain LPM trie program is its baseline.
-# vmfw-flood generates a 64-byte flood in the kernel; vmfw-tapfwd joins two taps as a VMM would.
+# vmfw-flood generates a 64-byte flood in the kernel; vmfw-tapfwd joins two taps as a VMM would;
+# vmfw-sockbench times socket calls in a cgroup.
 # The bench's BPF programs may include vmfw's parser (bpf/parse.h), hence -Ibpf.
 BENCH_BPF_OBJS := $(patsubst bench/%.c,$(BUILD)/bench/%.o,$(wildcard bench/*.bpf.c))
-BENCH_BINS := $(BUILD)/vmfw-bench $(BUILD)/vmfw-flood $(BUILD)/vmfw-tapfwd
+BENCH_BINS := $(BUILD)/vmfw-bench $(BUILD)/vmfw-flood $(BUILD)/vmfw-tapfwd $(BUILD)/vmfw-sockbench
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(wildcard bench/*.h) $(BPF_HDRS)
 	@mkdir -p $(@D)
@@ -113,6 +114,10 @@ $(BUILD)/vmfw-flood: bench/flood.c $(BUILD)/flood_gen.skel.h
 $(BUILD)/vmfw-tapfwd: bench/tapfwd.c
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
+
+$(BUILD)/vmfw-sockbench: bench/sock.c
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)
 
 # QUICK=1 (or BENCH_QUICK=1): fewer repetitions and shorter runs, the same cases.
 bench: deps

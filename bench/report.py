@@ -124,9 +124,13 @@ def main():
     if reloads:
         goal("(i)", "vmfwctl reload of 100,000 rules under traffic, seconds (whole command)", None, None, reloads, "s")
 
-    # P12: the socket path needs vmfw's cgroup hooks (issue 3), not on this branch yet.
-    goal("P12", "UDP connect() in a vmfw cgroup / without", "<=", 1.6, [],
-         cause="not measured: needs cgroup support (issue 3)")
+    # P12 and the cgroup issue's two other targets: the socket path, with vmfw / without.
+    def sock(case):
+        return ratio(series("socket", case=case, cgroup="vmfw"), series("socket", case=case, cgroup="plain"))
+    goal("P12", "UDP connect() in a vmfw cgroup / without", "<=", 1.6, sock("udp-connect"))
+    goal("S1", "UDP sendto() and its receive in a vmfw cgroup / without", "<=", 1.6, sock("udp-sendto"))
+    goal("S2", "TCP connect()+accept() over loopback in a vmfw cgroup / without", "<=", 1.10,
+         sock("tcp-connect-accept"))
 
     load = [r for r in raw if r["section"] == "load"]
     result = {
@@ -144,6 +148,7 @@ def main():
         "testrun": {"cases": tr["cases"], "control_plane": tr["control_plane"], "e1_events": tr["e1_events"]},
         "flood": [r for r in raw if r["section"] == "flood"],
         "bulk": [r for r in raw if r["section"] == "bulk"],
+        "socket": [r for r in raw if r["section"] == "socket"],
         "reload": {"reloads": [r for r in raw if r["section"] == "reload"], "traffic": rt[0] if rt else None,
                    "control": rc[0] if rc else None},
     }

@@ -5,7 +5,8 @@
 #   2. a 64-byte flood generated in the kernel (vmfw-flood) over veth pairs, counted on the receiver;
 #   3. bulk TCP (iperf3) over veth pairs and over taps joined by vmfw-tapfwd;
 #   4. a policy reload of 100,000 rules under UDP traffic: packets lost;
-#   5. the socket path: not measured yet (needs vmfw's cgroup hooks).
+#   5. the socket path (vmfw-sockbench): UDP connect(), TCP connect+accept and UDP sendto() in a
+#      cgroup with vmfw against a sibling cgroup without it.
 # Then bench/report.py prints the table and the goals and writes bench/results/latest.json and
 # the plot. Every repetition runs every case of a section once, in a rotated order.
 #
@@ -17,6 +18,7 @@ BUILD=${BUILD:-build}
 BENCH=$BUILD/vmfw-bench
 FLOOD=$BUILD/vmfw-flood
 TAPFWD=$BUILD/vmfw-tapfwd
+SOCKB=$BUILD/vmfw-sockbench
 CTL=$BUILD/vmfwctl
 OBJ=$BUILD/bench
 QUICK=${BENCH_QUICK:-0}
@@ -36,7 +38,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run sudo make bench"
-for f in "$BENCH" "$FLOOD" "$TAPFWD" "$CTL" "$OBJ/xdp_pass.bpf.o" "$OBJ/xdp_drop.bpf.o" "$OBJ/parse_drop.bpf.o"; do
+for f in "$BENCH" "$FLOOD" "$TAPFWD" "$SOCKB" "$CTL" "$OBJ/xdp_pass.bpf.o" "$OBJ/xdp_drop.bpf.o" "$OBJ/parse_drop.bpf.o"; do
 	[ -e "$f" ] || die "$f is missing; run make bench (it builds it)"
 done
 for c in iperf3 nft ethtool jq taskset gnuplot; do
@@ -56,6 +58,11 @@ TMP=$(mktemp -d /tmp/vmfw-bench.XXXXXX)
 BPFFS=$TMP/bpffs
 RAW=$TMP/raw.jsonl
 PIDS=()                   # forwarders and the iperf3 server
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$CGROOT" ] || die "no cgroup v2 hierarchy is mounted (see /proc/mounts)"
+CG_PLAIN=$CGROOT/vmfwb-$tag-plain   # the socket path without vmfw
+CG_VMFW=$CGROOT/vmfwb-$tag-vmfw     # and with it
+CGROUPS=()
 NFT_TABLES=()             # "namespace table" pairs
 
 cleanup() {
@@ -69,6 +76,11 @@ cleanup() {
 	done
 	for p in "${ALL_NS[@]}"; do
 		ip netns del "$p" 2>/dev/null
+	done
+	"$CTL" --bpffs "$BPFFS" unload sock >/dev/null 2>&1
+	for p in "${CGROUPS[@]}"; do
+		[ -e "$p/cgroup.kill" ] && echo 1 >"$p/cgroup.kill"
+		rmdir "$p" 2>/dev/null || { sleep 0.2; rmdir "$p"; }
 	done
 	mountpoint -q "$BPFFS" && umount "$BPFFS"
 	rm -rf "$TMP"
@@ -299,6 +311,34 @@ d1=$(drops)
 raw "$(jq -c --argjson d $((d1 - d0)) --argjson k "$k" \
 	'{section:"reload_traffic", reloads:$k, sent:.end.sum.packets, lost:.end.sum.lost_packets, vmfw_drops:$d, seconds:.end.sum.seconds}' "$TMP/udp.json")"
 ctl "$NS_HOST" unload rl >/dev/null
+# ---- the socket path -----------------------------------------------------------------------
+# The same loop in two sibling cgroups, one with vmfw (the 10-rule policy plus what the loop
+# needs), each repetition timing every case in both, in alternating order.
+say "socket path"
+mkdir "$CG_PLAIN" && CGROUPS+=("$CG_PLAIN")
+mkdir "$CG_VMFW" && CGROUPS+=("$CG_VMFW")
+SOCK_POL=$TMP/policy-sock.conf
+{ cat "$(policy 10)"; echo "allow udp to 127.0.0.1"; echo "allow tcp to 127.0.0.1"; } >"$SOCK_POL"
+"$CTL" --bpffs "$BPFFS" load --policy "$SOCK_POL" --cgroup "$CG_VMFW" --name sock >/dev/null
+if [ -n "$QUICK" ]; then
+	SOCK_N=(udp-connect:50000 tcp-connect-accept:5000 udp-sendto:25000)
+else
+	SOCK_N=(udp-connect:200000 tcp-connect-accept:20000 udp-sendto:100000)
+fi
+for ((k = 0; k < REPS; k++)); do
+	for cn in "${SOCK_N[@]}"; do
+		order=(plain vmfw)
+		((k % 2)) && order=(vmfw plain)
+		for cg in "${order[@]}"; do
+			dir=$CG_PLAIN
+			[ "$cg" = vmfw ] && dir=$CG_VMFW
+			v=$(taskset -c "$SEND_CPU" "$SOCKB" "$dir" "${cn%%:*}" "${cn#*:}") || die "vmfw-sockbench ${cn%%:*} failed"
+			raw "$(printf '{"section":"socket","case":"%s","cgroup":"%s","rep":%d,"value":%s,"unit":"ns"}' \
+				"${cn%%:*}" "$cg" "$k" "$v")"
+		done
+	done
+done
+"$CTL" --bpffs "$BPFFS" unload sock >/dev/null
 probe_load end
 
 # Leftovers: unloads and namespace deletion leave no pins behind.
