@@ -320,13 +320,13 @@ static void print_prometheus(FILE *f, const struct vmfw_instance *insts, const s
 {
 	static const char *const reason_metric[2] = { "vmfw_packets_total", "vmfw_bytes_total" };
 	static const char *const reason_help[2] = {
-		"Packets judged, by the reason for the verdict and the verdict; a GSO frame counts once.",
-		"Bytes judged (whole frames, Ethernet header included), by reason and verdict.",
+		"Packets (and socket calls) judged, by enforcement point, reason and verdict; a GSO frame counts once.",
+		"Bytes judged (frames from the Ethernet header on an interface, packets from the IP header in a cgroup), by point, reason and verdict.",
 	};
 	static const char *const rule_metric[2] = { "vmfw_rule_packets_total", "vmfw_rule_bytes_total" };
 	static const char *const rule_help[2] = {
 		"Packets whose verdict a rule of the active policy decided, by the rule's FILE:LINE and text.",
-		"Bytes (whole frames) whose verdict a rule of the active policy decided.",
+		"Bytes (as the enforcement point sees them) whose verdict a rule of the active policy decided.",
 	};
 	bool lost = false;
 	int i, k, r, v, pt;
