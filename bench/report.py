@@ -106,6 +106,12 @@ def main():
         goal("P10", f"flood: vmfw tc / nftables single drop rule, {n:,} rules", ">=", 1.0, ratio(fl("vmfw-tc", n), fl("nft-drop1")))
     goal("(i)", "flood: bare XDP drop / no filter (stack)", None, None, ratio(fl("xdp-drop"), fl("none")))
     goal("(i)", "flood: parse-then-drop / bare XDP drop", None, None, ratio(fl("parse-drop"), fl("xdp-drop")))
+    # The floor of P10: what a tc program that drops at once, or parses as vmfw does and drops,
+    # gets against nftables' one rule on the same hook point.
+    goal("(i)", "flood: bare tc drop / nftables single drop rule", None, None, ratio(fl("tc-drop"), fl("nft-drop1")))
+    goal("(i)", "flood: tc parse-then-drop / nftables single drop rule", None, None,
+         ratio(fl("tc-parse-drop"), fl("nft-drop1")))
+    goal("(i)", "flood: vmfw tc (10 rules) / tc parse-then-drop", None, None, ratio(fl("vmfw-tc", 10), fl("tc-parse-drop")))
 
     # P11: reload under traffic loses nothing.
     rt = [r for r in raw if r["section"] == "reload_traffic"]

@@ -38,7 +38,8 @@ die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run sudo make bench"
-for f in "$BENCH" "$FLOOD" "$TAPFWD" "$SOCKB" "$CTL" "$OBJ/xdp_pass.bpf.o" "$OBJ/xdp_drop.bpf.o" "$OBJ/parse_drop.bpf.o"; do
+for f in "$BENCH" "$FLOOD" "$TAPFWD" "$SOCKB" "$CTL" "$OBJ/xdp_pass.bpf.o" "$OBJ/xdp_drop.bpf.o" \
+	"$OBJ/parse_drop.bpf.o" "$OBJ/tc_drop.bpf.o" "$OBJ/tc_parse_drop.bpf.o"; do
 	[ -e "$f" ] || die "$f is missing; run make bench (it builds it)"
 done
 for c in iperf3 nft ethtool jq taskset gnuplot; do
@@ -137,6 +138,10 @@ attach() {
 	none) ;;
 	xdp-drop | parse-drop | xdp-pass)
 		ip -n "$ns" link set dev "$dev" xdpdrv obj "$OBJ/${kind//-/_}.bpf.o" sec xdp ;;
+	tc-drop | tc-parse-drop)
+		ip netns exec "$ns" tc qdisc add dev "$dev" clsact
+		ip netns exec "$ns" tc filter add dev "$dev" ingress bpf direct-action \
+			obj "$OBJ/${kind//-/_}.bpf.o" sec tc ;;
 	vmfw-xdp | vmfw-tc)
 		ctl "$ns" load --policy "$(policy "$n")" --iface "$dev" --name "$name" --mode "${kind#vmfw-}" >/dev/null ;;
 	nft-drop1)
@@ -178,7 +183,8 @@ probe_load after-testrun
 # One veth pair per case, its filter attached once; the receivers run NAPI in threads (GRO on, so
 # that NAPI also runs without XDP) pinned to RECV_CPU; vmfw-flood sends from SEND_CPU.
 FLOOD_CASES=(none xdp-drop parse-drop vmfw-xdp:10 vmfw-xdp:10000 vmfw-xdp:100000
-	vmfw-tc:10 vmfw-tc:10000 vmfw-tc:100000 nft-drop1 nft-set:10 nft-set:10000 nft-set:100000)
+	tc-drop tc-parse-drop vmfw-tc:10 vmfw-tc:10000 vmfw-tc:100000
+	nft-drop1 nft-set:10 nft-set:10000 nft-set:100000)
 say "2/4 flood: ${#FLOOD_CASES[@]} cases, $REPS repetitions of $FLOOD_SECS s each"
 declare -A FDEV_S FDEV_R FMAC
 for i in "${!FLOOD_CASES[@]}"; do
