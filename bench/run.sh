@@ -39,7 +39,7 @@ say() { echo "bench: $*" >&2; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN): run sudo make bench"
 for f in "$BENCH" "$FLOOD" "$TAPFWD" "$SOCKB" "$CTL" "$OBJ/xdp_pass.bpf.o" "$OBJ/xdp_drop.bpf.o" \
-	"$OBJ/parse_drop.bpf.o" "$OBJ/tc_drop.bpf.o" "$OBJ/tc_parse_drop.bpf.o"; do
+	"$OBJ/parse_drop.bpf.o" "$OBJ/tc_drop.bpf.o"; do
 	[ -e "$f" ] || die "$f is missing; run make bench (it builds it)"
 done
 for c in iperf3 nft ethtool jq taskset gnuplot; do
@@ -141,7 +141,7 @@ attach() {
 	tc-drop | tc-parse-drop)
 		ip netns exec "$ns" tc qdisc add dev "$dev" clsact
 		ip netns exec "$ns" tc filter add dev "$dev" ingress bpf direct-action \
-			obj "$OBJ/${kind//-/_}.bpf.o" sec tc ;;
+			obj "$OBJ/$([ "$kind" = tc-drop ] && echo tc_drop || echo parse_drop).bpf.o" sec tc ;;
 	vmfw-xdp | vmfw-tc)
 		ctl "$ns" load --policy "$(policy "$n")" --iface "$dev" --name "$name" --mode "${kind#vmfw-}" >/dev/null ;;
 	nft-drop1)
