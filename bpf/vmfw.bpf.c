@@ -579,13 +579,22 @@ static __always_inline void record_event(const struct event_src *src, const stru
 		drops->suppressed++;
 		return;
 	}
+	/* Events off (`events rate 0`) is remembered the same way: a reload that turns them on is
+	 * seen within the second. */
+	if (drops && drops->off_window == window + 1)
+		return;
 	act = bpf_map_lookup_elem(&vmfw_active, &zero);
 	if (!act)
 		return;
 	slot = VMFW_SLOT(act->gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
-	if (!cfg || !cfg->events_rate)
+	if (!cfg)
 		return;
+	if (!cfg->events_rate) {
+		if (drops)
+			drops->off_window = window + 1;
+		return;
+	}
 	old = st->window;
 	if (old != window && __sync_val_compare_and_swap(&st->window, old, window) == old)
 		st->in_window = 0;
