@@ -557,7 +557,7 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	const struct vmfw_active *act;
 	struct vmfw_event_state *st;
 	struct vmfw_event_drops *drops;
-	__u32 zero = 0, slot, key, cap;
+	__u32 zero = 0, slot, key, cap, gen;
 	__u64 now, window, old, idx;
 	struct vmfw_event *e;
 
@@ -565,6 +565,15 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	if (!st)
 		return;
 	if (r->verdict == VMFW_PASS && !st->want_pass_until)
+		return;
+	drops = bpf_map_lookup_elem(&vmfw_evdrops, &zero);
+	act = bpf_map_lookup_elem(&vmfw_active, &zero);
+	if (!act)
+		return;
+	gen = READ_ONCE_U32(act->gen);
+	/* Events off (`events rate 0`): remembered per CPU for the generation that said so, so
+	 * that a policy without events pays two array lookups a drop. */
+	if (drops && drops->off_gen == (__u64)gen + 1)
 		return;
 	/* The window and the pass deadline need only a coarse clock (a tick's resolution), which
 	 * costs a fraction of the precise one; a flood past the limit never reads the precise one. */
@@ -574,25 +583,17 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	window = now / 1000000000ull;
 	/* A flood past the limit: once this CPU has seen the window full, the rest of the window
 	 * costs one per-CPU write. */
-	drops = bpf_map_lookup_elem(&vmfw_evdrops, &zero);
 	if (drops && drops->full_window == window + 1) {
 		drops->suppressed++;
 		return;
 	}
-	/* Events off (`events rate 0`) is remembered the same way: a reload that turns them on is
-	 * seen within the second. */
-	if (drops && drops->off_window == window + 1)
-		return;
-	act = bpf_map_lookup_elem(&vmfw_active, &zero);
-	if (!act)
-		return;
-	slot = VMFW_SLOT(act->gen);
+	slot = VMFW_SLOT(gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
 	if (!cfg)
 		return;
 	if (!cfg->events_rate) {
 		if (drops)
-			drops->off_window = window + 1;
+			drops->off_gen = (__u64)gen + 1;
 		return;
 	}
 	old = st->window;
@@ -613,7 +614,7 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	if (!e)
 		return;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->gen = act->gen;
+	e->gen = gen;
 	e->rule = r->rule;
 	e->pkt_len = p->len;
 	e->verdict = r->verdict;

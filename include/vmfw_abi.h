@@ -300,7 +300,7 @@ struct vmfw_event_drops {
 	__u64 suppressed;
 	__u64 full_window;      /* window + 1 that this CPU found full: the rest of it is suppressed
 				 * without reading the shared state */
-	__u64 off_window;       /* window + 1 in which this CPU found events off (rate 0) */
+	__u64 off_gen;          /* policy generation + 1 that this CPU found with events off */
 };
 
 /* Replay support: the clock user space sets per packet and the last result, used only when the
