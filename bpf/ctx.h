@@ -30,6 +30,19 @@ static __always_inline long ctx_load(void *ctx, enum vmfw_hook hook, __u32 off, 
 	return bpf_skb_load_bytes(ctx, off, buf, len);
 }
 
+/* The linear part of the frame: where it may be read directly. */
+static __always_inline void ctx_linear(void *ctx, enum vmfw_hook hook, const __u8 **data,
+				       const __u8 **end)
+{
+	if (hook == VMFW_HOOK_XDP) {
+		*data = (const __u8 *)(long)((struct xdp_md *)ctx)->data;
+		*end = (const __u8 *)(long)((struct xdp_md *)ctx)->data_end;
+	} else {
+		*data = (const __u8 *)(long)((struct __sk_buff *)ctx)->data;
+		*end = (const __u8 *)(long)((struct __sk_buff *)ctx)->data_end;
+	}
+}
+
 static __always_inline int ctx_verdict(enum vmfw_hook hook, int drop)
 {
 	if (hook == VMFW_HOOK_XDP)

@@ -59,20 +59,57 @@ struct vmfw_pkt {
 #define ICMPV6_NS 135
 #define ICMPV6_NA 136
 
-/* Reads len bytes at off, refusing anything past the frame as the packet sees it. */
+/* Headers this far into the frame are read directly when they lie in its linear part. */
+#define VMFW_DIRECT_OFF_MAX 512
+
+/* Copies a header of a constant length from the packet into an 8-byte-aligned buffer, widest
+ * words first. The loads may be unaligned, which the verifier allows for packet data. */
+static __always_inline void copy_header(void *buf, const __u8 *src, __u32 len)
+{
+	__u8 *dst = buf;
+	__u32 i = 0;
+
+#pragma unroll
+	for (; i + 8 <= len; i += 8)
+		*(__u64 *)(dst + i) = *(const __u64 *)(src + i);
+	if (i + 4 <= len) {
+		*(__u32 *)(dst + i) = *(const __u32 *)(src + i);
+		i += 4;
+	}
+	if (i + 2 <= len) {
+		*(__u16 *)(dst + i) = *(const __u16 *)(src + i);
+		i += 2;
+	}
+	if (i < len)
+		dst[i] = src[i];
+}
+
+/* Reads len bytes at off, refusing anything past the frame as the packet sees it. A header in
+ * the frame's linear part is read directly; one in a paged fragment (GSO and multi-buffer
+ * frames) through the load-bytes helper, which costs more than the header itself. */
 static __always_inline int pkt_load(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
 				    __u32 off, void *buf, __u32 len)
 {
+	const __u8 *data, *end, *src;
+
 	if (off > p->len || len > p->len - off)
 		return -1;
+	if (__builtin_constant_p(len) && off <= VMFW_DIRECT_OFF_MAX) {
+		ctx_linear(ctx, hook, &data, &end);
+		src = data + off;
+		if (src + len <= end) {
+			copy_header(buf, src, len);
+			return 0;
+		}
+	}
 	return ctx_load(ctx, hook, off, buf, len) ? -1 : 0;
 }
 
 /* Ethernet and up to VMFW_MAX_VLAN_TAGS tags; returns the offset of the network header. */
 static __always_inline int parse_eth(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 *off)
 {
-	struct ethhdr eth;
-	__be16 tag[2];
+	struct ethhdr eth __attribute__((aligned(8)));
+	__be16 tag[2] __attribute__((aligned(8)));
 	int i;
 
 	if (pkt_load(ctx, hook, p, 0, &eth, sizeof(eth)))
@@ -117,8 +154,8 @@ static __always_inline int parse_l4(void *ctx, enum vmfw_hook hook, struct vmfw_
 				    __u8 hop_limit)
 {
 	__u32 need = l4_min_len(p->proto);
-	__be16 ports[2];
-	__u8 type;
+	__be16 ports[2] __attribute__((aligned(8)));
+	__u8 type __attribute__((aligned(8)));
 
 	if (off > p->l3_end || need > p->l3_end - off)
 		return p->truncated_is_short ? VMFW_P_SHORT_FIRST : VMFW_P_MALFORMED;
@@ -192,7 +229,7 @@ static __always_inline int parse_ipv4_options(void *ctx, enum vmfw_hook hook, co
 
 static __always_inline int parse_ipv4(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 off)
 {
-	struct iphdr ip;
+	struct iphdr ip __attribute__((aligned(8)));
 	__u32 ihl, tot, fo;
 
 	if (pkt_load(ctx, hook, p, off, &ip, sizeof(ip)))
@@ -230,8 +267,8 @@ static __always_inline int parse_ipv4(void *ctx, enum vmfw_hook hook, struct vmf
 /* Walks hop-by-hop, routing, destination-options and fragment headers to the transport header. */
 static __always_inline int parse_ipv6(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 off)
 {
-	struct ipv6hdr ip6;
-	__u8 next, hdr[8];
+	struct ipv6hdr ip6 __attribute__((aligned(8)));
+	__u8 next, hdr[8] __attribute__((aligned(8)));
 	__u32 hlen;
 	int i, seen_frag = 0;
 
