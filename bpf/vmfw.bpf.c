@@ -82,7 +82,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, VMFW_CPU_FLOWS);
 	__type(key, __u32);
 	__type(value, struct vmfw_last_flow);
 } vmfw_last SEC(".maps");
@@ -388,6 +388,14 @@ static __always_inline int flow_key_eq(const struct vmfw_flow_key *a, const stru
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
+/* The flow's entry in this CPU's flow cache. */
+static __always_inline __u32 cpu_flow_slot(const struct vmfw_flow_key *fk)
+{
+	const __u32 *w = (const __u32 *)fk;
+
+	return VMFW_CPU_FLOW_SLOT(w[0], w[1], w[2], w[3], w[4]);
+}
+
 static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
 {
 	struct vmfw_entry_val best = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE };
@@ -396,7 +404,7 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	const struct vmfw_slot_cfg *cfg;
 	struct vmfw_flow_val *fv, nfv;
 	struct vmfw_last_flow *last;
-	__u32 zero = 0, gen, slot, group, pidx;
+	__u32 zero = 0, gen, slot, group, pidx, cslot;
 	__u16 pclass = VMFW_PCLASS_ALL;
 	__u16 *pc;
 
@@ -407,7 +415,8 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	 * same, or a reload in between would file the old policy's verdict under the new one. */
 	gen = READ_ONCE_U32(act->gen);
 	__builtin_memcpy(fk.daddr, p->daddr, 16);
-	last = bpf_map_lookup_elem(&vmfw_last, &zero);
+	cslot = cpu_flow_slot(&fk);
+	last = bpf_map_lookup_elem(&vmfw_last, &cslot);
 	if (last && last->valid && last->val.gen == gen && flow_key_eq(&last->key, &fk)) {
 		*r = last->val.res;
 		return;
