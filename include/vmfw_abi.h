@@ -215,10 +215,11 @@ struct vmfw_flow_val {
 /* A CPU's own small cache of recent flows, in front of the shared LRU: direct-mapped by a hash of
  * the flow key, so a bulk transfer, or a flood over a thousand destinations, is judged with one
  * per-CPU array read and no hash-table walk. */
-#define VMFW_CPU_FLOWS 1024u
+#define VMFW_CPU_FLOW_BITS 12
+#define VMFW_CPU_FLOWS (1u << VMFW_CPU_FLOW_BITS)
 #define VMFW_CPU_FLOW_SLOT(w0, w1, w2, w3, w4) \
 	((((w0) * 0x9e3779b1u) ^ ((w1) * 0x85ebca77u) ^ ((w2) * 0xc2b2ae3du) ^ \
-	  ((w3) * 0x27d4eb2fu) ^ ((w4) * 0x165667b1u)) >> 22)
+	  ((w3) * 0x27d4eb2fu) ^ ((w4) * 0x165667b1u)) >> (32 - VMFW_CPU_FLOW_BITS))
 struct vmfw_last_flow {
 	struct vmfw_flow_key key;
 	struct vmfw_flow_val val;
