@@ -458,9 +458,12 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	} else {
 		set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
 	}
+	/* A new flow goes to the shared cache only; it enters this CPU's cache on its second packet,
+	 * so a stream of one-packet flows does not also write a per-CPU line each. */
 	nfv.gen = gen;
 	nfv.res = *r;
 	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
+	return;
 remember:
 	if (last) {
 		last->key = fk;
