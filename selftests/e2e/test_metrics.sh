@@ -503,28 +503,30 @@ check "stats nosuch --prometheus exits 1" 1 "$(prom "$E2E_TMP/n.prom" "nosuch-$E
 check_match "stats nosuch --prometheus says there is no such instance" "no instance named nosuch-$E2E_ID" \
 	"$(cat "$E2E_TMP/prom.err")"
 
+# steady METHOD: one request to /metrics with the counters the same just before and just after it
+# (a packet arriving in between can add a digit), up to three tries; leaves the headers in hdrs
+# and the text stats --prometheus gave in $E2E_TMP/before.prom.
+steady() {
+	local i
+	for i in 1 2 3; do
+		prom "$E2E_TMP/before.prom" >/dev/null
+		hdrs=$(http "$1" /metrics)
+		prom "$E2E_TMP/after.prom" >/dev/null
+		cmp -s "$E2E_TMP/before.prom" "$E2E_TMP/after.prom" && return
+	done
+}
+
 # ---- --listen: the same text, for the instances loaded since it started
-for i in 1 2 3; do
-	prom "$E2E_TMP/p1.prom" >/dev/null
-	hdrs=$(http GET /metrics)
-	prom "$E2E_TMP/p2.prom" >/dev/null
-	cmp -s "$E2E_TMP/p1.prom" "$E2E_TMP/p2.prom" && break
-done
+steady GET
 check "GET /metrics: 200" 200 "$(printf '%s\n' "$hdrs" | head -1)"
 check "GET /metrics: Content-Type" "$CT" "$(header Content-Type "$hdrs")"
 check "GET /metrics: Content-Length is the body's" "$(wc -c <"$E2E_TMP/body")" \
 	"$(header Content-Length "$hdrs")"
 check "GET /metrics: the same text as stats --prometheus (instances loaded after the start appear)" \
-	"" "$(cmp "$E2E_TMP/body" "$E2E_TMP/p1.prom" 2>&1)"
-# A counter may gain a digit between two requests (a packet arrives): HEAD is held to the GET
-# made just before it, with the counters unchanged over both.
-for i in 1 2 3; do
-	prom "$E2E_TMP/h1.prom" >/dev/null
-	len=$(wc -c <"$E2E_TMP/h1.prom")
-	hdrs=$(http HEAD /metrics)
-	prom "$E2E_TMP/h2.prom" >/dev/null
-	cmp -s "$E2E_TMP/h1.prom" "$E2E_TMP/h2.prom" && break
-done
+	"" "$(cmp "$E2E_TMP/body" "$E2E_TMP/before.prom" 2>&1)"
+# HEAD is held to the length of the same text.
+steady HEAD
+len=$(wc -c <"$E2E_TMP/before.prom")
 check "HEAD /metrics: 200" 200 "$(printf '%s\n' "$hdrs" | head -1)"
 check "HEAD /metrics: Content-Type" "$CT" "$(header Content-Type "$hdrs")"
 check "HEAD /metrics: Content-Length as for GET" "$len" "$(header Content-Length "$hdrs")"
@@ -548,7 +550,7 @@ hdrs=$(http DELETE /metrics)
 check "DELETE /metrics: 405" 405 "$(printf '%s\n' "$hdrs" | head -1)"
 
 # Fresh counters on every scrape.
-c0=$("$PY" "$E2E_TMP/prom.py" get "$E2E_TMP/p1.prom" vmfw_rule_packets_total name=metrics-a "text=$R_ICMP")
+c0=$("$PY" "$E2E_TMP/prom.py" get "$E2E_TMP/before.prom" vmfw_rule_packets_total name=metrics-a "text=$R_ICMP")
 check "2 more pings are answered" 2 "$(ping_count "$HOST4" 2)"
 http GET /metrics >/dev/null
 check "the next scrape counts the 2 pings" "$(plus "$c0" 2)" \
