@@ -594,13 +594,13 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	now = bpf_ktime_get_coarse_ns();
 	if (r->verdict == VMFW_PASS && now > st->want_pass_until)
 		return;
-	window = now / 1000000000ull;
 	/* A flood past the limit: once this CPU has seen the window full, the rest of the window
-	 * costs one per-CPU write. */
-	if (drops && drops->full_window == window + 1) {
+	 * costs a compare and one per-CPU write. */
+	if (drops && now < drops->full_until) {
 		drops->suppressed++;
 		return;
 	}
+	window = now / 1000000000ull;
 	slot = VMFW_SLOT(gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
 	if (!cfg)
@@ -616,7 +616,7 @@ static __always_inline void record_event(const struct event_src *src, const stru
 	if (st->in_window >= cfg->events_rate ||
 	    __sync_fetch_and_add(&st->in_window, 1) >= cfg->events_rate) {
 		if (drops) {
-			drops->full_window = window + 1;
+			drops->full_until = (window + 1) * 1000000000ull;
 			drops->suppressed++;
 		}
 		return;

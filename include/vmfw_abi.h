@@ -305,8 +305,8 @@ struct vmfw_event_state {
 /* Per-CPU: events the rate limit kept out of the ring. */
 struct vmfw_event_drops {
 	__u64 suppressed;
-	__u64 full_window;      /* window + 1 that this CPU found full: the rest of it is suppressed
-				 * without reading the shared state */
+	__u64 full_until;       /* end (ns) of the window this CPU found full: until then events are
+				 * suppressed without reading the shared state */
 	__u64 off_gen;          /* policy generation + 1 that this CPU found with events off */
 };
 
