@@ -3,9 +3,10 @@
 # cgroup the test creates, inside the VM namespace: allowed connects succeed; denied connects and
 # sendto() fail with EPERM at once and are counted on their rule; ping and a raw socket to a
 # denied address get nothing through; an IPv4-mapped IPv6 address is judged as its IPv4 form;
-# a child cgroup inherits and cannot switch vmfw off; processes outside are unaffected; bind
-# rules (deny and loopback, IPv4, IPv6, dual stack, listen without bind); a socket connected
-# before the load is cut; reload is atomic; unload restores everything; bad input is refused.
+# a child cgroup inherits and cannot switch vmfw off; processes outside are unaffected, and one
+# moved in is covered for the sockets it creates from then on; bind rules (deny and loopback,
+# IPv4, IPv6, dual stack, listen without bind); a socket connected before the load is cut;
+# reload is atomic; unload restores everything; bad input is refused.
 # shellcheck source=selftests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -115,6 +116,12 @@ def main(op, *a):
             return "connected " + s.recv(100).decode().strip()
         except OSError as e:
             return err(e)
+    if op == "later":                         # later ADDR PORT READY GO: connect once GO exists
+        import os
+        open(a[2], "w").close()
+        while not os.path.exists(a[3]):
+            time.sleep(0.05)
+        return main("connect", a[0], a[1])
     if op == "loop":                          # loop ADDR PORT SECONDS: connects until time is up
         ok = bad = 0
         end = time.time() + float(a[2])
@@ -251,6 +258,18 @@ fi
 rm -f "$BPFFS/allow_all"
 check "outside the cgroup: tcp to $HOST4:8081 connects" "connected echo:x" "$(out connect "$HOST4" 8081)"
 check "outside the cgroup: bind 0.0.0.0:9000 works" "bound 0.0.0.0" "$(out bind tcp 0.0.0.0 9000)"
+# A process started outside and moved in: the sockets it creates from then on are covered.
+# Not through in_vm: a function in the background is a subshell, and $! must be the process.
+ip netns exec "$NS_VM" "$PY" "$E2E_TMP/cg.py" later "$HOST4" 8081 "$E2E_TMP/moved.ready" \
+	"$E2E_TMP/moved.go" >"$E2E_TMP/moved.out" 2>&1 &
+moved=$!
+E2E_PIDS+=("$moved")
+for i in $(seq 50); do [ -e "$E2E_TMP/moved.ready" ] && break; sleep 0.1; done
+echo "$moved" >"$CG/cgroup.procs" || fail "cannot move process $moved into $CG"
+touch "$E2E_TMP/moved.go"
+wait "$moved"
+check "a process moved into the cgroup: its new connect to $HOST4:8081 fails with EPERM" EPERM \
+	"$(cat "$E2E_TMP/moved.out")"
 
 echo "# bind deny wildcard except port 9001"
 check "tcp bind 0.0.0.0:9000: EPERM" EPERM "$(cg bind tcp 0.0.0.0 9000)"
