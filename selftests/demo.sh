@@ -2,8 +2,10 @@
 # vmfw demo (sudo make demo): a network namespace plays a VM, joined to the "host side" by a
 # veth pair; vmfw is loaded on the host-side end with selftests/demo.policy. One connection the
 # policy allows (HTTP to port 80) works, one it does not allow (HTTP to port 8080 on the same
-# server) is blocked; then vmfwctl events, stats and status, and everything is removed again, also on
-# Ctrl-C. Exits 0 only when the allowed connection worked and the blocked one was blocked.
+# server) is blocked; then vmfwctl events, stats and status. Then the same policy, with a bind
+# rule, on the sockets of a cgroup playing a container: the blocked connect() fails at once with
+# EPERM and a server may not bind 0.0.0.0. Everything is removed again, also on Ctrl-C. Exits 0
+# only when every allowed thing worked and every blocked one was blocked.
 # shellcheck disable=SC2317  # cleanup and vmfwctl are called from traps and through show
 set -u
 # A mount namespace of the demo's own (unshare execs this script again, same pid): its bpf
@@ -16,6 +18,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 VMFWCTL=${VMFWCTL:-$PWD/build/vmfwctl}
 POLICY=selftests/demo.policy   # relative, so that stats name rules as selftests/demo.policy:LINE
+CTR_POLICY=selftests/demo-container.policy
 PY=/usr/bin/python3
 VM4=192.0.2.2
 HOST4=192.0.2.1
@@ -27,6 +30,8 @@ NS_HOST=vmfw-demo-$ID-host
 IF_VM=vmfwd${ID}v
 IF_HOST=vmfwd${ID}h
 NAME=demo-vm
+CTR=demo-container
+CG=                            # the container's cgroup, once made
 TMP=
 PIDS=()
 NETNS=()
@@ -49,18 +54,24 @@ show() {
 }
 
 cleanup() {
-	local pid ns
+	local pid ns name
 	trap - EXIT INT TERM
 	echo
-	echo "cleaning up: servers, namespaces $NS_VM and $NS_HOST, the demo's bpf filesystem"
+	echo "cleaning up: servers, namespaces $NS_VM and $NS_HOST, the demo's cgroup and bpf filesystem"
 	for pid in "${PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
 	for pid in "${PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
-	if [ "$MOUNTED" = 1 ] && [ -d "$BPFFS/vmfw/$NAME" ]; then
-		nsenter --net="/run/netns/$NS_HOST" "$VMFWCTL" --bpffs "$BPFFS" unload "$NAME" >/dev/null 2>&1
+	for name in "$NAME" "$CTR"; do
+		if [ "$MOUNTED" = 1 ] && [ -d "$BPFFS/vmfw/$name" ]; then
+			nsenter --net="/run/netns/$NS_HOST" "$VMFWCTL" --bpffs "$BPFFS" unload "$name" >/dev/null 2>&1
+		fi
+	done
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		echo 1 >"$CG/cgroup.kill" 2>/dev/null
+		rmdir "$CG" 2>/dev/null || { sleep 0.2; rmdir "$CG"; }
 	fi
 	for ns in "${NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
@@ -178,9 +189,59 @@ show vmfwctl status
 say "Unload: the filter and its pins are gone"
 show vmfwctl unload "$NAME"
 
-if [ "$allowed" = 1 ] && [ "$blocked" = 1 ]; then
-	say "${G}Demo OK: the allowed connection worked, the blocked one was blocked.${N}"
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+[ -n "$CGROOT" ] || die "no cgroup v2 hierarchy is mounted (see /proc/mounts)"
+CG_NAME=vmfw-demo-$ID
+CG=$CGROOT/$CG_NAME
+say "The same policy on a container's sockets, with a bind rule: the cgroup $CG_NAME plays the container"
+mkdir "$CG" || die "cannot create the cgroup $CG"
+sed 's/^/  /' "$CTR_POLICY"
+show vmfwctl load --policy "$CTR_POLICY" --cgroup "$CG_NAME" --name "$CTR" || die "vmfwctl load --cgroup failed"
+
+# in_ctr CODE ARGS...: python3 CODE in the container's cgroup (in the VM's namespace, where the
+# demo network is); the shell joins the cgroup first, so that python is born in it.
+in_ctr() {
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' sh "$CG" "$NS_VM" \
+		timeout 5 "$PY" -c "$@"
+}
+CONNECT='
+import errno, socket, sys
+s = socket.socket()
+s.settimeout(3)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("  connected")
+except OSError as e:
+    print("  %s: %s" % (errno.errorcode.get(e.errno, "?"), e.strerror))'
+BIND='
+import errno, socket
+s = socket.socket()
+try:
+    s.bind(("0.0.0.0", 9000))
+    print("  bound 0.0.0.0:9000")
+except OSError as e:
+    print("  %s: %s" % (errno.errorcode.get(e.errno, "?"), e.strerror))'
+ctr_allowed=0 ctr_blocked=0 ctr_bind=0
+say "From the container: port 80 connects, port 8080 fails at once with EPERM (no packet is sent)"
+out=$(in_ctr "$CONNECT" "$HOST4" 80)
+echo "$out"
+[ "$out" = "  connected" ] && ctr_allowed=1
+out=$(in_ctr "$CONNECT" "$HOST4" 8080)
+echo "$out"
+case $out in *EPERM*) ctr_blocked=1 ;; esac
+say "A server in the container may not listen on 0.0.0.0:9000 (bind deny wildcard)"
+out=$(in_ctr "$BIND")
+echo "$out"
+case $out in *EPERM*) ctr_bind=1 ;; esac
+
+say "Counters, by enforcement point: the connect() calls, the packets that left, the binds"
+show vmfwctl stats "$CTR"
+show vmfwctl unload "$CTR"
+
+if [ "$allowed" = 1 ] && [ "$blocked" = 1 ] && [ "$ctr_allowed" = 1 ] && [ "$ctr_blocked" = 1 ] &&
+	[ "$ctr_bind" = 1 ]; then
+	say "${G}Demo OK: the allowed connections worked, the blocked ones were blocked, the wildcard bind was refused.${N}"
 	exit 0
 fi
-say "${R}Demo FAILED: allowed worked: $allowed, blocked was blocked: $blocked${N}"
+say "${R}Demo FAILED: VM allowed $allowed, VM blocked $blocked; container allowed $ctr_allowed, blocked $ctr_blocked, bind refused $ctr_bind${N}"
 exit 1
