@@ -183,13 +183,8 @@ int vmfw_bind6(struct bpf_sock_addr *ctx)
  * with syncookies): only TCP has such sockets, and they answer a peer that connected to the
  * workload. Told apart before any judging: every SYN-ACK goes to a new peer port, and judging it
  * would cost a cache miss per accepted connection. */
-static __always_inline int handshake_answer(struct __sk_buff *skb)
+static __always_inline int handshake_answer(const struct bpf_sock *fs)
 {
-	struct bpf_sock *sk = skb->sk, *fs;
-
-	if (!sk)
-		return 0;
-	fs = bpf_sk_fullsock(sk);
 	return !fs || (fs->protocol == IPPROTO_TCP && fs->state == BPF_TCP_LISTEN);
 }
 
@@ -197,20 +192,16 @@ static __always_inline int handshake_answer(struct __sk_buff *skb)
  * of the cgroup listens on, and it is not a connect()'s SYN. The policy says what the workload may
  * reach; a server answering its clients reaches nothing new, and the bind rules say who may
  * connect to it. A socket that connect()s from such a port was judged by the connect hook. */
-static __always_inline int answers_peer(struct __sk_buff *skb)
+static __always_inline int answers_peer(const struct bpf_sock *fs)
 {
-	struct bpf_sock *sk = skb->sk;
 	__u32 word;
 	__u64 *bits;
 
-	if (!sk)
+	if (fs->state == BPF_TCP_SYN_SENT)
 		return 0;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP || sk->state == BPF_TCP_SYN_SENT)
-		return 0;
-	word = (sk->src_port >> 6) & (VMFW_LISTEN_PORT_WORDS - 1);
+	word = (fs->src_port >> 6) & (VMFW_LISTEN_PORT_WORDS - 1);
 	bits = bpf_map_lookup_elem(&vmfw_listen_ports, &word);
-	return bits && ((*bits >> (sk->src_port & 63)) & 1);
+	return bits && ((*bits >> (fs->src_port & 63)) & 1);
 }
 
 /* Marks a listener's port; the common case, a port already marked, only reads. */
@@ -223,16 +214,13 @@ static __always_inline void mark_listen_port(__u32 port)
 		__sync_fetch_and_or(bits, bit);
 }
 
-/* The destination of a packet of a connected TCP socket, from the socket: 1 when it is one. */
-static __always_inline int tcp_sock_dest(struct __sk_buff *skb, struct vmfw_pkt *p)
+/* The destination of a packet of a connected TCP socket (full, not listening), from the
+ * socket: 1 when it is one. */
+static __always_inline int tcp_sock_dest(const struct bpf_sock *sk, struct vmfw_pkt *p)
 {
-	struct bpf_sock *sk = skb->sk;
 	__u32 a[4];
 
-	if (!sk)
-		return 0;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP || sk->state == BPF_TCP_LISTEN)
+	if (sk->protocol != IPPROTO_TCP || sk->state == BPF_TCP_LISTEN)
 		return 0;
 	p->proto = IPPROTO_TCP;
 	p->sport = (__u16)sk->src_port;
@@ -273,21 +261,26 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 		.hook_id = VMFW_HOOK_ID_CGROUP_OUT,
 		.direction = VMFW_DIR_FROM_WORKLOAD,
 	};
+	struct bpf_sock *sk = skb->sk, *fs = NULL;
 	struct vmfw_pkt p = {};
 	struct vmfw_result r;
 	int st;
 
 	p.len = skb->len;
-	if (handshake_answer(skb)) {
-		set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
-		goto out;
+	if (sk) {
+		fs = bpf_sk_fullsock(sk);
+		if (handshake_answer(fs)) {
+			set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
+			goto out;
+		}
 	}
 	/* A TCP socket's packets go where the socket is connected, with headers the kernel wrote:
-	 * the verdict needs no parsing. Anything else, or a drop (which may be an answer), is
-	 * parsed and judged as a packet. */
-	if (tcp_sock_dest(skb, &p)) {
+	 * the verdict needs no parsing. Only what the policy would drop is checked for an answer,
+	 * so an allowed flow pays nothing for it. A drop, and anything else, is parsed and judged
+	 * as a packet. */
+	if (fs && tcp_sock_dest(fs, &p)) {
 		judge_policy(&p, &r);
-		if (r.verdict == VMFW_DROP && answers_peer(skb))
+		if (r.verdict == VMFW_DROP && answers_peer(fs))
 			set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
 		if (r.verdict == VMFW_PASS)
 			goto out;
@@ -296,10 +289,6 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 	}
 	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
 	judge_frame(&p, st, &r);
-	/* Only what the policy would drop is looked up: an allowed flow pays nothing for it. */
-	if (r.verdict == VMFW_DROP && st == VMFW_P_IP && p.proto == IPPROTO_TCP &&
-	    answers_peer(skb))
-		set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
 out:
 	count_result(VMFW_POINT_CGROUP_OUT, &r, skb->len);
 	record_event(&src, &p, &r);
