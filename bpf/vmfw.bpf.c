@@ -145,6 +145,51 @@ struct {
 	__type(value, struct vmfw_event_drops);
 } vmfw_evdrops SEC(".maps");
 
+/* DNS-name allowlist (vmfw_abi.h): the policy's names, its resolvers, the queries let out, the
+ * addresses learned from their answers, the names those point to, and the flows @dns rules let in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VMFW_SLOTS * VMFW_MAX_DNS_NAMES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vmfw_dns_key);
+	__type(value, struct vmfw_dns_entry);
+} vmfw_dns_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VMFW_SLOTS * VMFW_MAX_DNS_RESOLVERS);
+	__type(key, struct vmfw_dns_resolver_key);
+	__type(value, __u32);
+} vmfw_dns_resolvers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VMFW_DNS_PENDING_SIZE);
+	__type(key, struct vmfw_dns_pending_key);
+	__type(value, struct vmfw_dns_pending);
+} vmfw_dns_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VMFW_DNS_LEARNED_SIZE);
+	__type(key, struct vmfw_dns_learned_key);
+	__type(value, struct vmfw_dns_learned);
+} vmfw_dns_learned SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VMFW_DNS_NAMES_SIZE);
+	__type(key, __u64);
+	__type(value, struct vmfw_dns_name_rec);
+} vmfw_dns_namerec SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VMFW_DNS_FLOWS_SIZE);
+	__type(key, struct vmfw_dns_flow_key);
+	__type(value, struct vmfw_dns_flow);
+} vmfw_dns_flows SEC(".maps");
+
 /* User-space only: instance and per-slot metadata, rule -> counter ids, the policy source. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -232,7 +232,7 @@ static int show(struct source *s, const struct vmfw_event *e, const struct reade
 		printf(",\"hook\":\"%s\",\"direction\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\","
 		       "\"rule\":", vmfw_hook_name(e->hook),
 		       e->direction == VMFW_DIR_FROM_WORKLOAD ? "out" : "in",
-		       e->verdict == VMFW_DROP ? "drop" : "pass", vmfw_reason_name(e->reason));
+		       vmfw_verdict_name(e->verdict), vmfw_reason_name(e->reason));
 		if (e->rule == VMFW_NO_RULE) {
 			printf("null,\"text\":null");
 		} else {
@@ -258,7 +258,7 @@ static int show(struct source *s, const struct vmfw_event *e, const struct reade
 		printf("%s.%06llu %-12s %-10s %-4s %-13s %-20s %s, length %u\n", tbuf + 11,
 		       (unsigned long long)(wall % 1000000000ull / 1000), s->inst.name,
 		       vmfw_hook_name(e->hook),
-		       e->verdict == VMFW_DROP ? "drop" : "pass", vmfw_reason_name(e->reason), where,
+		       vmfw_verdict_name(e->verdict), vmfw_reason_name(e->reason), where,
 		       summary, e->pkt_len);
 	}
 	if (o->dump && wire_len)

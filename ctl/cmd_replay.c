@@ -106,7 +106,7 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 			vmfw_packet_summary(pkt.data, pkt.len, summary, sizeof(summary));
 			if (cli->json) {
 				printf("{\"index\":%llu,\"verdict\":\"%s\",\"reason\":\"%s\",\"rule\":",
-				       index, res.verdict == VMFW_DROP ? "drop" : "pass",
+				       index, vmfw_verdict_name(res.verdict),
 				       vmfw_reason_name(res.reason));
 				if (res.rule == VMFW_NO_RULE)
 					printf("null");
@@ -117,7 +117,7 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 				printf("}\n");
 			} else {
 				printf("%6llu %-7s %-13s %-24s %s\n", index,
-				       res.verdict == VMFW_DROP ? "drop" : "pass",
+				       vmfw_verdict_name(res.verdict),
 				       vmfw_reason_name(res.reason), where, summary);
 			}
 		}

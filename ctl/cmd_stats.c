@@ -195,7 +195,7 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 			struct vmfw_counter c = reason_total(s, r, v);
 			struct vmfw_counter pc = prev ? reason_total(prev, r, v) : c;
 
-			printf("%s\"%s\":", v ? "," : "", v == VMFW_PASS ? "pass" : "drop");
+			printf("%s\"%s\":", v ? "," : "", vmfw_verdict_name(v));
 			json_counter(&c, &pc, secs, prev != NULL);
 		}
 		printf("}");
@@ -212,7 +212,7 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 			for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 				__u32 idx = VMFW_REASON_INDEX(pt, r, v);
 
-				printf("%s\"%s\":", v ? "," : "", v == VMFW_PASS ? "pass" : "drop");
+				printf("%s\"%s\":", v ? "," : "", vmfw_verdict_name(v));
 				json_counter(&s->reasons[idx], prev ? &prev->reasons[idx] : &s->reasons[idx],
 					     secs, prev != NULL);
 			}
@@ -349,7 +349,7 @@ static void print_prometheus(FILE *f, const struct vmfw_instance *insts, const s
 					fputs(",reason=", f);
 					vmfw_prom_label_value(f, vmfw_reason_name(r));
 					fputs(",verdict=", f);
-					vmfw_prom_label_value(f, v == VMFW_PASS ? "pass" : "drop");
+					vmfw_prom_label_value(f, vmfw_verdict_name(v));
 					fprintf(f, "} %llu\n",
 						(unsigned long long)(k ? c->bytes : c->packets));
 				}

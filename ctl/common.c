@@ -87,11 +87,30 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_BIND_OTHER] = "bind-other",
 		[VMFW_R_WILDCARD_LISTENER] = "wildcard-listener",
 		[VMFW_R_ACCEPTED] = "accepted",
+		[VMFW_R_DNS_ALLOWED] = "dns-allowed",
+		[VMFW_R_DNS_DENIED] = "dns-denied",
+		[VMFW_R_DNS_LEARNED] = "dns-learned",
+		[VMFW_R_DNS_UNSOLICITED] = "dns-unsolicited",
+		[VMFW_R_DNS_MALFORMED] = "dns-malformed",
 	};
 
 	if (reason < 0 || reason >= VMFW_REASON_MAX)
 		return "?";
 	return names[reason];
+}
+
+const char *vmfw_verdict_name(int verdict)
+{
+	switch (verdict) {
+	case VMFW_PASS:
+		return "pass";
+	case VMFW_DROP:
+		return "drop";
+	case VMFW_TX:
+		return "tx";
+	default:
+		return "?";
+	}
 }
 
 const char *vmfw_hook_name(int hook)
@@ -104,6 +123,7 @@ const char *vmfw_hook_name(int hook)
 		[VMFW_HOOK_ID_BIND] = "bind",
 		[VMFW_HOOK_ID_CGROUP_OUT] = "cgroup-out",
 		[VMFW_HOOK_ID_CGROUP_IN] = "cgroup-in",
+		[VMFW_HOOK_ID_TC_IN] = "tc-in",
 	};
 
 	if (hook < 0 || hook >= (int)(sizeof(names) / sizeof(names[0])))
@@ -119,6 +139,7 @@ const char *vmfw_point_name(int point)
 		[VMFW_POINT_CGROUP_OUT] = "cgroup-out",
 		[VMFW_POINT_CGROUP_IN] = "cgroup-in",
 		[VMFW_POINT_BIND] = "bind",
+		[VMFW_POINT_IFACE_IN] = "iface-in",
 	};
 
 	if (point < 0 || point >= VMFW_POINT_MAX)
@@ -128,14 +149,20 @@ const char *vmfw_point_name(int point)
 
 bool vmfw_point_used(const struct vmfw_inst_meta *m, int point)
 {
-	return point == VMFW_POINT_IFACE ? m->iface[0] != 0 : m->cgroup[0] != 0;
+	if (point == VMFW_POINT_IFACE || point == VMFW_POINT_IFACE_IN)
+		return m->iface[0] != 0;
+	return m->cgroup[0] != 0;
 }
 
 bool vmfw_point_reason(int point, int reason)
 {
 	switch (point) {
 	case VMFW_POINT_IFACE:
-		return reason <= VMFW_R_FRAGMENT;
+		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_DNS_ALLOWED ||
+		       reason == VMFW_R_DNS_DENIED || reason == VMFW_R_DNS_MALFORMED;
+	case VMFW_POINT_IFACE_IN:
+		return reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||
+		       reason == VMFW_R_DNS_MALFORMED;
 	case VMFW_POINT_CGROUP_OUT:
 		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED;
 	case VMFW_POINT_SOCKET:

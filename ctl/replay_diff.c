@@ -284,7 +284,7 @@ static int judge(struct diff *d, const struct vmfw_packet *pkt, unsigned long lo
 
 static const char *verdict_name(int v)
 {
-	return v == VMFW_DROP ? "drop" : "pass";
+	return vmfw_verdict_name(v);
 }
 
 static void print_verdict_json(const struct vmfw_policy *p, const struct verdict_key *v)

@@ -44,10 +44,15 @@
 #define VMFW_GROUP_ANY_V4 0u
 #define VMFW_GROUP_ANY_V6 1u
 #define VMFW_GROUP_FIRST  2u
+/* @dns destinations: selector s (a distinct `@dns` or `@dns(PATTERNS)`) is group VMFW_GROUP_DNS(s),
+ * which a destination joins while it is a learned address whose name matches the selector. */
+#define VMFW_GROUP_DNS_BASE 0xfffff000u
+#define VMFW_GROUP_DNS(s) (VMFW_GROUP_DNS_BASE + (__u32)(s))
 
 enum vmfw_verdict {
 	VMFW_PASS = 0,
 	VMFW_DROP = 1,
+	VMFW_TX = 2,      /* answered from the data path: a refused DNS query's response went back */
 	VMFW_VERDICT_MAX,
 };
 
@@ -66,6 +71,12 @@ enum vmfw_reason {
 	VMFW_R_WILDCARD_LISTENER, /* a packet to a TCP listener on the wildcard address: only
 				   * loopback traffic passes */
 	VMFW_R_ACCEPTED,          /* a packet of a TCP connection the cgroup accepted: passes */
+	/* DNS (`allow dns`): queries from the workload, answers to it. */
+	VMFW_R_DNS_ALLOWED,       /* a query for an allowed name (to a resolver, when listed) */
+	VMFW_R_DNS_DENIED,        /* a query for another name, or to a server not listed as a resolver */
+	VMFW_R_DNS_LEARNED,       /* an answer to a query let out: its addresses were learned */
+	VMFW_R_DNS_UNSOLICITED,   /* an answer to no query let out, or not matching it: teaches nothing */
+	VMFW_R_DNS_MALFORMED,     /* a DNS message that cannot be parsed (or judged) */
 	VMFW_REASON_MAX,
 };
 
@@ -76,6 +87,7 @@ enum vmfw_point {
 	VMFW_POINT_CGROUP_OUT,    /* cgroup_skb egress: packets the cgroup sends */
 	VMFW_POINT_CGROUP_IN,     /* cgroup_skb ingress: packets to wildcard listeners */
 	VMFW_POINT_BIND,          /* bind() of the cgroup's sockets: calls */
+	VMFW_POINT_IFACE_IN,      /* tc on the interface, frames to the VM: DNS answers only */
 	VMFW_POINT_MAX,
 };
 
@@ -105,9 +117,13 @@ struct vmfw_slot_cfg {
 	__u32 v6_short_lens;  /* bit L: the policy has an IPv6 prefix of length L < 32 */
 	__u32 events_rate;    /* events recorded per second at most */
 	__u8 bind_mode;       /* enum vmfw_bind_mode */
-	__u8 pad[3];
+	__u8 dns_flags;       /* VMFW_DNS_F_* */
+	__u8 dns_action;      /* enum vmfw_dns_action: what a denied query gets */
+	__u8 n_dns_selectors; /* @dns destinations: groups VMFW_GROUP_DNS(0 .. n-1) */
+	__u32 dns_max_ttl;    /* seconds: `dns max-ttl` */
+	__u32 dns_grace;      /* seconds: `dns grace` */
 };
-VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 48, "vmfw_slot_cfg layout");
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 56, "vmfw_slot_cfg layout");
 
 /* Prefix table: (slot, family, length, masked address) -> group. Every length in one hash. */
 struct vmfw_prefix_key {
@@ -265,6 +281,7 @@ enum vmfw_hook_id {
 	VMFW_HOOK_ID_BIND,         /* bind4/bind6 */
 	VMFW_HOOK_ID_CGROUP_OUT,   /* cgroup_skb egress */
 	VMFW_HOOK_ID_CGROUP_IN,    /* cgroup_skb ingress */
+	VMFW_HOOK_ID_TC_IN,        /* tc on the interface, frames to the VM */
 };
 
 enum vmfw_direction {
@@ -310,6 +327,169 @@ struct vmfw_event_drops {
 	__u64 off_gen;          /* policy generation + 1 that this CPU found with events off */
 };
 
+
+/* ---- DNS-name allowlist -------------------------------------------------------------------- */
+
+#define VMFW_DNS_PORT            53
+#define VMFW_MAX_DNS_NAMES       131072u  /* distinct names and patterns in one policy */
+#define VMFW_MAX_DNS_SELECTORS   32u      /* distinct @dns destinations in one policy */
+#define VMFW_MAX_DNS_RESOLVERS   64u      /* addresses in `dns resolvers { }` */
+#define VMFW_DNS_DEFAULT_MAX_TTL 3600u
+#define VMFW_DNS_DEFAULT_GRACE   60u
+#define VMFW_DNS_LEARNED_SIZE    65536u   /* learned addresses, an LRU */
+#define VMFW_DNS_NAMES_SIZE      16384u   /* names learned addresses point to, an LRU */
+#define VMFW_DNS_PENDING_SIZE    8192u    /* queries let out and not yet answered, an LRU */
+#define VMFW_DNS_PENDING_NS      (5ull * 1000000000ull)  /* an answer is believed this long */
+#define VMFW_DNS_FLOWS_SIZE      65536u   /* flows admitted by @dns rules, an LRU */
+/* A flow admitted through a learned address keeps passing after the address expires while it
+ * stays active: a packet at least this often. */
+#define VMFW_DNS_FLOW_IDLE_TCP_NS (3600ull * 1000000000ull)
+#define VMFW_DNS_FLOW_IDLE_NS     (300ull * 1000000000ull)
+#define VMFW_DNS_MAX_RECORDS     32u      /* answer records read from one answer */
+#define VMFW_DNS_MAX_LEARN       16u      /* addresses learned from one answer */
+#define VMFW_DNS_MAX_HOPS        16u      /* compression pointers followed in one name */
+#define VMFW_DNS_MSG_MAX         4096u    /* bytes of a DNS message read; a longer one teaches
+					   * from its first VMFW_DNS_MSG_MAX bytes */
+#define VMFW_DNS_NAME_MAX        255u     /* a name in wire form, root label included */
+
+/* slot cfg dns_flags */
+#define VMFW_DNS_F_ON        1u   /* the policy has `allow dns`: port 53 is judged by name */
+#define VMFW_DNS_F_RESOLVERS 2u   /* `dns resolvers`: queries go only to the listed servers */
+#define VMFW_DNS_F_DEST      4u   /* some rule has an @dns destination */
+
+enum vmfw_dns_action {
+	VMFW_DNS_REFUSE = 0,      /* answer a denied query REFUSED (the default) */
+	VMFW_DNS_NXDOMAIN,        /* answer it NXDOMAIN */
+	VMFW_DNS_DROP,            /* drop it */
+};
+
+/* Name table, an LPM trie. A name is keyed by its encoding: lower-case ASCII, "." put in front,
+ * the whole byte string reversed: "www.Example.com" -> "moc.elpmaxe.www.". A name (a query's, or
+ * an exact name of the policy) ends with a NUL byte; a wildcard "*.example.com" is the encoding of
+ * its base "example.com" without the NUL, so that it is a prefix of every name below and of the
+ * base itself; "*" alone is the empty prefix. A query label holding "." or NUL never matches, so
+ * the "." of the encoding always stands at a label boundary. prefixlen counts slot and name bits. */
+struct vmfw_dns_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 name[VMFW_DNS_NAME_MAX];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_dns_key) == 260, "vmfw_dns_key layout");
+
+/* What a name gets: the first `allow dns` rule (file order) that allows it, and the @dns
+ * selectors it belongs to. */
+struct vmfw_dns_match {
+	__u32 rule;     /* VMFW_NO_RULE: the name is not allowed */
+	__u32 ctr;      /* counter id of rule */
+	__u32 tags;     /* bit s: selector s matches the name */
+	__u32 pad;
+};
+
+struct vmfw_dns_entry {
+	struct vmfw_dns_match below;  /* wildcard: names strictly below the base; exact: the name */
+	struct vmfw_dns_match at;     /* wildcard only: the base name itself */
+	__u16 base_len;               /* bytes of name the entry holds, NUL excluded */
+	__u8 wildcard;
+	__u8 pad[5];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_dns_entry) == 40, "vmfw_dns_entry layout");
+
+/* `dns resolvers`: the servers queries may go to, per slot. */
+struct vmfw_dns_resolver_key {
+	__u8 slot;
+	__u8 family;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_dns_resolver_key) == 20, "vmfw_dns_resolver_key layout");
+
+/* A query let out, waiting for its answer. */
+struct vmfw_dns_pending_key {
+	__u8 family;
+	__u8 proto;       /* IPPROTO_UDP or IPPROTO_TCP */
+	__u16 cport;      /* the client's port, host order */
+	__u16 id;         /* the query's ID, host order */
+	__u16 pad;
+	__u8 client[16];
+	__u8 server[16];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_dns_pending_key) == 40, "vmfw_dns_pending_key layout");
+
+struct vmfw_dns_pending {
+	__u64 ts_ns;
+	__u64 name_hash;  /* FNV-1a 64 of qname[0 .. qname_len) */
+	__u32 tags[VMFW_SLOTS];  /* the name's selectors under each slot's policy */
+	__u16 qtype;
+	__u16 qclass;
+	__u16 qname_len;  /* wire form, root label included */
+	__u8 pad[6];
+	__u8 qname[256];  /* the question name in wire form, ASCII letters lower-cased */
+};
+
+/* Learned addresses: an address answered for an allowed name. */
+struct vmfw_dns_learned_key {
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_dns_learned_key) == 20, "vmfw_dns_learned_key layout");
+
+struct vmfw_dns_learned {
+	__u64 expires_ns;   /* CLOCK_MONOTONIC (capture time in replay): TTL (capped) + grace */
+	__u64 learned_ns;   /* the last answer that taught it */
+	__u64 name_hash;    /* the name it was last learned for: vmfw_dns_names */
+	__u64 hits;         /* flows admitted through it */
+	__u32 tags[VMFW_SLOTS];  /* selectors its names match, under each slot's policy */
+	__u32 ttl;          /* the TTL of that answer, seconds, before the cap */
+	__u32 pad;
+};
+
+struct vmfw_dns_name_rec {
+	__u16 len;          /* wire form, root label included */
+	__u8 name[VMFW_DNS_NAME_MAX + 1];
+};
+
+/* Flows admitted by an @dns rule: they outlive the address's expiry while active. */
+struct vmfw_dns_flow_key {
+	__u8 family;
+	__u8 proto;
+	__u16 sport;
+	__u16 dport;
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_dns_flow_key) == 40, "vmfw_dns_flow_key layout");
+
+struct vmfw_dns_flow {
+	__u64 last_ns;
+	__u32 tags[VMFW_SLOTS];   /* the address's selectors when the flow started */
+	__u32 gen;
+	struct vmfw_result res;
+};
+
+/* What replay reports about a DNS packet. */
+enum vmfw_dns_seen {
+	VMFW_DNS_SEEN_NONE = 0,   /* not DNS, or DNS not judged (no `allow dns`) */
+	VMFW_DNS_SEEN_ALLOW,      /* a query let out */
+	VMFW_DNS_SEEN_REFUSE,     /* a query answered REFUSED */
+	VMFW_DNS_SEEN_NXDOMAIN,   /* a query answered NXDOMAIN */
+	VMFW_DNS_SEEN_DROP,       /* a query dropped */
+	VMFW_DNS_SEEN_LEARN,      /* an answer believed: learned[] holds what it taught */
+	VMFW_DNS_SEEN_IGNORE,     /* an answer that teaches nothing */
+};
+
+struct vmfw_replay_dns {
+	__u8 seen;          /* enum vmfw_dns_seen */
+	__u8 n_learned;
+	__u16 qname_len;    /* 0: no question parsed */
+	__u8 qname[256];    /* wire form, lower-cased */
+	struct {
+		__u8 family;
+		__u8 addr[16];
+	} learned[VMFW_DNS_MAX_LEARN];
+};
+
 /* Replay support: the clock user space sets per packet and the last result, used only when the
  * program is loaded with its replay switch on (a read-only constant, so the data path pays nothing). */
 struct vmfw_replay {
@@ -317,6 +497,7 @@ struct vmfw_replay {
 	__u32 frame_len;   /* the captured length, when the frame handed to test_run was padded or cut */
 	__u32 len_set;     /* frame_len is valid */
 	struct vmfw_result last;
+	struct vmfw_replay_dns dns;  /* cleared by user space before each packet */
 };
 
 /* Instance metadata, kept in a pinned map so that every vmfwctl command finds it. */

@@ -38,6 +38,12 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	m->evdrops = bpf_map__fd(skel->maps.vmfw_evdrops);
 	m->bind_ports = bpf_map__fd(skel->maps.vmfw_bind_ports);
 	m->listen_ports = bpf_map__fd(skel->maps.vmfw_listen_ports);
+	m->dns_names = bpf_map__fd(skel->maps.vmfw_dns_names);
+	m->dns_resolvers = bpf_map__fd(skel->maps.vmfw_dns_resolvers);
+	m->dns_pending = bpf_map__fd(skel->maps.vmfw_dns_pending);
+	m->dns_learned = bpf_map__fd(skel->maps.vmfw_dns_learned);
+	m->dns_namerec = bpf_map__fd(skel->maps.vmfw_dns_namerec);
+	m->dns_flows = bpf_map__fd(skel->maps.vmfw_dns_flows);
 	return 0;
 }
 
