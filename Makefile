@@ -64,13 +64,15 @@ $(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Werror=unused-function $< $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 
-# A program the cgroup end-to-end test attaches below vmfw's, to show it cannot switch vmfw off.
-$(BUILD)/selftests/allow_all.bpf.o: selftests/e2e/allow_all.bpf.c
+# Programs the end-to-end tests attach beside vmfw's: allow_all below vmfw's in a cgroup, to show
+# it cannot switch vmfw off; xdp_pass on a VM-side veth end, so that vmfw's XDP_TX reaches it.
+E2E_BPF_OBJS := $(patsubst selftests/e2e/%.c,$(BUILD)/selftests/%.o,$(wildcard selftests/e2e/*.bpf.c))
+$(BUILD)/selftests/%.bpf.o: selftests/e2e/%.bpf.c
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-unit: $(UNIT_BINS) $(BUILD)/selftests/allow_all.bpf.o
+unit: $(UNIT_BINS) $(E2E_BPF_OBJS)
 
 deps:
 	$(Q)./selftests/deps.sh
