@@ -105,9 +105,9 @@ $(BUILD)/flood_gen.skel.h: $(BUILD)/bench/flood_gen.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name flood_gen_bpf > $@
 
-$(BUILD)/vmfw-bench: bench/bench.c $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
+$(BUILD)/vmfw-bench: bench/bench.c bench/dns.c $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) bench/bench.c $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) bench/bench.c bench/dns.c $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/vmfw-flood: bench/flood.c $(BUILD)/flood_gen.skel.h
 	$(call msg,LINK,$@)
