@@ -127,27 +127,26 @@ except (ValueError, KeyError, IndexError, TypeError, AttributeError):
     print("missing")' "$1" "$2" "$3"
 }
 
-# learned NAME ADDR: the name `vmfwctl dns NAME --json` gives for ADDR (lower case, no trailing
-# dot), "none" when ADDR is not listed, "bad-json" when the output is not JSON.
+# learned NAME ADDR [FIELD]: FIELD (default name) of ADDR's entry in `vmfwctl dns NAME --json`
+# (a name in lower case without its trailing dot), "none" when ADDR is not listed, "bad-json"
+# when the output is not JSON.
 learned() {
 	vmfwctl dns "$1" --json 2>/dev/null | "$PY" -c 'import json, sys
-addr = sys.argv[1]
+addr, field = sys.argv[1], sys.argv[2]
 try:
-    data = json.load(sys.stdin)
-except ValueError:
+    rows = [r for r in json.load(sys.stdin) if r.get("address") == addr]
+except (ValueError, AttributeError, TypeError):
     print("bad-json"); sys.exit()
-def entries(d):
-    if isinstance(d, dict):
-        if d.get("addr", d.get("address")) is not None:
-            yield d
-        for v in d.values():
-            yield from entries(v)
-    elif isinstance(d, list):
-        for v in d:
-            yield from entries(v)
-names = [str(e.get("name", "?")).lower().rstrip(".") for e in entries(data)
-         if e.get("addr", e.get("address")) == addr]
-print(" ".join(sorted(set(names))) or "none")' "$2"
+if not rows:
+    print("none"); sys.exit()
+v = [str(r.get(field)).lower().rstrip(".") for r in rows]
+print(" ".join(sorted(set(v))))' "$2" "${3:-name}"
+}
+
+# to_vm_prog_id NAME: the id of the instance's pinned to-the-VM program (vmfw_tc_in).
+to_vm_prog_id() {
+	bpftool -j prog show pinned "$BPFFS/vmfw/$1/prog_to_vm" 2>/dev/null |
+		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null
 }
 
 # hold_start TAG ADDR PORT: a held connection in the background; hold_ok TAG / hold_fail TAG:
@@ -158,7 +157,11 @@ hold_start() {
 		>/dev/null 2>&1 &
 	E2E_PIDS+=($!)
 }
-hold_ok() { grep -c '^ok ' "$E2E_TMP/hold-$1.log" 2>/dev/null || echo 0; }
+hold_ok() {
+	local n
+	n=$(grep -c '^ok ' "$E2E_TMP/hold-$1.log" 2>/dev/null)
+	echo "${n:-0}"
+}
 hold_fail() { grep -v '^ok \|^connected$' "$E2E_TMP/hold-$1.log" 2>/dev/null | head -1; }
 hold_stop() { touch "$E2E_TMP/hold-$1.stop"; }
 
@@ -191,7 +194,7 @@ check "setup: curl reaches $DENIED4" "$BODY" "$(http_get "http://$DENIED4/")"
 # ---------------------------------------------------------------- with vmfw
 # run_mode MODE: a fresh instance, every check, unload.
 run_mode() {
-	local mode=$1 name=dns-$1 a0 d0 l0 q0 qd got i
+	local mode=$1 name=dns-$1 a0 d0 l0 q0 qd got i prog links prog_in
 	echo "# mode $mode"
 	if [ "$mode" = xdp ]; then
 		# Without NAPI on the VM side the veth drops what vmfw sends back with XDP_TX.
@@ -204,8 +207,14 @@ run_mode() {
 		dig_q +timeout=2 "$HOST4" "denied.$ZONE" A
 		check "xdp: with no XDP program (and GRO off) on the VM's end, vmfw's REFUSED is lost on the veth" \
 			timeout "$DIG_STATUS"
-		ip -n "$NS_VM" link set dev "$IF_VM" xdpdrv obj "$XDP_PASS_OBJ" sec xdp ||
+		# bpftool, not ip: ip's own loader would pin maps in the test's bpffs.
+		bpftool prog load "$XDP_PASS_OBJ" "$BPFFS/xdp_pass" type xdp ||
+			die "test_dns: cannot load $XDP_PASS_OBJ"
+		nsenter --net="/run/netns/$NS_VM" bpftool net attach xdpdrv pinned "$BPFFS/xdp_pass" dev "$IF_VM" ||
 			die "test_dns: cannot attach $XDP_PASS_OBJ to $IF_VM"
+		rm -f "$BPFFS/xdp_pass"
+		check_match "xdp: $IF_VM (the VM's end) runs the pass program" 'prog/xdp .*name xdp_pass' \
+			"$(ip -n "$NS_VM" link show dev "$IF_VM")"
 	fi
 
 	# (a) allowed names: the first connection after the answer passes.
@@ -274,6 +283,11 @@ run_mode() {
 	check "$mode: vmfwctl dns lists $ALLOWED6 for allowed.$ZONE" "allowed.$ZONE" "$(learned "$name" "$ALLOWED6")"
 	check "$mode: vmfwctl dns lists $WEB4 for www.allowed.$ZONE (the name asked)" "www.allowed.$ZONE" \
 		"$(learned "$name" "$WEB4")"
+	check "$mode: ... with the answer's TTL (300)" 300 "$(learned "$name" "$ALLOWED4" ttl)"
+	got=$(learned "$name" "$ALLOWED4" expires_in)
+	check "$mode: ... expiring within max-ttl 60 s + grace 0 (in $got s)" yes \
+		"$([[ "$got" =~ ^[0-9]+$ ]] && [ "$got" -le 60 ] && [ "$got" -gt 0 ] && echo yes || echo no)"
+	check_ge "$mode: ... with a hit for the connections made to it" 1 "$(learned "$name" "$ALLOWED4" hits)"
 	check "$mode: vmfwctl dns does not list $DENIED4" none "$(learned "$name" "$DENIED4")"
 	check "$mode: vmfwctl dns does not list $OTHER4" none "$(learned "$name" "$OTHER4")"
 	run_ctl dns "$name"
@@ -326,11 +340,15 @@ run_mode() {
 	check "$mode: a new answer for ttl.allowed.$ZONE: new connections pass again" "echo:hello 8080" \
 		"$(tcp_echo "$TTL4" 8080)"
 
+	prog=$(prog_id "$name")
+	links=$(links_of_prog "$prog")
+	prog_in=$(to_vm_prog_id "$name")
 	run_ctl unload "$name"
 	check "$mode: unload exits 0" 0 "$CTL_RC"
-	check "$mode: no pin left in the bpffs" "" "$(pins_left)"
-	check_nomatch "$mode: no tc filter left on $IF_HOST egress" . \
-		"$(tc -n "$NS_HOST" filter show dev "$IF_HOST" egress 2>&1)"
+	check_unloaded "$mode" "$name" "$IF_HOST" "$prog" "$links"
+	check "$mode: no bpf link runs the to-VM program (id $prog_in) any more" "" \
+		"$(links_of_prog "$prog_in")"
+	check "$mode: no tc filter left on $IF_HOST egress" "" "$(tc -n "$NS_HOST" filter show dev "$IF_HOST" egress 2>&1)"
 	dig_q "$HOST4" "denied.$ZONE" A
 	check "$mode: once unloaded, denied.$ZONE resolves again" "NOERROR $DENIED4" "$DIG_STATUS $DIG_ADDRS"
 	if [ "$mode" = xdp ]; then
