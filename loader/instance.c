@@ -276,11 +276,11 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 		       const struct vmfw_compiled *c)
 {
 	struct vmfw_instance inst = {};
-	struct bpf_program *prog = NULL;
+	struct bpf_program *prog = NULL, *to_vm = NULL;
 	unsigned ifindex = 0, room;
-	int err, link_fd = -1, kind = 0;
+	int err, link_fd = -1, kind = 0, to_vm_fd = -1, to_vm_kind = 0;
 	__u32 zero = 0;
-	bool pinned = false, attached = false, cg_attached = false;
+	bool pinned = false, attached = false, to_vm_attached = false, cg_attached = false;
 	char path[600];
 	size_t i;
 
@@ -313,9 +313,13 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	/* Load only the programs this instance runs: the verifier's time is spent once. */
 	bpf_program__set_autoload(inst.skel->progs.vmfw_xdp, o->iface && o->mode != VMFW_MODE_TC);
 	bpf_program__set_autoload(inst.skel->progs.vmfw_tc, o->iface && o->mode == VMFW_MODE_TC);
+	/* Answers to the VM come through the interface's egress in every mode (XDP has no egress). */
+	bpf_program__set_autoload(inst.skel->progs.vmfw_tc_in, o->iface != NULL);
 	vmfw_cgroup_select(inst.skel, o->cgroup != NULL);
-	if (o->iface)
+	if (o->iface) {
 		prog = o->mode == VMFW_MODE_TC ? inst.skel->progs.vmfw_tc : inst.skel->progs.vmfw_xdp;
+		to_vm = inst.skel->progs.vmfw_tc_in;
+	}
 	room = o->max_rules ? o->max_rules : VMFW_DEFAULT_RULE_ROOM;
 	if (room < p->nrules)
 		room = (unsigned)p->nrules;
@@ -373,6 +377,26 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 				goto fail;
 			}
 		}
+		/* The to-the-VM program after the first: it is pinned before it is attached, so that
+		 * its pins tell unload how to find it. */
+		snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_PROG, inst.dir);
+		err = bpf_program__pin(to_vm, path);
+		if (err) {
+			err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
+			goto fail;
+		}
+		err = vmfw_attach_to_vm(&inst, bpf_program__fd(to_vm), ifindex, &to_vm_fd,
+					&to_vm_kind);
+		if (err)
+			goto fail;
+		to_vm_attached = true;
+		if (to_vm_fd >= 0) {
+			snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_LINK, inst.dir);
+			if (bpf_obj_pin(to_vm_fd, path)) {
+				err = vmfw_err_r(-errno, "cannot pin %s: %s", path, strerror(errno));
+				goto fail;
+			}
+		}
 	}
 	if (o->cgroup) {
 		err = vmfw_cgroup_attach(&inst);
@@ -386,18 +410,25 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	}
 	if (link_fd >= 0)
 		close(link_fd);
+	if (to_vm_fd >= 0)
+		close(to_vm_fd);
 	vmfw_instance_close(&inst);
 	return 0;
 
 fail:
-	/* Nothing half-applied: undo the attachments and the pins made so far. */
+	/* Nothing half-applied: undo the attachments and the pins made so far. vmfw_detach finds
+	 * the clsact filters by the pinned programs, links held here are detached by their fd. */
 	if (cg_attached)
 		vmfw_cgroup_detach(&inst);
-	if (attached && link_fd < 0)
+	if ((attached && link_fd < 0) || (to_vm_attached && to_vm_fd < 0))
 		vmfw_detach(&inst);
 	if (link_fd >= 0) {
 		bpf_link_detach(link_fd);
 		close(link_fd);
+	}
+	if (to_vm_fd >= 0) {
+		bpf_link_detach(to_vm_fd);
+		close(to_vm_fd);
 	}
 	if (pinned)
 		remove_pins(inst.dir);
@@ -415,17 +446,19 @@ int vmfw_instance_remove_incomplete(const char *bpffs, const char *name)
 {
 	struct vmfw_instance inst = {};
 	char path[600];
-	int fd;
+	int fd, i;
 
 	snprintf(inst.dir, sizeof(inst.dir), "%s/vmfw/%s", bpffs, name);
 	if (vmfw_name_valid(name) || access(inst.dir, F_OK))
 		return -ENOENT;
-	/* Without the metadata only a pinned link tells where it ran; detaching it is enough. */
-	snprintf(path, sizeof(path), "%s/link", inst.dir);
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		bpf_link_detach(fd);
-		close(fd);
+	/* Without the metadata only pinned links tell where they ran; detaching them is enough. */
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", inst.dir, i ? VMFW_PIN_TO_VM_LINK : "link");
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
 	}
 	vmfw_cgroup_detach(&inst);
 	return remove_pins(inst.dir);
