@@ -33,6 +33,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli);
 int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli);
 int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli);
 int cmd_events(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_dns(int argc, char **argv, const struct vmfw_cli *cli);
 
 const struct vmfw_cmd *vmfw_cmd_find(const char *name);
 /* Prints "usage: vmfwctl NAME USAGE" and the summary to f. */
