@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dns.h"
 #include "instance.h"
 #include "log.h"
 #include "vmfw.skel.h"
@@ -436,10 +437,138 @@ fail:
 	return err;
 }
 
+/* The new policy's answer for the name a learned address or a pending query points to; false
+ * when the name is not known (its record evicted, or malformed). */
+static bool dns_name_match(const struct vmfw_compiled *c, int namerec_fd, __u64 name_hash,
+			   struct vmfw_dns_match *m)
+{
+	struct vmfw_dns_name_rec rec = {};
+
+	if (bpf_map_lookup_elem(namerec_fd, &name_hash, &rec) || !rec.len ||
+	    rec.len > VMFW_DNS_NAME_MAX)
+		return false;
+	vmfw_dns_lookup(c, rec.name, rec.len, m);
+	return true;
+}
+
+/* Learned addresses across a reload: each gets tags[slot] from the new policy's name table. With
+ * prune (after the flip), an address whose name the new policy does not allow, or whose name is
+ * no longer known, is forgotten; before the flip it only loses its selectors in the new slot.
+ * Only a changed entry is written, and only if it still exists (BPF_EXIST): the data path may
+ * refresh or evict entries meanwhile, and a refresh it writes between our read and our write is
+ * lost (the address then expires by its previous answer's TTL, at worst). */
+static int dns_retag_learned(const struct vmfw_maps *mp, const struct vmfw_compiled *c, __u32 slot,
+			     bool prune)
+{
+	struct vmfw_dns_learned_key key, next, *gone = NULL;
+	size_t ngone = 0, cap = 0, i;
+	bool first = true;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(mp->dns_learned, first ? NULL : &key, &next)) {
+		struct vmfw_dns_learned val;
+		struct vmfw_dns_match m = { .rule = VMFW_NO_RULE };
+		bool known;
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(mp->dns_learned, &key, &val))
+			continue;
+		known = dns_name_match(c, mp->dns_namerec, val.name_hash, &m);
+		if (prune && (!known || m.rule == VMFW_NO_RULE)) {
+			/* Deleted after the walk: deleting the key the walk stands on restarts it. */
+			if (ngone == cap) {
+				struct vmfw_dns_learned_key *ng;
+
+				cap = cap ? cap * 2 : 256;
+				ng = realloc(gone, cap * sizeof(*gone));
+				if (!ng) {
+					err = vmfw_err_r(-ENOMEM, "out of memory pruning learned addresses");
+					break;
+				}
+				gone = ng;
+			}
+			gone[ngone++] = key;
+			continue;
+		}
+		if (!known || m.rule == VMFW_NO_RULE)
+			m.tags = 0;
+		if (val.tags[slot] == m.tags)
+			continue;
+		val.tags[slot] = m.tags;
+		if (bpf_map_update_elem(mp->dns_learned, &key, &val, BPF_EXIST) && errno != ENOENT) {
+			err = vmfw_err_r(-errno, "cannot update a learned address: %s", strerror(errno));
+			break;
+		}
+	}
+	for (i = 0; i < ngone; i++)
+		bpf_map_delete_elem(mp->dns_learned, &gone[i]);
+	free(gone);
+	return err;
+}
+
+/* Pending queries are kept across a reload (their answers are still believed), with tags[slot]
+ * from the new policy, so that an answer that comes after the reload teaches its addresses the
+ * new policy's selectors. */
+static int dns_retag_pending(const struct vmfw_maps *mp, const struct vmfw_compiled *c, __u32 slot)
+{
+	struct vmfw_dns_pending_key key, next;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(mp->dns_pending, first ? NULL : &key, &next)) {
+		struct vmfw_dns_pending val;
+		struct vmfw_dns_match m = { .rule = VMFW_NO_RULE };
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(mp->dns_pending, &key, &val))
+			continue;
+		if (val.qname_len && val.qname_len <= VMFW_DNS_NAME_MAX)
+			vmfw_dns_lookup(c, val.qname, val.qname_len, &m);
+		if (m.rule == VMFW_NO_RULE)
+			m.tags = 0;
+		if (val.tags[slot] == m.tags)
+			continue;
+		val.tags[slot] = m.tags;
+		if (bpf_map_update_elem(mp->dns_pending, &key, &val, BPF_EXIST) && errno != ENOENT)
+			return vmfw_err_r(-errno, "cannot update a pending query: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static int dns_retag(const struct vmfw_maps *mp, const struct vmfw_compiled *c, __u32 slot,
+		     bool prune)
+{
+	int err = dns_retag_learned(mp, c, slot, prune);
+
+	return err ? err : dns_retag_pending(mp, c, slot);
+}
+
 int vmfw_instance_reload(struct vmfw_instance *inst, const struct vmfw_policy *p,
 			 const struct vmfw_compiled *c)
 {
-	return vmfw_apply_policy(&inst->maps, p, c, false);
+	struct vmfw_active act = {};
+	__u32 zero = 0, slot;
+	int err;
+
+	if (bpf_map_lookup_elem(inst->maps.active, &zero, &act))
+		return vmfw_err_r(-errno, "cannot read the active generation: %s", strerror(errno));
+	/* The slot the new policy goes to: learned addresses get its tags before the flip, so that
+	 * no address loses its @dns selectors across the reload. */
+	slot = VMFW_SLOT(act.gen + 1);
+	err = dns_retag(&inst->maps, c, slot, false);
+	if (err)
+		return err;
+	err = vmfw_apply_policy(&inst->maps, p, c, false);
+	if (err)
+		return err;
+	/* Again after the flip: what was learned meanwhile had its tags from a slot being filled.
+	 * And now the addresses the new policy does not allow are forgotten. */
+	err = dns_retag(&inst->maps, c, slot, true);
+	if (err)
+		vmfw_err("the new policy of %s is in force, but not every learned address was "
+			 "checked against it; reload again", inst->name);
+	return err;
 }
 
 int vmfw_instance_remove_incomplete(const char *bpffs, const char *name)
