@@ -443,6 +443,20 @@ static __always_inline __u32 cpu_flow_slot(const struct vmfw_flow_key *fk)
 	return VMFW_CPU_FLOW_SLOT(w[0], w[1], w[2], w[3], w[4]);
 }
 
+/* Keys and values of the @dns lookups: off the stack, which judge_policy shares with its callers. */
+struct dns_judge_tmp {
+	struct vmfw_dns_flow_key dk;
+	struct vmfw_dns_learned_key lk;
+	struct vmfw_dns_flow ndf;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_judge_tmp);
+} vmfw_dns_tmp SEC(".maps");
+
 /* @dns rules: the selectors a destination's learned names match, folded in like groups. */
 struct dns_sel_walk {
 	__u32 tags;
@@ -491,16 +505,16 @@ static __always_inline __u64 dns_flow_idle(__u8 proto)
 /* The verdict of the rules for a packet. Verdicts are cached per destination (family, protocol,
  * port, address) and policy generation. A destination that is (or was) a learned address is
  * cached as a marker only: its flows are judged one by one, because a flow admitted while the
- * address was learned outlives the address (vmfw_dns_flows). */
-static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
+ * address was learned outlives the address (vmfw_dns_flows). A global function: the verifier
+ * checks it once, not once per program and call site. */
+__attribute__((noinline)) int vmfw_judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
 {
 	struct vmfw_entry_val best = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE };
 	struct dns_sel_walk d = { .best = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE } };
-	struct vmfw_flow_key fk = { .family = p->family, .proto = p->proto, .dport = p->dport };
-	struct vmfw_dns_flow_key dk = {};
-	struct vmfw_dns_learned_key lk = {};
+	struct vmfw_flow_key fk = {};
 	struct vmfw_dns_learned *le = NULL;
-	struct vmfw_dns_flow *df = NULL, ndf;
+	struct vmfw_dns_flow *df = NULL;
+	struct dns_judge_tmp *t = NULL;
 	const struct vmfw_active *act;
 	const struct vmfw_slot_cfg *cfg;
 	struct vmfw_flow_val *fv, nfv;
@@ -511,9 +525,14 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	__u64 now = 0;
 	__u16 *pc;
 
+	if (!p || !r)
+		return -1;
+	fk.family = p->family;
+	fk.proto = p->proto;
+	fk.dport = p->dport;
 	act = bpf_map_lookup_elem(&vmfw_active, &zero);
 	if (!act)
-		return set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
+		return -1;
 	/* One read: the slot walked and the generation the cache entry is tagged with must be the
 	 * same, or a reload in between would file the old policy's verdict under the new one. */
 	gen = READ_ONCE_U32(act->gen);
@@ -525,7 +544,7 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	    flow_key_eq(&last->key, &fk)) {
 		if (!(last->val.res.flags & VMFW_RES_DNS_FLOW)) {
 			*r = last->val.res;
-			return;
+			return 0;
 		}
 		marker = 1;
 	} else {
@@ -540,14 +559,17 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 				last->valid = 1;
 			}
 			if (!(r->flags & VMFW_RES_DNS_FLOW))
-				return;
+				return 0;
 			marker = 1;
 		}
 	}
 	if (marker) {
 		/* A flow already admitted through a learned address. */
-		dns_flow_key(p, &dk);
-		df = bpf_map_lookup_elem(&vmfw_dns_flows, &dk);
+		t = bpf_map_lookup_elem(&vmfw_dns_tmp, &zero);
+		if (!t)
+			return -1;
+		dns_flow_key(p, &t->dk);
+		df = bpf_map_lookup_elem(&vmfw_dns_flows, &t->dk);
 		now = now_ns();
 		dns_looked = 1;
 		if (df && now - df->last_ns < dns_flow_idle(p->proto)) {
@@ -557,7 +579,7 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 				 * would bounce between CPUs. */
 				if (now - df->last_ns > 1000000000ull)
 					df->last_ns = now;
-				return;
+				return 0;
 			}
 		} else {
 			df = NULL;
@@ -566,7 +588,7 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	slot = VMFW_SLOT(gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
 	if (!cfg)
-		return set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
+		return -1;
 
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		pidx = VMFW_PORT_INDEX(slot, p->proto == IPPROTO_UDP, p->dport);
@@ -581,16 +603,20 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 		    pclass, &best);
 
 	if (cfg->dns_flags & VMFW_DNS_F_DEST) {
+		if (!t)
+			t = bpf_map_lookup_elem(&vmfw_dns_tmp, &zero);
+		if (!t)
+			return -1;
 		if (!dns_looked) {
-			dns_flow_key(p, &dk);
-			df = bpf_map_lookup_elem(&vmfw_dns_flows, &dk);
+			dns_flow_key(p, &t->dk);
+			df = bpf_map_lookup_elem(&vmfw_dns_flows, &t->dk);
 			now = now_ns();
 			if (df && now - df->last_ns >= dns_flow_idle(p->proto))
 				df = NULL;
 		}
-		lk.family = p->family;
-		__builtin_memcpy(lk.addr, p->daddr, 16);
-		le = bpf_map_lookup_elem(&vmfw_dns_learned, &lk);
+		t->lk.family = p->family;
+		__builtin_memcpy(t->lk.addr, p->daddr, 16);
+		le = bpf_map_lookup_elem(&vmfw_dns_learned, &t->lk);
 		if (le) {
 			influenced = 1;
 			if (now < le->expires_ns) {
@@ -629,32 +655,38 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	} else {
 		set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
 	}
-	if (from_dns && r->verdict == VMFW_PASS) {
-		ndf.last_ns = now;
-		ndf.tags[0] = ftag0;
-		ndf.tags[1] = ftag1;
-		ndf.gen = gen;
-		ndf.res = *r;
-		bpf_map_update_elem(&vmfw_dns_flows, &dk, &ndf, BPF_ANY);
+	if (from_dns && r->verdict == VMFW_PASS && t) {
+		t->ndf.last_ns = now;
+		t->ndf.tags[0] = ftag0;
+		t->ndf.tags[1] = ftag1;
+		t->ndf.gen = gen;
+		t->ndf.res = *r;
+		bpf_map_update_elem(&vmfw_dns_flows, &t->dk, &t->ndf, BPF_ANY);
 		if (!df && le)
 			__sync_fetch_and_add(&le->hits, 1);
 	}
 	if (influenced) {
 		if (marker)
-			return;
+			return 0;
 		nfv.gen = gen;
 		nfv.dns_epoch = epoch;
 		nfv.res = *r;
 		nfv.res.flags = VMFW_RES_DNS_FLOW;
 		bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
-		return;
+		return 0;
 	}
 	/* A new flow goes to the shared cache only; it enters this CPU's cache on its second packet,
 	 * so a stream of one-packet flows does not also write a per-CPU line each. */
 	nfv.gen = gen;
 	nfv.dns_epoch = epoch;
 	nfv.res = *r;
-	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
+	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);	return 0;
+}
+
+static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
+{
+	if (vmfw_judge_policy(p, r))
+		set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
 }
 
 static __always_inline void frag_key(const struct vmfw_pkt *p, struct vmfw_frag_key *k)
