@@ -428,8 +428,8 @@ static void unknown_statement_word_says_what_was_expected(void **state)
 {
 	(void)state;
 	expect_error("default deny\n\nalow tcp to any\n", "3:1",
-		     "expected 'allow', 'deny', 'default', 'events' or 'bind', got 'alow'");
-	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny', 'default', 'events' or 'bind', got '{'");
+		     "expected 'allow', 'deny', 'default', 'events', 'bind' or 'dns', got 'alow'");
+	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny', 'default', 'events', 'bind' or 'dns', got '{'");
 }
 
 static void unknown_protocol_lists_the_protocols(void **state)
