@@ -389,6 +389,16 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* The text at pos up to the next blank, for a message. */
+static const char *show_at(const struct lexer *lx, size_t pos, showbuf sb)
+{
+	struct tok t = { .s = lx->s + pos, .len = 0 };
+
+	while (pos + t.len < lx->len && !is_blank(lx->s[pos + t.len]))
+		t.len++;
+	return show(&t, sb);
+}
+
 /* DEST `@dns` or `@dns(PATTERN, ...)`, t being the token that starts with '@'. The lexer does not
  * split at parentheses, so the list is read here character by character. On return t is the
  * token after the destination. */
@@ -398,14 +408,12 @@ static int parse_dns_dest(struct parser *ps, struct lexer *lx, struct tok *t, st
 	size_t n = 0, cap = 0, pos, start;
 	unsigned col = t->col, open_col;
 	const char *s = lx->s;
+	showbuf sb;
 	int err, sel;
 
-	if (t->len < 4 || strncasecmp(t->s, "@dns", 4) || (t->len > 4 && t->s[4] != '(')) {
-		showbuf sb;
-
+	if (t->len < 4 || strncasecmp(t->s, "@dns", 4) || (t->len > 4 && t->s[4] != '('))
 		return perr(ps, t->col, "unknown destination %s: the only '@' destination is @dns",
 			    show(t, sb));
-	}
 	pos = (size_t)(t->s - s) + 4;
 	while (pos < lx->len && is_blank(s[pos]))
 		pos++;
@@ -425,7 +433,7 @@ static int parse_dns_dest(struct parser *ps, struct lexer *lx, struct tok *t, st
 				else
 					err = perr(ps, (unsigned)pos + 1,
 						   "expected a DNS name or pattern in the @dns( ) opened at column %u, got %s",
-						   open_col, pos < lx->len ? "something else" : "end of line");
+						   open_col, show_at(lx, pos, sb));
 				goto fail;
 			}
 			err = add_pattern(ps, s + start, pos - start, (unsigned)start + 1, &pats, &n, &cap);
@@ -443,7 +451,7 @@ static int parse_dns_dest(struct parser *ps, struct lexer *lx, struct tok *t, st
 			}
 			err = perr(ps, (unsigned)pos + 1,
 				   "expected ',' or ')' in the @dns( ) opened at column %u, got %s", open_col,
-				   pos < lx->len ? "something else" : "end of line");
+				   show_at(lx, pos, sb));
 			goto fail;
 		}
 	}
