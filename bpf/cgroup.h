@@ -288,7 +288,7 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 		p.len = skb->len;
 	}
 	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
-	judge_frame(&p, st, &r);
+	judge_frame(NULL, VMFW_HOOK_CGROUP, &p, st, &r, NULL);
 out:
 	count_result(VMFW_POINT_CGROUP_OUT, &r, skb->len);
 	record_event(&src, &p, &r);

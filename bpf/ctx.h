@@ -30,6 +30,15 @@ static __always_inline long ctx_load(void *ctx, enum vmfw_hook hook, __u32 off, 
 	return bpf_skb_load_bytes(ctx, off, buf, len);
 }
 
+/* Writes bytes at any offset (a response written over the query it answers). */
+static __always_inline long ctx_store(void *ctx, enum vmfw_hook hook, __u32 off, const void *buf,
+				      __u32 len)
+{
+	if (hook == VMFW_HOOK_XDP)
+		return bpf_xdp_store_bytes((struct xdp_md *)ctx, off, (void *)buf, len);
+	return bpf_skb_store_bytes(ctx, off, buf, len, 0);
+}
+
 /* The linear part of the frame: where it may be read directly. */
 static __always_inline void ctx_linear(void *ctx, enum vmfw_hook hook, const __u8 **data,
 				       const __u8 **end)

@@ -33,6 +33,7 @@ enum vmfw_frag {
 
 struct vmfw_pkt {
 	__u32 len;            /* the frame's length */
+	__u32 l3_off;         /* where the IP header starts */
 	__u32 l3_end;         /* end of the IP packet: bytes past it are padding the receiver discards */
 	__u32 l4_off;         /* where the transport header starts (unfragmented or first fragment) */
 	__u32 frag_id;
@@ -239,6 +240,7 @@ static __always_inline int parse_ipv4(void *ctx, enum vmfw_hook hook, struct vmf
 	if (ip.version != 4 || ihl < sizeof(ip) || tot < ihl || tot > p->len - off)
 		return VMFW_P_MALFORMED;
 	p->family = VMFW_F_IPV4;
+	p->l3_off = off;
 	p->proto = ip.protocol;
 	p->l3_end = off + tot;
 	__builtin_memcpy(p->saddr, &ip.saddr, 4);
@@ -277,6 +279,7 @@ static __always_inline int parse_ipv6(void *ctx, enum vmfw_hook hook, struct vmf
 	if (ip6.version != 6 || bpf_ntohs(ip6.payload_len) > p->len - off - sizeof(ip6))
 		return VMFW_P_MALFORMED;
 	p->family = VMFW_F_IPV6;
+	p->l3_off = off;
 	p->l3_end = off + sizeof(ip6) + bpf_ntohs(ip6.payload_len);
 	__builtin_memcpy(p->saddr, &ip6.saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6.daddr, 16);

@@ -237,8 +237,8 @@ static __always_inline void set_result(struct vmfw_result *r, __u8 verdict, __u8
 	r->verdict = verdict;
 	r->reason = reason;
 	/* Results are copied whole into caches and events: no byte of them is left unwritten. */
-	r->pad[0] = 0;
-	r->pad[1] = 0;
+	r->flags = 0;
+	r->pad = 0;
 	r->rule = VMFW_NO_RULE;
 	r->ctr = VMFW_NO_RULE;
 }
@@ -443,40 +443,152 @@ static __always_inline __u32 cpu_flow_slot(const struct vmfw_flow_key *fk)
 	return VMFW_CPU_FLOW_SLOT(w[0], w[1], w[2], w[3], w[4]);
 }
 
-static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
+/* Keys and values of the @dns lookups: off the stack, which judge_policy shares with its callers. */
+struct dns_judge_tmp {
+	struct vmfw_dns_flow_key dk;
+	struct vmfw_dns_learned_key lk;
+	struct vmfw_dns_flow ndf;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_judge_tmp);
+} vmfw_dns_tmp SEC(".maps");
+
+/* @dns rules: the selectors a destination's learned names match, folded in like groups. */
+struct dns_sel_walk {
+	__u32 tags;
+	__u32 slot;
+	__u16 proto;
+	__u16 pclass;
+	struct vmfw_entry_val best;
+};
+
+static long merge_dns_selector(__u32 i, void *ctx)
+{
+	struct dns_sel_walk *d = ctx;
+	struct vmfw_entry_key k = { .group = VMFW_GROUP_DNS(i), .slot = (__u8)d->slot };
+
+	if (i >= 32 || !(d->tags >> i))
+		return 1;
+	if (!((d->tags >> i) & 1))
+		return 0;
+	k.proto = d->proto;
+	if (d->pclass != VMFW_PCLASS_ALL) {
+		k.pclass = d->pclass;
+		merge_entry(&k, &d->best);
+	}
+	k.pclass = VMFW_PCLASS_ALL;
+	merge_entry(&k, &d->best);
+	k.proto = VMFW_PROTO_ANY;
+	merge_entry(&k, &d->best);
+	return 0;
+}
+
+static __always_inline void dns_flow_key(const struct vmfw_pkt *p, struct vmfw_dns_flow_key *k)
+{
+	k->family = p->family;
+	k->proto = p->proto;
+	k->sport = p->sport;
+	k->dport = p->dport;
+	__builtin_memcpy(k->saddr, p->saddr, 16);
+	__builtin_memcpy(k->daddr, p->daddr, 16);
+}
+
+static __always_inline __u64 dns_flow_idle(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? VMFW_DNS_FLOW_IDLE_TCP_NS : VMFW_DNS_FLOW_IDLE_NS;
+}
+
+/* The verdict of the rules for a packet. Verdicts are cached per destination (family, protocol,
+ * port, address) and policy generation. A destination that is (or was) a learned address is
+ * cached as a marker only: its flows are judged one by one, because a flow admitted while the
+ * address was learned outlives the address (vmfw_dns_flows). A global function: the verifier
+ * checks it once, not once per program and call site. */
+__attribute__((noinline)) int vmfw_judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
 {
 	struct vmfw_entry_val best = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE };
-	struct vmfw_flow_key fk = { .family = p->family, .proto = p->proto, .dport = p->dport };
+	struct dns_sel_walk d = { .best = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE } };
+	struct vmfw_flow_key fk = {};
+	struct vmfw_dns_learned *le = NULL;
+	struct vmfw_dns_flow *df = NULL;
+	struct dns_judge_tmp *t = NULL;
 	const struct vmfw_active *act;
 	const struct vmfw_slot_cfg *cfg;
 	struct vmfw_flow_val *fv, nfv;
 	struct vmfw_last_flow *last;
-	__u32 zero = 0, gen, slot, group, pidx, cslot;
+	__u32 zero = 0, gen, epoch, slot, group, pidx, cslot, ftag0 = 0, ftag1 = 0;
 	__u16 pclass = VMFW_PCLASS_ALL;
+	int marker = 0, dns_looked = 0, influenced = 0, from_dns = 0;
+	__u64 now = 0;
 	__u16 *pc;
 
+	if (!p || !r)
+		return -1;
+	fk.family = p->family;
+	fk.proto = p->proto;
+	fk.dport = p->dport;
 	act = bpf_map_lookup_elem(&vmfw_active, &zero);
 	if (!act)
-		return set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
+		return -1;
 	/* One read: the slot walked and the generation the cache entry is tagged with must be the
 	 * same, or a reload in between would file the old policy's verdict under the new one. */
 	gen = READ_ONCE_U32(act->gen);
+	epoch = READ_ONCE_U32(act->dns_epoch);
 	__builtin_memcpy(fk.daddr, p->daddr, 16);
 	cslot = cpu_flow_slot(&fk);
 	last = bpf_map_lookup_elem(&vmfw_last, &cslot);
-	if (last && last->valid && last->val.gen == gen && flow_key_eq(&last->key, &fk)) {
-		*r = last->val.res;
-		return;
+	if (last && last->valid && last->val.gen == gen && last->val.dns_epoch == epoch &&
+	    flow_key_eq(&last->key, &fk)) {
+		if (!(last->val.res.flags & VMFW_RES_DNS_FLOW)) {
+			*r = last->val.res;
+			return 0;
+		}
+		marker = 1;
+	} else {
+		fv = bpf_map_lookup_elem(&vmfw_flows, &fk);
+		if (fv && fv->gen == gen && fv->dns_epoch == epoch) {
+			*r = fv->res;
+			if (last) {
+				last->key = fk;
+				last->val.gen = gen;
+				last->val.dns_epoch = epoch;
+				last->val.res = *r;
+				last->valid = 1;
+			}
+			if (!(r->flags & VMFW_RES_DNS_FLOW))
+				return 0;
+			marker = 1;
+		}
 	}
-	fv = bpf_map_lookup_elem(&vmfw_flows, &fk);
-	if (fv && fv->gen == gen) {
-		*r = fv->res;
-		goto remember;
+	if (marker) {
+		/* A flow already admitted through a learned address. */
+		t = bpf_map_lookup_elem(&vmfw_dns_tmp, &zero);
+		if (!t)
+			return -1;
+		dns_flow_key(p, &t->dk);
+		df = bpf_map_lookup_elem(&vmfw_dns_flows, &t->dk);
+		now = now_ns();
+		dns_looked = 1;
+		if (df && now - df->last_ns < dns_flow_idle(p->proto)) {
+			if (df->gen == gen) {
+				*r = df->res;
+				/* Refreshed once a second at most: a shared line written per packet
+				 * would bounce between CPUs. */
+				if (now - df->last_ns > 1000000000ull)
+					df->last_ns = now;
+				return 0;
+			}
+		} else {
+			df = NULL;
+		}
 	}
 	slot = VMFW_SLOT(gen);
 	cfg = bpf_map_lookup_elem(&vmfw_cfg, &slot);
 	if (!cfg)
-		return set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
+		return -1;
 
 	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
 		pidx = VMFW_PORT_INDEX(slot, p->proto == IPPROTO_UDP, p->dport);
@@ -490,32 +602,91 @@ static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_r
 	merge_group(p->family == VMFW_F_IPV4 ? VMFW_GROUP_ANY_V4 : VMFW_GROUP_ANY_V6, slot, p,
 		    pclass, &best);
 
-	if (best.deny_rule != VMFW_NO_RULE) {
+	if (cfg->dns_flags & VMFW_DNS_F_DEST) {
+		if (!t)
+			t = bpf_map_lookup_elem(&vmfw_dns_tmp, &zero);
+		if (!t)
+			return -1;
+		if (!dns_looked) {
+			dns_flow_key(p, &t->dk);
+			df = bpf_map_lookup_elem(&vmfw_dns_flows, &t->dk);
+			now = now_ns();
+			if (df && now - df->last_ns >= dns_flow_idle(p->proto))
+				df = NULL;
+		}
+		t->lk.family = p->family;
+		__builtin_memcpy(t->lk.addr, p->daddr, 16);
+		le = bpf_map_lookup_elem(&vmfw_dns_learned, &t->lk);
+		if (le) {
+			influenced = 1;
+			if (now < le->expires_ns) {
+				ftag0 = le->tags[0];
+				ftag1 = le->tags[1];
+			}
+		}
+		if (df) {
+			/* The flow keeps the selectors it started with, past the address's expiry. */
+			influenced = 1;
+			ftag0 |= df->tags[0];
+			ftag1 |= df->tags[1];
+		}
+		d.tags = (slot & 1) ? ftag1 : ftag0;
+		if (d.tags && cfg->n_dns_selectors) {
+			d.slot = slot;
+			d.proto = p->proto;
+			d.pclass = pclass;
+			bpf_loop(cfg->n_dns_selectors < 32 ? cfg->n_dns_selectors : 32,
+				 merge_dns_selector, &d, 0);
+		}
+	}
+
+	if (best.deny_rule != VMFW_NO_RULE || d.best.deny_rule != VMFW_NO_RULE) {
+		from_dns = d.best.deny_rule < best.deny_rule;
 		set_result(r, VMFW_DROP, VMFW_R_RULE_DENY);
-		r->rule = best.deny_rule;
-		r->ctr = best.deny_ctr;
-	} else if (best.allow_rule != VMFW_NO_RULE) {
+		r->rule = from_dns ? d.best.deny_rule : best.deny_rule;
+		r->ctr = from_dns ? d.best.deny_ctr : best.deny_ctr;
+	} else if (best.allow_rule != VMFW_NO_RULE || d.best.allow_rule != VMFW_NO_RULE) {
+		from_dns = d.best.allow_rule < best.allow_rule;
 		set_result(r, VMFW_PASS, VMFW_R_RULE_ALLOW);
-		r->rule = best.allow_rule;
-		r->ctr = best.allow_ctr;
+		r->rule = from_dns ? d.best.allow_rule : best.allow_rule;
+		r->ctr = from_dns ? d.best.allow_ctr : best.allow_ctr;
 	} else if (cfg->default_allow) {
 		set_result(r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
 	} else {
 		set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
 	}
+	if (from_dns && r->verdict == VMFW_PASS && t) {
+		t->ndf.last_ns = now;
+		t->ndf.tags[0] = ftag0;
+		t->ndf.tags[1] = ftag1;
+		t->ndf.gen = gen;
+		t->ndf.res = *r;
+		bpf_map_update_elem(&vmfw_dns_flows, &t->dk, &t->ndf, BPF_ANY);
+		if (!df && le)
+			__sync_fetch_and_add(&le->hits, 1);
+	}
+	if (influenced) {
+		if (marker)
+			return 0;
+		nfv.gen = gen;
+		nfv.dns_epoch = epoch;
+		nfv.res = *r;
+		nfv.res.flags = VMFW_RES_DNS_FLOW;
+		bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
+		return 0;
+	}
 	/* A new flow goes to the shared cache only; it enters this CPU's cache on its second packet,
 	 * so a stream of one-packet flows does not also write a per-CPU line each. */
 	nfv.gen = gen;
+	nfv.dns_epoch = epoch;
 	nfv.res = *r;
-	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
-	return;
-remember:
-	if (last) {
-		last->key = fk;
-		last->val.gen = gen;
-		last->val.res = *r;
-		last->valid = 1;
-	}
+	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);	return 0;
+}
+
+static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
+{
+	if (vmfw_judge_policy(p, r))
+		set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
 }
 
 static __always_inline void frag_key(const struct vmfw_pkt *p, struct vmfw_frag_key *k)
@@ -597,6 +768,8 @@ static __always_inline int ethertype_allowed(__u16 ethertype)
 	}
 	return 0;
 }
+
+#include "dns.h"
 
 /* Where an event comes from, and the packet to copy into it (ctx NULL: a socket call, no packet). */
 struct event_src {
@@ -724,8 +897,10 @@ static __always_inline int parse_frame(void *ctx, enum vmfw_hook hook, struct vm
 	return st;
 }
 
-/* The verdict on a parsed frame. */
-static __always_inline void judge_frame(struct vmfw_pkt *p, int st, struct vmfw_result *r)
+/* The verdict on a parsed frame. ctx is the interface's frame, for DNS queries (NULL in a cgroup,
+ * whose queries the rules judge). */
+static __always_inline void judge_frame(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, int st,
+					struct vmfw_result *r, struct vmfw_replay *rp)
 {
 	switch (st) {
 	case VMFW_P_ARP:
@@ -746,7 +921,8 @@ static __always_inline void judge_frame(struct vmfw_pkt *p, int st, struct vmfw_
 			judge_later_fragment(p, r);
 			break;
 		}
-		judge_policy(p, r);
+		if (!ctx || !judge_dns_query(ctx, hook, p, r, rp))
+			judge_policy(p, r);
 		if (p->frag == VMFW_FRAG_FIRST)
 			remember_first_fragment(p, r);
 		break;
@@ -787,12 +963,18 @@ static __always_inline int vmfw_filter(void *ctx, enum vmfw_hook hook)
 	if (parse_only)
 		set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
 	else
-		judge_frame(&p, st, &r);
+		judge_frame(ctx, hook, &p, st, &r, replay_mode ? rp : NULL);
 	count_result(VMFW_POINT_IFACE, &r, frame_len);
 	if (replay_mode && rp)
 		rp->last = r;
 	else if (!replay_mode && !parse_only)
 		record_event(&src, &p, &r);
+	if (r.verdict == VMFW_TX) {
+		/* The query's answer goes back where the query came from. */
+		if (hook == VMFW_HOOK_XDP)
+			return XDP_TX;
+		return bpf_redirect(((struct __sk_buff *)ctx)->ifindex, 0);
+	}
 	return ctx_verdict(hook, r.verdict == VMFW_DROP);
 }
 
@@ -806,6 +988,31 @@ SEC("tc")
 int vmfw_tc(struct __sk_buff *skb)
 {
 	return vmfw_filter(skb, VMFW_HOOK_TC);
+}
+
+/* Frames to the VM, on the interface's egress: never dropped, only read for DNS answers to learn. */
+SEC("tc")
+int vmfw_tc_in(struct __sk_buff *skb)
+{
+	struct vmfw_replay *rp = NULL;
+	struct vmfw_pkt p = {};
+	struct vmfw_result r;
+	__u32 zero = 0;
+	int st;
+
+	p.len = skb->len;
+	if (replay_mode) {
+		rp = bpf_map_lookup_elem(&vmfw_replay, &zero);
+		if (rp && rp->len_set)
+			p.len = rp->frame_len;
+	}
+	set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
+	st = parse_frame(skb, VMFW_HOOK_TC, &p);
+	if (st == VMFW_P_IP && p.frag != VMFW_FRAG_LATER && learn_dns_answer(skb, VMFW_HOOK_TC, &p, &r, rp))
+		count_result(VMFW_POINT_IFACE_IN, &r, skb->len);
+	if (rp)
+		rp->last = r;
+	return TC_ACT_UNSPEC;
 }
 
 #include "cgroup.h"

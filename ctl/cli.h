@@ -33,6 +33,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli);
 int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli);
 int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli);
 int cmd_events(int argc, char **argv, const struct vmfw_cli *cli);
+int cmd_dns(int argc, char **argv, const struct vmfw_cli *cli);
 
 const struct vmfw_cmd *vmfw_cmd_find(const char *name);
 /* Prints "usage: vmfwctl NAME USAGE" and the summary to f. */
@@ -49,6 +50,8 @@ int vmfw_parse_mode(const char *s, int *mode);
 const char *vmfw_mode_name(int mode);
 const char *vmfw_reason_name(int reason);
 const char *vmfw_verdict_name(int verdict);
+/* Whether a reason can come with a verdict (tx only with dns-denied): what stats report. */
+bool vmfw_reason_verdict(int reason, int verdict);
 /* enum vmfw_hook_id: where an event was recorded. */
 const char *vmfw_hook_name(int hook);
 /* Enforcement points: their names, whether an instance has them, which reasons they count. */

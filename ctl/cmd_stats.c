@@ -145,6 +145,16 @@ static double rate(__u64 now, __u64 before, double secs)
 }
 
 /* A reason's counter summed over the enforcement points. */
+static struct vmfw_counter tx_with_drops(const struct snapshot *s, int point, int reason)
+{
+	struct vmfw_counter c = s->reasons[VMFW_REASON_INDEX(point, reason, VMFW_DROP)];
+	const struct vmfw_counter *t = &s->reasons[VMFW_REASON_INDEX(point, reason, VMFW_TX)];
+
+	c.packets += t->packets;
+	c.bytes += t->bytes;
+	return c;
+}
+
 static struct vmfw_counter reason_total(const struct snapshot *s, int reason, int verdict)
 {
 	struct vmfw_counter t = {};
@@ -193,6 +203,9 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 		printf("%s\"%s\":{", r ? "," : "", vmfw_reason_name(r));
 		for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 			struct vmfw_counter c = reason_total(s, r, v);
+
+			if (!vmfw_reason_verdict(r, v))
+				continue;
 			struct vmfw_counter pc = prev ? reason_total(prev, r, v) : c;
 
 			printf("%s\"%s\":", v ? "," : "", vmfw_verdict_name(v));
@@ -212,6 +225,8 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 			for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 				__u32 idx = VMFW_REASON_INDEX(pt, r, v);
 
+				if (!vmfw_reason_verdict(r, v))
+					continue;
 				printf("%s\"%s\":", v ? "," : "", vmfw_verdict_name(v));
 				json_counter(&s->reasons[idx], prev ? &prev->reasons[idx] : &s->reasons[idx],
 					     secs, prev != NULL);
@@ -264,13 +279,17 @@ static void print_table(const struct vmfw_instance *inst, const struct snapshot 
 			continue;
 		for (r = 0; r < VMFW_REASON_MAX; r++) {
 			const struct vmfw_counter *p, *d, *pp, *pd;
+			struct vmfw_counter dd, pdd;
 
 			if (!vmfw_point_reason(pt, r))
 				continue;
 			p = &s->reasons[VMFW_REASON_INDEX(pt, r, VMFW_PASS)];
-			d = &s->reasons[VMFW_REASON_INDEX(pt, r, VMFW_DROP)];
 			pp = prev ? &prev->reasons[VMFW_REASON_INDEX(pt, r, VMFW_PASS)] : p;
-			pd = prev ? &prev->reasons[VMFW_REASON_INDEX(pt, r, VMFW_DROP)] : d;
+			/* Queries answered from the data path did not go out: counted with the drops. */
+			dd = tx_with_drops(s, pt, r);
+			pdd = prev ? tx_with_drops(prev, pt, r) : dd;
+			d = &dd;
+			pd = &pdd;
 			printf("  %-10s %-17s %14.0f %14.0f %14.0f %14.0f\n", vmfw_point_name(pt),
 			       vmfw_reason_name(r), rate(p->packets, pp->packets, prev ? secs : 0),
 			       rate(p->bytes, pp->bytes, prev ? secs : 0),
@@ -340,6 +359,8 @@ static void print_prometheus(FILE *f, const struct vmfw_instance *insts, const s
 				if (!vmfw_point_used(&insts[i].meta, pt) || !vmfw_point_reason(pt, r))
 					continue;
 				for (v = 0; v < VMFW_VERDICT_MAX; v++) {
+					if (!vmfw_reason_verdict(r, v))
+						continue;
 					const struct vmfw_counter *c =
 						&s[i].reasons[VMFW_REASON_INDEX(pt, r, v)];
 

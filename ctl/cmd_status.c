@@ -33,8 +33,9 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 	if (cli->json)
 		printf("[");
 	else if (n > 0)
-		printf("%-16s %-16s %-11s %-8s %-9s %7s  %-20s %-12s %-24s %s\n", "NAME", "IFACE",
-		       "MODE", "ATTACH", "STATE", "RULES", "LOADED", "SHA256", "POLICY", "CGROUP");
+		printf("%-16s %-16s %-11s %-8s %-8s %-9s %7s  %-20s %-12s %-24s %s\n", "NAME",
+		       "IFACE", "MODE", "ATTACH", "TO-VM", "STATE", "RULES", "LOADED", "SHA256",
+		       "POLICY", "CGROUP");
 	for (i = 0; i < n; i++) {
 		struct vmfw_slot_meta meta = {};
 		struct vmfw_active act = {};
@@ -42,7 +43,8 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		char loaded[32], created[32];
 		__u32 zero = 0, slot;
 		unsigned room = 0;
-		bool attached, has_iface, has_cg;
+		bool attached, has_iface, has_cg, to_vm_attached = false;
+		int to_vm_kind = -1;
 
 		if (vmfw_instance_open(cli->bpffs, names[i], &inst)) {
 			rc = VMFW_EXIT_FAIL;
@@ -53,6 +55,10 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		bpf_map_lookup_elem(inst.maps.slot_meta, &slot, &meta);
 		has_iface = inst.meta.iface[0] != 0;
 		has_cg = inst.meta.cgroup[0] != 0;
+		if (has_iface) {
+			to_vm_kind = vmfw_to_vm_kind(&inst);
+			to_vm_attached = vmfw_to_vm_attached(&inst);
+		}
 		attached = (!has_iface || vmfw_attached(&inst)) &&
 			   (!has_cg || vmfw_cgroup_attached(&inst) == (int)vmfw_cgroup_nprogs());
 		vmfw_rule_room(&inst.maps, &room);
@@ -64,9 +70,16 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 			printf(",\"iface\":");
 			if (has_iface) {
 				vmfw_json_str(stdout, inst.meta.iface);
-				printf(",\"ifindex\":%u,\"mode\":\"%s\",\"attach\":\"%s\"",
-				       inst.meta.ifindex, vmfw_mode_name(inst.meta.mode),
+				printf(",\"ifindex\":%u,\"mode\":\"%s\",\"attach\":\"%s\","
+				       "\"to_vm_attach\":", inst.meta.ifindex,
+				       vmfw_mode_name(inst.meta.mode),
 				       vmfw_attach_name(inst.meta.attach_kind));
+				/* null: an instance loaded before vmfw had the to-the-VM program. */
+				if (to_vm_kind < 0)
+					printf("null");
+				else
+					printf("\"%s\"", vmfw_attach_name(to_vm_kind));
+				printf(",\"to_vm_attached\":%s", to_vm_attached ? "true" : "false");
 			} else {
 				printf("null");
 			}
@@ -84,10 +97,11 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 			       "\"loaded\":\"%s\",\"created\":\"%s\"}", meta.sha256, meta.nrules, room,
 			       act.gen, loaded, created);
 		} else {
-			printf("%-16s %-16s %-11s %-8s %-9s %7u  %-20s %-12.12s %-24s %s\n",
+			printf("%-16s %-16s %-11s %-8s %-8s %-9s %7u  %-20s %-12.12s %-24s %s\n",
 			       inst.meta.name, has_iface ? inst.meta.iface : "-",
 			       has_iface ? vmfw_mode_name(inst.meta.mode) : "-",
 			       has_iface ? vmfw_attach_name(inst.meta.attach_kind) : "-",
+			       !has_iface ? "-" : to_vm_attached ? vmfw_attach_name(to_vm_kind) : "missing",
 			       attached ? "attached" : "DETACHED", meta.nrules, loaded, meta.sha256,
 			       meta.path, has_cg ? inst.meta.cgroup : "-");
 		}

@@ -113,6 +113,12 @@ const char *vmfw_verdict_name(int verdict)
 	}
 }
 
+bool vmfw_reason_verdict(int reason, int verdict)
+{
+	/* Only a denied query is answered from the data path. */
+	return verdict != VMFW_TX || reason == VMFW_R_DNS_DENIED;
+}
+
 const char *vmfw_hook_name(int hook)
 {
 	static const char *const names[] = {

@@ -29,6 +29,8 @@ static const struct vmfw_cmd cmds[] = {
 	  "[NAME] [--json] [--follow] [--reason R] [--rule FILE:LINE] [--pass]\n"
 	  "               [--pcap FILE] [--snaplen N] [--count N]",
 	  "Show the drops the filter recorded (the last 16384), or follow them as they come." },
+	{ "dns", cmd_dns, "NAME [--json]",
+	  "The addresses instance NAME learned from DNS answers: name, TTL, seconds to expiry, hits." },
 	{ "replay", cmd_replay, "{--policy POLICY | --diff OLD NEW} [--json] [--mode tc|xdp] PCAP...",
 	  "Judge every packet of the captures with the real filter program, in a private instance;\n"
 	  "with --diff, show the packets whose verdict changes from policy OLD to NEW, by flow." },
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
 	cmd = vmfw_cmd_find(rest[0]);
 	if (!cmd) {
 		fprintf(stderr, "vmfwctl: unknown command '%s'; commands: check, load, reload, unload, "
-				"status, stats, events, replay (vmfwctl --help)\n", rest[0]);
+				"status, stats, events, dns, replay (vmfwctl --help)\n", rest[0]);
 		free(rest);
 		return VMFW_EXIT_USAGE;
 	}

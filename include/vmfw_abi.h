@@ -106,7 +106,8 @@ enum vmfw_family {
 /* Active generation: array of one entry. */
 struct vmfw_active {
 	__u32 gen;
-	__u32 pad;
+	__u32 dns_epoch;  /* bumped by the data path when it learns an address: cached verdicts of
+			   * policies with @dns rules are stamped with it */
 };
 
 /* Per-slot settings that must switch together with the slot's rules. */
@@ -209,7 +210,8 @@ struct vmfw_counter {
 struct vmfw_result {
 	__u8 verdict;
 	__u8 reason;
-	__u8 pad[2];
+	__u8 flags;     /* VMFW_RES_*: for the verdict caches only */
+	__u8 pad;
 	__u32 rule;     /* rule index in its policy, VMFW_NO_RULE for none */
 	__u32 ctr;      /* counter id, VMFW_NO_RULE for none */
 };
@@ -223,8 +225,13 @@ struct vmfw_flow_key {
 };
 VMFW_STATIC_ASSERT(sizeof(struct vmfw_flow_key) == 20, "vmfw_flow_key layout");
 
+/* A cached verdict marked VMFW_RES_DNS_FLOW says only that the destination is a learned address:
+ * its flows are judged one by one (vmfw_dns_flows), since they outlive the address. */
+#define VMFW_RES_DNS_FLOW 1u
+
 struct vmfw_flow_val {
 	__u32 gen;
+	__u32 dns_epoch;
 	struct vmfw_result res;
 };
 

@@ -106,14 +106,18 @@ static int collect_slot_keys(int fd, size_t key_size, size_t val_size, size_t sl
 			     __u32 slot, void **out, size_t *nout)
 {
 	const __u32 chunk = 8192;
-	char *keys = NULL, *vals = NULL, *res = NULL;
+	char *keys = NULL, *vals = NULL, *res = NULL, *in, *outb;
 	size_t n = 0, cap = 0;
-	__u32 in = 0, outb = 0, count;
+	__u32 count;
 	bool first = true;
 	int err = 0;
 
-	keys = malloc(chunk * key_size);
+	/* The batch position is a bucket number for hash maps, but a whole key for maps on the
+	 * generic batch code (the DNS name trie): room for either. */
+	keys = malloc(chunk * key_size + 2 * (key_size + sizeof(__u32)));
 	vals = malloc(chunk * val_size);
+	in = keys + chunk * key_size;
+	outb = in + key_size + sizeof(__u32);
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
@@ -124,7 +128,7 @@ static int collect_slot_keys(int fd, size_t key_size, size_t val_size, size_t sl
 		int r;
 
 		count = chunk;
-		r = bpf_map_lookup_batch(fd, first ? NULL : &in, &outb, keys, vals, &count, &opts);
+		r = bpf_map_lookup_batch(fd, first ? NULL : in, outb, keys, vals, &count, &opts);
 		if (r && errno != ENOENT) {
 			err = vmfw_err_r(-errno, "cannot read a policy map: %s", strerror(errno));
 			goto out;
@@ -152,7 +156,7 @@ static int collect_slot_keys(int fd, size_t key_size, size_t val_size, size_t sl
 		}
 		if (r)
 			break;
-		in = outb;
+		memcpy(in, outb, key_size + sizeof(__u32));
 		first = false;
 	}
 	*out = res;
@@ -204,6 +208,14 @@ static int clear_slot(const struct vmfw_maps *m, __u32 slot)
 	if (!err)
 		err = delete_slot_keys(m->src, sizeof(struct vmfw_src_key), sizeof(struct vmfw_src_chunk),
 				       offsetof(struct vmfw_src_key, slot), 4, slot, "source");
+	if (!err)
+		err = delete_slot_keys(m->dns_resolvers, sizeof(struct vmfw_dns_resolver_key),
+				       sizeof(__u32), offsetof(struct vmfw_dns_resolver_key, slot), 1,
+				       slot, "DNS resolver");
+	if (!err)
+		err = delete_slot_keys(m->dns_names, sizeof(struct vmfw_dns_key),
+				       sizeof(struct vmfw_dns_entry), offsetof(struct vmfw_dns_key, slot),
+				       1, slot, "DNS name");
 	return err;
 }
 
@@ -325,6 +337,50 @@ out:
 	return err;
 }
 
+static struct vmfw_dns_match dns_counted(struct vmfw_dns_match x, const __u32 *ids)
+{
+	x.ctr = x.rule == VMFW_NO_RULE ? VMFW_NO_RULE : ids[x.rule];
+	return x;
+}
+
+/* The slot's resolvers and name table (the settings go with the rest of the slot's cfg). */
+static int fill_dns(const struct vmfw_maps *m, const struct vmfw_compiled *c, __u32 slot,
+		    const __u32 *ids, void *keys, void *vals)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < c->n_dns_resolvers; i++) {
+		struct vmfw_dns_resolver_key *k = (struct vmfw_dns_resolver_key *)keys + i;
+
+		memset(k, 0, sizeof(*k));
+		k->slot = (__u8)slot;
+		k->family = c->dns_resolvers[i].family;
+		memcpy(k->addr, c->dns_resolvers[i].addr, 16);
+		((__u32 *)vals)[i] = 1;
+	}
+	err = update_batch(m->dns_resolvers, keys, sizeof(struct vmfw_dns_resolver_key), vals,
+			   sizeof(__u32), c->n_dns_resolvers, "DNS resolver");
+	if (err)
+		return err;
+
+	for (i = 0; i < c->n_dns_names; i++) {
+		const struct vmfw_cdns *d = &c->dns_names[i];
+		struct vmfw_dns_key *k = (struct vmfw_dns_key *)keys + i;
+		struct vmfw_dns_entry *v = (struct vmfw_dns_entry *)vals + i;
+
+		memset(k, 0, sizeof(*k));
+		k->prefixlen = 8u + 8u * d->len;   /* the slot byte, then the name's */
+		k->slot = (__u8)slot;
+		memcpy(k->name, c->dns_keys + d->off, d->len);
+		*v = d->e;
+		v->below = dns_counted(d->e.below, ids);
+		v->at = dns_counted(d->e.at, ids);
+	}
+	return update_batch(m->dns_names, keys, sizeof(struct vmfw_dns_key), vals,
+			    sizeof(struct vmfw_dns_entry), c->n_dns_names, "DNS name");
+}
+
 static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 		     const struct vmfw_compiled *c, __u32 slot, const __u32 *ids)
 {
@@ -347,6 +403,10 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	NEED(vbytes, 65536 * sizeof(struct vmfw_v6_index));
 	NEED(vbytes, c->nprefixes * sizeof(__u32));
 	NEED(vbytes, c->nentries * sizeof(struct vmfw_entry_val));
+	NEED(kbytes, c->n_dns_names * sizeof(struct vmfw_dns_key));
+	NEED(vbytes, c->n_dns_names * sizeof(struct vmfw_dns_entry));
+	NEED(kbytes, c->n_dns_resolvers * sizeof(struct vmfw_dns_resolver_key));
+	NEED(vbytes, c->n_dns_resolvers * sizeof(__u32));
 #undef NEED
 	keys = calloc(1, kbytes);
 	vals = calloc(1, vbytes);
@@ -465,6 +525,10 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	if (err)
 		goto out;
 
+	err = fill_dns(m, c, slot, ids, keys, vals);
+	if (err)
+		goto out;
+
 	memset(vals, 0, nchunks * sizeof(struct vmfw_src_chunk));
 	for (i = 0; i < nchunks; i++) {
 		struct vmfw_src_key *k = (struct vmfw_src_key *)keys + i;
@@ -495,6 +559,11 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	cfg.bind_mode = c->bind_mode;
 	cfg.n_ethertypes = (__u8)c->nethertypes;
 	memcpy(cfg.ethertypes, c->ethertypes, sizeof(cfg.ethertypes));
+	cfg.dns_flags = c->dns_flags;
+	cfg.dns_action = c->dns_action;
+	cfg.n_dns_selectors = c->n_dns_selectors;
+	cfg.dns_max_ttl = c->dns_max_ttl;
+	cfg.dns_grace = c->dns_grace;
 	if (bpf_map_update_elem(m->cfg, &slot, &cfg, BPF_ANY))
 		err = vmfw_err_r(-errno, "cannot store the policy settings: %s", strerror(errno));
 out:

@@ -1,4 +1,5 @@
-/* Attachment: checks the interface, attaches through tcx/XDP links (or clsact) and detaches. */
+/* Attachment: checks the interface, attaches through tcx/XDP links (or clsact) and detaches: the
+ * program for frames from the VM on the interface's ingress, the one for frames to it on egress. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
@@ -18,6 +19,7 @@
 
 /* Not in the UAPI headers of Debian 12; stable kernel ABI values since 6.6. */
 #define VMFW_BPF_TCX_INGRESS 46
+#define VMFW_BPF_TCX_EGRESS 47
 /* clsact filter identity when tcx is missing: handle "vm" 0x766d, vmfw's own priority. */
 #define VMFW_TC_HANDLE 0x766d
 #define VMFW_TC_PRIO 0x766d
@@ -97,9 +99,15 @@ int vmfw_iface_check(const char *iface, bool force, unsigned *ifindex)
 	return 0;
 }
 
-static int attach_clsact(unsigned ifindex, int prog_fd, const char *iface)
+static const char *point_name(enum bpf_tc_attach_point point)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_INGRESS);
+	return point == BPF_TC_EGRESS ? "egress" : "ingress";
+}
+
+static int attach_clsact(unsigned ifindex, int prog_fd, const char *iface,
+			 enum bpf_tc_attach_point point)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = point);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VMFW_TC_HANDLE, .priority = VMFW_TC_PRIO);
 	int err;
 
@@ -109,105 +117,98 @@ static int attach_clsact(unsigned ifindex, int prog_fd, const char *iface)
 	/* A filter already at vmfw's handle and priority is not ours to replace. */
 	if (!bpf_tc_query(&hook, &opts))
 		return vmfw_err_r(-EEXIST, "%s already has a tc filter at vmfw's handle 0x%x "
-				  "priority 0x%x (prog id %u); unload the instance that owns it",
-				  iface, VMFW_TC_HANDLE, VMFW_TC_PRIO, opts.prog_id);
+				  "priority 0x%x on %s (prog id %u); unload the instance that owns it",
+				  iface, VMFW_TC_HANDLE, VMFW_TC_PRIO, point_name(point), opts.prog_id);
 	opts.prog_id = 0;
 	opts.prog_fd = prog_fd;
 	opts.flags = 0;
 	err = bpf_tc_attach(&hook, &opts);
 	if (err)
-		return vmfw_err_r(err, "cannot attach to %s with tc: %s", iface, strerror(-err));
+		return vmfw_err_r(err, "cannot attach to %s %s with tc: %s", iface, point_name(point),
+				  strerror(-err));
 	return 0;
 }
 
-int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifindex, int *link_fd,
-		int *kind)
+/* A tc program on one direction of the interface: a tcx link, or a clsact filter on kernels
+ * before 6.6, owned by handle and priority (VMFW_NO_TCX=1 takes that path, so that it is tested
+ * here too). */
+static int attach_tc(unsigned ifindex, int prog_fd, const char *iface, bool egress, int *link_fd,
+		     int *kind)
 {
-	const char *iface = inst->meta.iface;
+	const char *no_tcx = getenv("VMFW_NO_TCX");
+	enum bpf_tc_attach_point point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS;
 	int fd;
 
 	*link_fd = -1;
-	if (mode == VMFW_MODE_TC) {
-		/* VMFW_NO_TCX=1 takes the path of kernels without tcx, so that it is tested here too. */
-		const char *no_tcx = getenv("VMFW_NO_TCX");
-
-		if (no_tcx && !strcmp(no_tcx, "1")) {
-			*kind = VMFW_ATTACH_CLSACT;
-			return attach_clsact(ifindex, prog_fd, iface);
-		}
-		fd = bpf_link_create(prog_fd, (int)ifindex, VMFW_BPF_TCX_INGRESS, NULL);
+	if (!no_tcx || strcmp(no_tcx, "1")) {
+		fd = bpf_link_create(prog_fd, (int)ifindex,
+				     egress ? VMFW_BPF_TCX_EGRESS : VMFW_BPF_TCX_INGRESS, NULL);
 		if (fd >= 0) {
 			*link_fd = fd;
 			*kind = VMFW_ATTACH_TCX;
 			return 0;
 		}
 		if (errno != EINVAL && errno != EOPNOTSUPP)
-			return vmfw_err_r(-errno, "cannot attach to %s with tcx: %s", iface,
-					  strerror(errno));
-		/* Kernels before 6.6 have no tcx: a clsact filter, owned by handle and priority. */
-		*kind = VMFW_ATTACH_CLSACT;
-		return attach_clsact(ifindex, prog_fd, iface);
-	} else {
-		LIBBPF_OPTS(bpf_link_create_opts, opts);
-
-		opts.flags = mode == VMFW_MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-		fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &opts);
-		if (fd < 0) {
-			int err = -errno;
-
-			if (err == -EBUSY || err == -EEXIST)
-				return vmfw_err_r(err, "%s already has an XDP program; vmfw does not "
-						  "replace programs it did not load (see ip link show %s)",
-						  iface, iface);
-			if (mode == VMFW_MODE_XDP && (err == -EOPNOTSUPP || err == -EINVAL))
-				return vmfw_err_r(err, "the driver of %s has no native XDP with "
-						  "multi-buffer support: %s; try --mode xdp-generic "
-						  "or --mode tc", iface, strerror(-err));
-			return vmfw_err_r(err, "cannot attach XDP to %s: %s", iface, strerror(-err));
-		}
-		*link_fd = fd;
-		*kind = VMFW_ATTACH_XDP_LINK;
-		return 0;
+			return vmfw_err_r(-errno, "cannot attach to %s %s with tcx: %s", iface,
+					  point_name(point), strerror(errno));
 	}
+	*kind = VMFW_ATTACH_CLSACT;
+	return attach_clsact(ifindex, prog_fd, iface, point);
 }
 
-int vmfw_detach(struct vmfw_instance *inst)
+/* The id of the program pinned at DIR/NAME, 0 when there is none. */
+static __u32 pinned_prog_id(const char *dir, const char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	char path[600];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* Removes vmfw's clsact filter from one direction, only when it runs the program pinned at
+ * DIR/PROG: the interface may be gone or reused. */
+static int detach_clsact(const struct vmfw_instance *inst, enum bpf_tc_attach_point point,
+			 const char *prog)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)inst->meta.ifindex, .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VMFW_TC_HANDLE, .priority = VMFW_TC_PRIO);
+	__u32 id = pinned_prog_id(inst->dir, prog);
+	int err = 0;
+
+	if (!bpf_tc_query(&hook, &opts) && id && opts.prog_id == id) {
+		opts.prog_id = 0;
+		opts.prog_fd = 0;
+		opts.flags = 0;
+		err = bpf_tc_detach(&hook, &opts);
+		if (err)
+			vmfw_err("cannot detach the tc filter from %s %s: %s", inst->meta.iface,
+				 point_name(point), strerror(-err));
+	}
+	return err;
+}
+
+/* Detaches the link pinned at DIR/NAME now rather than when the last reference goes: an open fd
+ * elsewhere must not keep the program running after unload. A link whose interface is gone is
+ * already detached. */
+static int detach_link(const struct vmfw_instance *inst, const char *name)
 {
 	char path[600];
 	int fd, err = 0;
 
-	if (inst->meta.attach_kind == VMFW_ATTACH_CLSACT) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)inst->meta.ifindex,
-			    .attach_point = BPF_TC_INGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VMFW_TC_HANDLE, .priority = VMFW_TC_PRIO);
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		snprintf(path, sizeof(path), "%s/prog", inst->dir);
-		fd = bpf_obj_get(path);
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			memset(&info, 0, sizeof(info));
-		if (fd >= 0)
-			close(fd);
-		/* Detach only a filter that runs our program: the interface may be gone or reused. */
-		if (!bpf_tc_query(&hook, &opts) && info.id && opts.prog_id == info.id) {
-			opts.prog_id = 0;
-			opts.prog_fd = 0;
-			opts.flags = 0;
-			err = bpf_tc_detach(&hook, &opts);
-			if (err)
-				vmfw_err("cannot detach the tc filter from %s: %s", inst->meta.iface,
-					 strerror(-err));
-		}
-		return err;
-	}
-	snprintf(path, sizeof(path), "%s/link", inst->dir);
+	snprintf(path, sizeof(path), "%s/%s", inst->dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : vmfw_err_r(-errno, "cannot open %s: %s", path,
 							strerror(errno));
-	/* Detach now rather than when the last reference goes: an open fd elsewhere must not keep
-	 * the filter running after unload. A link whose interface is gone is already detached. */
 	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
 		err = vmfw_err_r(-errno, "cannot detach from %s: %s", inst->meta.iface,
 				 strerror(errno));
@@ -215,7 +216,77 @@ int vmfw_detach(struct vmfw_instance *inst)
 	return err;
 }
 
-bool vmfw_attached(const struct vmfw_instance *inst)
+int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifindex, int *link_fd,
+		int *kind)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	const char *iface = inst->meta.iface;
+	int fd, err;
+
+	*link_fd = -1;
+	if (mode == VMFW_MODE_TC)
+		return attach_tc(ifindex, prog_fd, iface, false, link_fd, kind);
+	opts.flags = mode == VMFW_MODE_XDP ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
+	fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &opts);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -EBUSY || err == -EEXIST)
+			return vmfw_err_r(err, "%s already has an XDP program; vmfw does not replace "
+					  "programs it did not load (see ip link show %s)", iface, iface);
+		if (mode == VMFW_MODE_XDP && (err == -EOPNOTSUPP || err == -EINVAL))
+			return vmfw_err_r(err, "the driver of %s has no native XDP with multi-buffer "
+					  "support: %s; try --mode xdp-generic or --mode tc", iface,
+					  strerror(-err));
+		return vmfw_err_r(err, "cannot attach XDP to %s: %s", iface, strerror(-err));
+	}
+	*link_fd = fd;
+	*kind = VMFW_ATTACH_XDP_LINK;
+	return 0;
+}
+
+int vmfw_attach_to_vm(struct vmfw_instance *inst, int prog_fd, unsigned ifindex, int *link_fd,
+		      int *kind)
+{
+	return attach_tc(ifindex, prog_fd, inst->meta.iface, true, link_fd, kind);
+}
+
+int vmfw_to_vm_kind(const struct vmfw_instance *inst)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_LINK, inst->dir);
+	if (!access(path, F_OK))
+		return VMFW_ATTACH_TCX;
+	snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_PROG, inst->dir);
+	if (!access(path, F_OK))
+		return VMFW_ATTACH_CLSACT;
+	return -ENOENT;
+}
+
+static int detach_to_vm(const struct vmfw_instance *inst)
+{
+	int kind = vmfw_to_vm_kind(inst);
+
+	if (kind == VMFW_ATTACH_CLSACT)
+		return detach_clsact(inst, BPF_TC_EGRESS, VMFW_PIN_TO_VM_PROG);
+	return kind == VMFW_ATTACH_TCX ? detach_link(inst, VMFW_PIN_TO_VM_LINK) : 0;
+}
+
+int vmfw_detach(struct vmfw_instance *inst)
+{
+	int err, err2;
+
+	if (inst->meta.attach_kind == VMFW_ATTACH_CLSACT)
+		err = detach_clsact(inst, BPF_TC_INGRESS, "prog");
+	else
+		err = detach_link(inst, "link");
+	/* Both directions, whatever the first one said: unload must leave as little as it can. */
+	err2 = detach_to_vm(inst);
+	return err ? err : err2;
+}
+
+/* Whether the tcx or XDP link pinned at DIR/NAME is still attached. */
+static bool link_attached(const struct vmfw_instance *inst, const char *name)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
@@ -223,14 +294,7 @@ bool vmfw_attached(const struct vmfw_instance *inst)
 	bool ok;
 	int fd;
 
-	if (inst->meta.attach_kind == VMFW_ATTACH_CLSACT) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)inst->meta.ifindex,
-			    .attach_point = BPF_TC_INGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VMFW_TC_HANDLE, .priority = VMFW_TC_PRIO);
-
-		return !bpf_tc_query(&hook, &opts);
-	}
-	snprintf(path, sizeof(path), "%s/link", inst->dir);
+	snprintf(path, sizeof(path), "%s/%s", inst->dir, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return false;
@@ -242,4 +306,35 @@ bool vmfw_attached(const struct vmfw_instance *inst)
 		ok = ((__u32 *)&info.raw_tracepoint)[0] != 0; /* tcx: ifindex is the union's first field */
 	close(fd);
 	return ok;
+}
+
+/* Whether vmfw's clsact filter on one direction runs the program pinned at DIR/PROG. */
+static bool clsact_attached(const struct vmfw_instance *inst, enum bpf_tc_attach_point point,
+			    const char *prog)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)inst->meta.ifindex, .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VMFW_TC_HANDLE, .priority = VMFW_TC_PRIO);
+	__u32 id = pinned_prog_id(inst->dir, prog);
+
+	return !bpf_tc_query(&hook, &opts) && (!id || opts.prog_id == id);
+}
+
+bool vmfw_to_vm_attached(const struct vmfw_instance *inst)
+{
+	int kind = vmfw_to_vm_kind(inst);
+
+	if (kind == VMFW_ATTACH_CLSACT)
+		return clsact_attached(inst, BPF_TC_EGRESS, VMFW_PIN_TO_VM_PROG);
+	return kind == VMFW_ATTACH_TCX && link_attached(inst, VMFW_PIN_TO_VM_LINK);
+}
+
+bool vmfw_attached(const struct vmfw_instance *inst)
+{
+	bool from_vm;
+
+	if (inst->meta.attach_kind == VMFW_ATTACH_CLSACT)
+		from_vm = clsact_attached(inst, BPF_TC_INGRESS, "prog");
+	else
+		from_vm = link_attached(inst, "link");
+	return from_vm && vmfw_to_vm_attached(inst);
 }

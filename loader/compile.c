@@ -135,7 +135,7 @@ static int port_classes(struct cstate *cs)
 		for (i = 0; i < p->nrules; i++) {
 			const struct vmfw_rule *r = &p->rules[i];
 
-			if (r->proto != proto)
+			if (r->kind != VMFW_RULE_IP || r->proto != proto)
 				continue;
 			for (j = 0; j < r->nports; j++) {
 				diff[r->ports[j].lo]++;
@@ -439,12 +439,236 @@ out:
 	return err;
 }
 
+/* @dns destinations: selector s's rules form group VMFW_GROUP_DNS(s), built like the any groups.
+ * These group ids are above every other, so the entries stay sorted. */
+static int dns_groups(struct cstate *cs)
+{
+	size_t s, i;
+	int err;
+
+	for (s = 0; s < cs->p->ndns_selectors; s++) {
+		cs->ngrules = 0;
+		for (i = 0; i < cs->p->nrules; i++)
+			if (cs->p->rules[i].dns_sel == (int32_t)s && grules_push(cs, (uint32_t)i))
+				return -ENOMEM;
+		err = emit_group(cs, VMFW_GROUP_DNS(s), NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* A name table key being built: the encoding of a pattern, what allows exactly it and which
+ * selectors list exactly it. */
+struct dkey {
+	uint32_t off;
+	uint16_t len;
+	uint32_t rule;        /* first `allow dns` rule listing this pattern */
+	uint32_t sel;         /* selectors listing this pattern */
+};
+
+struct dns_build {
+	uint8_t *keys;
+	size_t keys_len, keys_cap;
+	struct dkey *dk;
+	size_t n, cap;
+};
+
+/* enc(name) = reverse("." + name), and a NUL after an exact name; "" for "*". */
+static int dkey_push(struct dns_build *b, const struct vmfw_dns_pattern *pt, uint32_t rule, uint32_t sel)
+{
+	size_t nl = strlen(pt->name), len, i;
+	uint8_t *k;
+
+	len = pt->wildcard ? (nl ? nl + 1 : 0) : nl + 2;
+	if (vmfw_grow((void **)&b->keys, &b->keys_cap, b->keys_len + len + 1, 1) ||
+	    vmfw_grow((void **)&b->dk, &b->cap, b->n + 1, sizeof(*b->dk)))
+		return -ENOMEM;
+	k = b->keys + b->keys_len;
+	if (nl || !pt->wildcard) {
+		for (i = 0; i < nl; i++)
+			k[i] = (uint8_t)pt->name[nl - 1 - i];
+		k[nl] = '.';
+	}
+	if (!pt->wildcard)
+		k[nl + 1] = '\0';
+	b->dk[b->n++] = (struct dkey){ .off = (uint32_t)b->keys_len, .len = (uint16_t)len, .rule = rule, .sel = sel };
+	b->keys_len += len;
+	return 0;
+}
+
+static const uint8_t *sort_keys;   /* qsort has no context argument */
+
+static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	int d = memcmp(a, b, al < bl ? al : bl);
+
+	if (d)
+		return d;
+	return al < bl ? -1 : al > bl;
+}
+
+static int dkey_cmp(const void *a, const void *b)
+{
+	const struct dkey *x = a, *y = b;
+
+	return bytes_cmp(sort_keys + x->off, x->len, sort_keys + y->off, y->len);
+}
+
+struct dkey_ref {
+	const uint8_t *bytes;
+	size_t len;
+};
+
+static int dkey_ref_cmp(const void *k, const void *elem)
+{
+	const struct dkey_ref *r = k;
+	const struct dkey *d = elem;
+
+	return bytes_cmp(r->bytes, r->len, sort_keys + d->off, d->len);
+}
+
+static const struct dkey *dkey_find(const struct dns_build *b, const uint8_t *key, size_t len)
+{
+	struct dkey_ref r = { .bytes = key, .len = len };
+
+	if (!b->n)
+		return NULL;
+	sort_keys = b->keys;
+	return bsearch(&r, b->dk, b->n, sizeof(*b->dk), dkey_ref_cmp);
+}
+
+/* Folds the pattern with key[0 .. len) into a match being built, when the policy has it. */
+static void dns_fold(const struct dns_build *b, const uint8_t *key, size_t len, uint32_t *rule,
+		     uint32_t *sel)
+{
+	const struct dkey *d = dkey_find(b, key, len);
+
+	if (!d)
+		return;
+	*rule = min_rule(*rule, d->rule);
+	*sel |= d->sel;
+}
+
+static struct vmfw_dns_match dns_match_of(const struct vmfw_policy *p, uint32_t rule, uint32_t sel)
+{
+	struct vmfw_dns_match m = { .rule = VMFW_NO_RULE, .ctr = VMFW_NO_RULE };
+	size_t s;
+
+	if (rule == VMFW_NO_RULE)
+		return m;
+	m.rule = m.ctr = rule;
+	m.tags = sel;
+	for (s = 0; s < p->ndns_selectors; s++)
+		if (p->dns_selectors[s].all)
+			m.tags |= 1u << s;
+	return m;
+}
+
+/* The value of one key. A name reaching this entry is matched by the patterns of the wildcards
+ * of its ancestors (key prefixes that end at a "." and the empty one), and by the entry's own
+ * pattern: an exact name by itself; a wildcard's names below its base by the wildcard itself,
+ * its base by the exact base (which, present, has its own longer entry anyway). */
+static void dns_value(const struct vmfw_policy *p, const struct dns_build *b, const uint8_t *key,
+		      size_t len, struct vmfw_dns_entry *e)
+{
+	bool wildcard = !len || key[len - 1] != '\0';
+	size_t base = wildcard ? len : len - 1, i;
+	uint32_t rule = VMFW_NO_RULE, sel = 0;
+
+	memset(e, 0, sizeof(*e));
+	/* Strict ancestors: prefixes ending at a "." before the last byte of the base, and "". */
+	dns_fold(b, key, 0, &rule, &sel);
+	for (i = 0; i + 1 < base; i++)
+		if (key[i] == '.')
+			dns_fold(b, key, i + 1, &rule, &sel);
+	e->base_len = (uint16_t)base;
+	e->wildcard = wildcard;
+	if (!wildcard) {
+		dns_fold(b, key, len, &rule, &sel);
+		e->below = dns_match_of(p, rule, sel);
+		return;
+	}
+	if (base) {
+		uint8_t exact[VMFW_DNS_NAME_MAX + 1];
+		uint32_t at_rule = rule, at_sel = sel;
+
+		memcpy(exact, key, base);
+		exact[base] = '\0';
+		dns_fold(b, exact, base + 1, &at_rule, &at_sel);
+		e->at = dns_match_of(p, at_rule, at_sel);
+		dns_fold(b, key, len, &rule, &sel);
+	} else {
+		dns_fold(b, key, 0, &rule, &sel);
+		e->at = dns_match_of(p, rule, sel);
+	}
+	e->below = dns_match_of(p, rule, sel);
+}
+
+/* The name table: one entry per distinct pattern of `allow dns` and of @dns( ). */
+static int dns_names(struct cstate *cs)
+{
+	const struct vmfw_policy *p = cs->p;
+	struct vmfw_compiled *c = cs->c;
+	struct dns_build b = { 0 };
+	size_t i, j, n;
+	int err = 0;
+
+	for (i = 0; i < p->nrules && !err; i++)
+		for (j = 0; j < p->rules[i].nnames && !err; j++)
+			err = dkey_push(&b, &p->rules[i].names[j], (uint32_t)i, 0);
+	for (i = 0; i < p->ndns_selectors && !err; i++)
+		for (j = 0; j < p->dns_selectors[i].npats && !err; j++)
+			err = dkey_push(&b, &p->dns_selectors[i].pats[j], VMFW_NO_RULE, 1u << i);
+	if (err)
+		goto out;
+	sort_keys = b.keys;
+	qsort(b.dk, b.n, sizeof(*b.dk), dkey_cmp);
+	for (i = 0, n = 0; i < b.n; i++) {
+		if (n && !dkey_cmp(&b.dk[n - 1], &b.dk[i])) {
+			b.dk[n - 1].rule = min_rule(b.dk[n - 1].rule, b.dk[i].rule);
+			b.dk[n - 1].sel |= b.dk[i].sel;
+		} else {
+			b.dk[n++] = b.dk[i];
+		}
+	}
+	b.n = n;
+	if (n > VMFW_MAX_DNS_NAMES) {
+		if (cs->errs)
+			fprintf(cs->errs,
+				"%s: error: policy has %zu distinct DNS names and patterns; the limit is %u (VMFW_MAX_DNS_NAMES)\n",
+				p->path, n, VMFW_MAX_DNS_NAMES);
+		err = -E2BIG;
+		goto out;
+	}
+	c->dns_names = calloc(n ? n : 1, sizeof(*c->dns_names));
+	if (!c->dns_names) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		c->dns_names[i].off = b.dk[i].off;
+		c->dns_names[i].len = b.dk[i].len;
+		dns_value(p, &b, b.keys + b.dk[i].off, b.dk[i].len, &c->dns_names[i].e);
+	}
+	c->n_dns_names = n;
+	c->dns_keys = b.keys;
+	c->dns_keys_len = b.keys_len;
+	b.keys = NULL;
+out:
+	free(b.keys);
+	free(b.dk);
+	return err;
+}
+
 void vmfw_compiled_free(struct vmfw_compiled *c)
 {
 	if (!c)
 		return;
 	free(c->prefixes);
 	free(c->entries);
+	free(c->dns_names);
+	free(c->dns_keys);
 	free(c);
 }
 
@@ -477,6 +701,19 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 		for (port = p->bind_except[i].lo; port <= p->bind_except[i].hi; port++)
 			c->bind_except[port >> 6] |= 1ull << (port & 63);
 	}
+	if (p->dns_on) {
+		c->dns_flags = VMFW_DNS_F_ON;
+		if (p->ndns_resolvers)
+			c->dns_flags |= VMFW_DNS_F_RESOLVERS;
+		if (p->ndns_selectors)
+			c->dns_flags |= VMFW_DNS_F_DEST;
+	}
+	c->dns_action = p->dns_action;
+	c->dns_max_ttl = p->dns_max_ttl;
+	c->dns_grace = p->dns_grace;
+	c->n_dns_selectors = (uint8_t)p->ndns_selectors;
+	memcpy(c->dns_resolvers, p->dns_resolvers, sizeof(c->dns_resolvers));
+	c->n_dns_resolvers = p->ndns_resolvers;
 
 	err = port_classes(&cs);
 	for (pi = 0; pi < 2 && !err; pi++)
@@ -485,6 +722,10 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 		err = any_groups(&cs);
 	if (!err)
 		err = prefix_groups(&cs);
+	if (!err)
+		err = dns_groups(&cs);
+	if (!err)
+		err = dns_names(&cs);
 
 	for (pi = 0; pi < 2; pi++)
 		paint_free(&cs.pt[pi]);
@@ -548,15 +789,29 @@ static void decide(bool default_allow, uint32_t deny, uint32_t allow, struct vmf
 void vmfw_policy_eval(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
 		      uint8_t proto, uint16_t dport, struct vmfw_match *m)
 {
+	vmfw_policy_eval_tags(p, family, daddr, proto, dport, 0, m);
+}
+
+void vmfw_policy_eval_tags(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
+			   uint8_t proto, uint16_t dport, uint32_t tags, struct vmfw_match *m)
+{
 	uint32_t deny = VMFW_NO_RULE, allow = VMFW_NO_RULE;
 	size_t i;
 
 	for (i = 0; i < p->nrules && deny == VMFW_NO_RULE; i++) {
 		const struct vmfw_rule *r = &p->rules[i];
+		bool dest;
 
+		/* `allow dns` rules judge DNS questions, never addresses. */
+		if (r->kind != VMFW_RULE_IP)
+			continue;
 		if (r->proto != VMFW_PROTO_ANY && r->proto != proto)
 			continue;
-		if (!dest_match(r, family, daddr) || !ports_match(r, proto, dport))
+		if (r->dns_sel >= 0)
+			dest = (tags >> r->dns_sel) & 1u;
+		else
+			dest = dest_match(r, family, daddr);
+		if (!dest || !ports_match(r, proto, dport))
 			continue;
 		if (r->deny)
 			deny = (uint32_t)i;
@@ -621,15 +876,26 @@ static uint32_t find_group(const struct vmfw_compiled *c, uint8_t family, const 
 void vmfw_compiled_eval(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16],
 			uint8_t proto, uint16_t dport, struct vmfw_match *m)
 {
-	uint32_t deny = VMFW_NO_RULE, allow = VMFW_NO_RULE, groups[2];
+	vmfw_compiled_eval_tags(c, family, daddr, proto, dport, 0, m);
+}
+
+void vmfw_compiled_eval_tags(const struct vmfw_compiled *c, uint8_t family,
+			     const uint8_t daddr[16], uint8_t proto, uint16_t dport, uint32_t tags,
+			     struct vmfw_match *m)
+{
+	uint32_t deny = VMFW_NO_RULE, allow = VMFW_NO_RULE, groups[2 + VMFW_MAX_DNS_SELECTORS];
 	uint16_t pclass = VMFW_PCLASS_ALL;
-	int g, k;
+	int g, k, ngroups = 2;
+	uint32_t s;
 
 	if (proto == PROTO_TCP || proto == PROTO_UDP)
 		pclass = c->port_class[proto == PROTO_UDP][dport];
 	groups[0] = find_group(c, family, daddr);
 	groups[1] = family == VMFW_F_IPV4 ? VMFW_GROUP_ANY_V4 : VMFW_GROUP_ANY_V6;
-	for (g = 0; g < 2; g++) {
+	for (s = 0; s < c->n_dns_selectors; s++)
+		if ((tags >> s) & 1u)
+			groups[ngroups++] = VMFW_GROUP_DNS(s);
+	for (g = 0; g < ngroups; g++) {
 		const struct vmfw_centry *cand[3];
 
 		if (groups[g] == VMFW_NO_RULE)

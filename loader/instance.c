@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dns.h"
 #include "instance.h"
 #include "log.h"
 #include "vmfw.skel.h"
@@ -276,11 +277,11 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 		       const struct vmfw_compiled *c)
 {
 	struct vmfw_instance inst = {};
-	struct bpf_program *prog = NULL;
+	struct bpf_program *prog = NULL, *to_vm = NULL;
 	unsigned ifindex = 0, room;
-	int err, link_fd = -1, kind = 0;
+	int err, link_fd = -1, kind = 0, to_vm_fd = -1, to_vm_kind = 0;
 	__u32 zero = 0;
-	bool pinned = false, attached = false, cg_attached = false;
+	bool pinned = false, attached = false, to_vm_attached = false, cg_attached = false;
 	char path[600];
 	size_t i;
 
@@ -313,9 +314,13 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	/* Load only the programs this instance runs: the verifier's time is spent once. */
 	bpf_program__set_autoload(inst.skel->progs.vmfw_xdp, o->iface && o->mode != VMFW_MODE_TC);
 	bpf_program__set_autoload(inst.skel->progs.vmfw_tc, o->iface && o->mode == VMFW_MODE_TC);
+	/* Answers to the VM come through the interface's egress in every mode (XDP has no egress). */
+	bpf_program__set_autoload(inst.skel->progs.vmfw_tc_in, o->iface != NULL);
 	vmfw_cgroup_select(inst.skel, o->cgroup != NULL);
-	if (o->iface)
+	if (o->iface) {
 		prog = o->mode == VMFW_MODE_TC ? inst.skel->progs.vmfw_tc : inst.skel->progs.vmfw_xdp;
+		to_vm = inst.skel->progs.vmfw_tc_in;
+	}
 	room = o->max_rules ? o->max_rules : VMFW_DEFAULT_RULE_ROOM;
 	if (room < p->nrules)
 		room = (unsigned)p->nrules;
@@ -373,6 +378,26 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 				goto fail;
 			}
 		}
+		/* The to-the-VM program after the first: it is pinned before it is attached, so that
+		 * its pins tell unload how to find it. */
+		snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_PROG, inst.dir);
+		err = bpf_program__pin(to_vm, path);
+		if (err) {
+			err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
+			goto fail;
+		}
+		err = vmfw_attach_to_vm(&inst, bpf_program__fd(to_vm), ifindex, &to_vm_fd,
+					&to_vm_kind);
+		if (err)
+			goto fail;
+		to_vm_attached = true;
+		if (to_vm_fd >= 0) {
+			snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_LINK, inst.dir);
+			if (bpf_obj_pin(to_vm_fd, path)) {
+				err = vmfw_err_r(-errno, "cannot pin %s: %s", path, strerror(errno));
+				goto fail;
+			}
+		}
 	}
 	if (o->cgroup) {
 		err = vmfw_cgroup_attach(&inst);
@@ -386,18 +411,25 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	}
 	if (link_fd >= 0)
 		close(link_fd);
+	if (to_vm_fd >= 0)
+		close(to_vm_fd);
 	vmfw_instance_close(&inst);
 	return 0;
 
 fail:
-	/* Nothing half-applied: undo the attachments and the pins made so far. */
+	/* Nothing half-applied: undo the attachments and the pins made so far. vmfw_detach finds
+	 * the clsact filters by the pinned programs, links held here are detached by their fd. */
 	if (cg_attached)
 		vmfw_cgroup_detach(&inst);
-	if (attached && link_fd < 0)
+	if ((attached && link_fd < 0) || (to_vm_attached && to_vm_fd < 0))
 		vmfw_detach(&inst);
 	if (link_fd >= 0) {
 		bpf_link_detach(link_fd);
 		close(link_fd);
+	}
+	if (to_vm_fd >= 0) {
+		bpf_link_detach(to_vm_fd);
+		close(to_vm_fd);
 	}
 	if (pinned)
 		remove_pins(inst.dir);
@@ -405,27 +437,157 @@ fail:
 	return err;
 }
 
+/* The new policy's answer for the name a learned address or a pending query points to; false
+ * when the name is not known (its record evicted, or malformed). */
+static bool dns_name_match(const struct vmfw_compiled *c, int namerec_fd, __u64 name_hash,
+			   struct vmfw_dns_match *m)
+{
+	struct vmfw_dns_name_rec rec = {};
+
+	if (bpf_map_lookup_elem(namerec_fd, &name_hash, &rec) || !rec.len ||
+	    rec.len > VMFW_DNS_NAME_MAX)
+		return false;
+	vmfw_dns_lookup(c, rec.name, rec.len, m);
+	return true;
+}
+
+/* Learned addresses across a reload: each gets tags[slot] from the new policy's name table. With
+ * prune (after the flip), an address whose name the new policy does not allow, or whose name is
+ * no longer known, is forgotten; before the flip it only loses its selectors in the new slot.
+ * Only a changed entry is written, and only if it still exists (BPF_EXIST): the data path may
+ * refresh or evict entries meanwhile, and a refresh it writes between our read and our write is
+ * lost (the address then expires by its previous answer's TTL, at worst). */
+static int dns_retag_learned(const struct vmfw_maps *mp, const struct vmfw_compiled *c, __u32 slot,
+			     bool prune)
+{
+	struct vmfw_dns_learned_key key, next, *gone = NULL;
+	size_t ngone = 0, cap = 0, i;
+	bool first = true;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(mp->dns_learned, first ? NULL : &key, &next)) {
+		struct vmfw_dns_learned val;
+		struct vmfw_dns_match m = { .rule = VMFW_NO_RULE };
+		bool known;
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(mp->dns_learned, &key, &val))
+			continue;
+		known = dns_name_match(c, mp->dns_namerec, val.name_hash, &m);
+		if (prune && (!known || m.rule == VMFW_NO_RULE)) {
+			/* Deleted after the walk: deleting the key the walk stands on restarts it. */
+			if (ngone == cap) {
+				struct vmfw_dns_learned_key *ng;
+
+				cap = cap ? cap * 2 : 256;
+				ng = realloc(gone, cap * sizeof(*gone));
+				if (!ng) {
+					err = vmfw_err_r(-ENOMEM, "out of memory pruning learned addresses");
+					break;
+				}
+				gone = ng;
+			}
+			gone[ngone++] = key;
+			continue;
+		}
+		if (!known || m.rule == VMFW_NO_RULE)
+			m.tags = 0;
+		if (val.tags[slot] == m.tags)
+			continue;
+		val.tags[slot] = m.tags;
+		if (bpf_map_update_elem(mp->dns_learned, &key, &val, BPF_EXIST) && errno != ENOENT) {
+			err = vmfw_err_r(-errno, "cannot update a learned address: %s", strerror(errno));
+			break;
+		}
+	}
+	for (i = 0; i < ngone; i++)
+		bpf_map_delete_elem(mp->dns_learned, &gone[i]);
+	free(gone);
+	return err;
+}
+
+/* Pending queries are kept across a reload (their answers are still believed), with tags[slot]
+ * from the new policy, so that an answer that comes after the reload teaches its addresses the
+ * new policy's selectors. */
+static int dns_retag_pending(const struct vmfw_maps *mp, const struct vmfw_compiled *c, __u32 slot)
+{
+	struct vmfw_dns_pending_key key, next;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(mp->dns_pending, first ? NULL : &key, &next)) {
+		struct vmfw_dns_pending val;
+		struct vmfw_dns_match m = { .rule = VMFW_NO_RULE };
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(mp->dns_pending, &key, &val))
+			continue;
+		if (val.qname_len && val.qname_len <= VMFW_DNS_NAME_MAX)
+			vmfw_dns_lookup(c, val.qname, val.qname_len, &m);
+		if (m.rule == VMFW_NO_RULE)
+			m.tags = 0;
+		if (val.tags[slot] == m.tags)
+			continue;
+		val.tags[slot] = m.tags;
+		if (bpf_map_update_elem(mp->dns_pending, &key, &val, BPF_EXIST) && errno != ENOENT)
+			return vmfw_err_r(-errno, "cannot update a pending query: %s", strerror(errno));
+	}
+	return 0;
+}
+
+static int dns_retag(const struct vmfw_maps *mp, const struct vmfw_compiled *c, __u32 slot,
+		     bool prune)
+{
+	int err = dns_retag_learned(mp, c, slot, prune);
+
+	return err ? err : dns_retag_pending(mp, c, slot);
+}
+
 int vmfw_instance_reload(struct vmfw_instance *inst, const struct vmfw_policy *p,
 			 const struct vmfw_compiled *c)
 {
-	return vmfw_apply_policy(&inst->maps, p, c, false);
+	struct vmfw_active act = {};
+	__u32 zero = 0, slot;
+	int err;
+
+	if (bpf_map_lookup_elem(inst->maps.active, &zero, &act))
+		return vmfw_err_r(-errno, "cannot read the active generation: %s", strerror(errno));
+	/* The slot the new policy goes to: learned addresses get its tags before the flip, so that
+	 * no address loses its @dns selectors across the reload. */
+	slot = VMFW_SLOT(act.gen + 1);
+	err = dns_retag(&inst->maps, c, slot, false);
+	if (err)
+		return err;
+	err = vmfw_apply_policy(&inst->maps, p, c, false);
+	if (err)
+		return err;
+	/* Again after the flip: what was learned meanwhile had its tags from a slot being filled.
+	 * And now the addresses the new policy does not allow are forgotten. */
+	err = dns_retag(&inst->maps, c, slot, true);
+	if (err)
+		vmfw_err("the new policy of %s is in force, but not every learned address was "
+			 "checked against it; reload again", inst->name);
+	return err;
 }
 
 int vmfw_instance_remove_incomplete(const char *bpffs, const char *name)
 {
 	struct vmfw_instance inst = {};
 	char path[600];
-	int fd;
+	int fd, i;
 
 	snprintf(inst.dir, sizeof(inst.dir), "%s/vmfw/%s", bpffs, name);
 	if (vmfw_name_valid(name) || access(inst.dir, F_OK))
 		return -ENOENT;
-	/* Without the metadata only a pinned link tells where it ran; detaching it is enough. */
-	snprintf(path, sizeof(path), "%s/link", inst.dir);
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		bpf_link_detach(fd);
-		close(fd);
+	/* Without the metadata only pinned links tell where they ran; detaching them is enough. */
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", inst.dir, i ? VMFW_PIN_TO_VM_LINK : "link");
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
 	}
 	vmfw_cgroup_detach(&inst);
 	return remove_pins(inst.dir);

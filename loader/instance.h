@@ -78,13 +78,28 @@ int vmfw_apply_policy(const struct vmfw_maps *m, const struct vmfw_policy *p,
 int vmfw_active_policy(const struct vmfw_maps *m, struct vmfw_policy **p, uint32_t **ctr_ids,
 		       struct vmfw_slot_meta *meta);
 
-/* Attachment (attach.c). */
+/* Attachment (attach.c). An interface instance runs two programs: the one for frames from the
+ * VM on the interface's ingress (tc or XDP, pinned as "prog", its link as "link"), and vmfw_tc_in
+ * for frames to the VM on its egress in every mode (pinned as VMFW_PIN_TO_VM_PROG; its tcx link
+ * as VMFW_PIN_TO_VM_LINK, or a clsact filter when there is no such link). */
+#define VMFW_PIN_TO_VM_PROG "prog_to_vm"
+#define VMFW_PIN_TO_VM_LINK "link_to_vm"
 int vmfw_iface_check(const char *iface, bool force, unsigned *ifindex);
 int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifindex, int *link_fd,
 		int *kind);
+/* Attaches the to-the-VM program on the interface's egress: a tcx link (*link_fd) or a clsact
+ * filter (*link_fd -1), *kind says which. */
+int vmfw_attach_to_vm(struct vmfw_instance *inst, int prog_fd, unsigned ifindex, int *link_fd,
+		      int *kind);
+/* How the to-the-VM program is attached (VMFW_ATTACH_TCX or VMFW_ATTACH_CLSACT, from the pins),
+ * or -ENOENT when the instance has none. */
+int vmfw_to_vm_kind(const struct vmfw_instance *inst);
+/* Detaches both programs of an interface instance. */
 int vmfw_detach(struct vmfw_instance *inst);
-/* Whether the instance's program is still attached where its metadata says. */
+/* Whether both programs are still attached where the metadata and the pins say. */
 bool vmfw_attached(const struct vmfw_instance *inst);
+/* Whether the to-the-VM program is. */
+bool vmfw_to_vm_attached(const struct vmfw_instance *inst);
 
 /* Cgroup enforcement (cgroup.c). */
 /* Resolves PATH (absolute, or relative to the cgroup v2 mount) to a cgroup v2 directory and its id. */

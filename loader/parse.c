@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "policy.h"
 #include "util.h"
 #include "sha256.h"
@@ -47,6 +48,11 @@ struct parser {
 	unsigned default_line;   /* 0 until a `default` statement is seen */
 	unsigned events_line;    /* 0 until an `events rate` statement is seen */
 	unsigned bind_line;      /* 0 until a `bind` statement is seen */
+	unsigned dns_action_line, dns_ttl_line, dns_grace_line, dns_resolvers_line;
+	unsigned dns_dest_line, dns_dest_col;   /* the first @dns destination */
+	unsigned dns_set_line, dns_set_col;     /* the first `dns ...` setting */
+	char dns_set_word[16];
+	size_t sel_cap;
 	unsigned nerrs;
 	bool rules_limit_reported;
 	bool oom;
@@ -155,10 +161,20 @@ static bool parse_dec(const char *s, size_t len, unsigned long max, unsigned lon
 	return true;
 }
 
+static void patterns_free(struct vmfw_dns_pattern *pats, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(pats[i].name);
+	free(pats);
+}
+
 static void rule_release(struct vmfw_rule *r)
 {
 	free(r->dests);
 	free(r->ports);
+	patterns_free(r->names, r->nnames);
 	free(r->text);
 }
 
@@ -276,6 +292,9 @@ static int add_dest(struct parser *ps, struct rule_ctx *rc, const struct tok *t)
 	struct vmfw_prefix pf;
 	int err;
 
+	if (t->s[0] == '@')
+		return perr(ps, t->col,
+			    "@dns must be the rule's only destination: write the addresses in a rule of their own");
 	err = parse_addr(ps, t, &pf);
 	if (err)
 		return err;
@@ -293,7 +312,166 @@ static int add_dest(struct parser *ps, struct rule_ctx *rc, const struct tok *t)
 	return 0;
 }
 
-/* DEST: `any` | ADDR | `{ ADDR, ADDR, ... }`. On return t is the token after it. */
+/* One DNS name or pattern at column col: checked, normalised and appended to *pats. */
+static int add_pattern(struct parser *ps, const char *s, size_t len, unsigned col,
+		       struct vmfw_dns_pattern **pats, size_t *n, size_t *cap)
+{
+	struct vmfw_dns_pattern pt;
+	char msg[256];
+	size_t at = 0;
+	int err;
+
+	err = vmfw_dns_pattern_parse(s, len, &pt, msg, sizeof(msg), &at);
+	if (err == -ENOMEM)
+		return oom(ps);
+	if (err)
+		return perr(ps, col + (unsigned)at, "%s", msg);
+	if (vmfw_grow((void **)pats, cap, *n + 1, sizeof(pt))) {
+		free(pt.name);
+		return oom(ps);
+	}
+	(*pats)[(*n)++] = pt;
+	return 0;
+}
+
+static int pattern_qcmp(const void *a, const void *b)
+{
+	return vmfw_dns_pattern_cmp(a, b);
+}
+
+/* The selector of a set of patterns (none: plain @dns): an existing equal one, or a new one.
+ * Takes ownership of pats. Returns the index, or a negative errno. */
+static int intern_selector(struct parser *ps, struct vmfw_dns_pattern *pats, size_t n, unsigned col)
+{
+	struct vmfw_policy *p = ps->p;
+	size_t i, j, k;
+
+	qsort(pats, n, sizeof(*pats), pattern_qcmp);
+	for (i = 0, k = 0; i < n; i++) {
+		if (k && !vmfw_dns_pattern_cmp(&pats[k - 1], &pats[i]))
+			free(pats[i].name);
+		else
+			pats[k++] = pats[i];
+	}
+	n = k;
+	for (i = 0; i < p->ndns_selectors; i++) {
+		const struct vmfw_dns_selector *sel = &p->dns_selectors[i];
+
+		if (sel->all != !n || sel->npats != n)
+			continue;
+		for (j = 0; j < n && !vmfw_dns_pattern_cmp(&sel->pats[j], &pats[j]); j++)
+			;
+		if (j == n) {
+			patterns_free(pats, n);
+			return (int)i;
+		}
+	}
+	if (p->ndns_selectors == VMFW_MAX_DNS_SELECTORS) {
+		patterns_free(pats, n);
+		return perr(ps, col, "too many distinct @dns destinations: the limit is %u (VMFW_MAX_DNS_SELECTORS)",
+			    VMFW_MAX_DNS_SELECTORS);
+	}
+	if (vmfw_grow((void **)&p->dns_selectors, &ps->sel_cap, p->ndns_selectors + 1,
+		      sizeof(*p->dns_selectors))) {
+		patterns_free(pats, n);
+		return oom(ps);
+	}
+	p->dns_selectors[p->ndns_selectors] = (struct vmfw_dns_selector){
+		.all = !n, .pats = n ? pats : NULL, .npats = n,
+	};
+	if (!n)
+		free(pats);
+	return (int)p->ndns_selectors++;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The text at pos up to the next blank, for a message. */
+static const char *show_at(const struct lexer *lx, size_t pos, showbuf sb)
+{
+	struct tok t = { .s = lx->s + pos, .len = 0 };
+
+	while (pos + t.len < lx->len && !is_blank(lx->s[pos + t.len]))
+		t.len++;
+	return show(&t, sb);
+}
+
+/* DEST `@dns` or `@dns(PATTERN, ...)`, t being the token that starts with '@'. The lexer does not
+ * split at parentheses, so the list is read here character by character. On return t is the
+ * token after the destination. */
+static int parse_dns_dest(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc)
+{
+	struct vmfw_dns_pattern *pats = NULL;
+	size_t n = 0, cap = 0, pos, start;
+	unsigned col = t->col, open_col;
+	const char *s = lx->s;
+	showbuf sb;
+	int err, sel;
+
+	if (t->len < 4 || strncasecmp(t->s, "@dns", 4) || (t->len > 4 && t->s[4] != '('))
+		return perr(ps, t->col, "unknown destination %s: the only '@' destination is @dns",
+			    show(t, sb));
+	pos = (size_t)(t->s - s) + 4;
+	while (pos < lx->len && is_blank(s[pos]))
+		pos++;
+	if (pos < lx->len && s[pos] == '(') {
+		open_col = (unsigned)pos + 1;
+		pos++;
+		for (;;) {
+			while (pos < lx->len && is_blank(s[pos]))
+				pos++;
+			start = pos;
+			while (pos < lx->len && !is_blank(s[pos]) && !strchr(",()", s[pos]))
+				pos++;
+			if (pos == start) {
+				if (!n && pos < lx->len && s[pos] == ')')
+					err = perr(ps, open_col,
+						   "empty @dns( ): write the names it stands for, or plain @dns for every allowed name");
+				else
+					err = perr(ps, (unsigned)pos + 1,
+						   "expected a DNS name or pattern in the @dns( ) opened at column %u, got %s",
+						   open_col, show_at(lx, pos, sb));
+				goto fail;
+			}
+			err = add_pattern(ps, s + start, pos - start, (unsigned)start + 1, &pats, &n, &cap);
+			if (err)
+				goto fail;
+			while (pos < lx->len && is_blank(s[pos]))
+				pos++;
+			if (pos < lx->len && s[pos] == ',') {
+				pos++;
+				continue;
+			}
+			if (pos < lx->len && s[pos] == ')') {
+				pos++;
+				break;
+			}
+			err = perr(ps, (unsigned)pos + 1,
+				   "expected ',' or ')' in the @dns( ) opened at column %u, got %s", open_col,
+				   show_at(lx, pos, sb));
+			goto fail;
+		}
+	}
+	if (!ps->dns_dest_line) {
+		ps->dns_dest_line = ps->line;
+		ps->dns_dest_col = col;
+	}
+	sel = intern_selector(ps, pats, n, col);
+	if (sel < 0)
+		return sel;
+	rc->r.dns_sel = sel;
+	lx->pos = pos;
+	next(lx, t);
+	return 0;
+fail:
+	patterns_free(pats, n);
+	return err;
+}
+
+/* DEST: `any` | ADDR | `{ ADDR, ADDR, ... }` | `@dns[(PATTERNS)]`. On return t is the token after it. */
 static int parse_dest(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc)
 {
 	struct tok open;
@@ -305,6 +483,8 @@ static int parse_dest(struct parser *ps, struct lexer *lx, struct tok *t, struct
 		next(lx, t);
 		return 0;
 	}
+	if (is_text(t) && t->s[0] == '@')
+		return parse_dns_dest(ps, lx, t, rc);
 	if (is_text(t)) {
 		err = add_dest(ps, rc, t);
 		if (err)
@@ -543,6 +723,42 @@ static int parse_default(struct parser *ps, struct lexer *lx, struct tok *t)
 	return 0;
 }
 
+/* `allow dns NAME [,] NAME ...`: a rule, judged on a query's question. start and col are those
+ * of `allow`; t is at `dns`. */
+static int parse_allow_dns(struct parser *ps, struct lexer *lx, struct tok *t, struct rule_ctx *rc,
+			   const char *start, unsigned col)
+{
+	size_t cap = 0;
+	showbuf sb;
+	int err;
+
+	rc->r.kind = VMFW_RULE_DNS;
+	rc->r.proto = 0;
+	next(lx, t);
+	if (!t->len)
+		return perr(ps, t->col, "expected a DNS name or pattern after 'allow dns', got end of line");
+	while (t->len) {
+		if (!is_text(t))
+			return perr(ps, t->col, "expected a DNS name or pattern, got %s", show(t, sb));
+		err = add_pattern(ps, t->s, t->len, t->col, &rc->r.names, &rc->r.nnames, &cap);
+		if (err)
+			return err;
+		next(lx, t);
+		if (is_punct(t, ',')) {
+			next(lx, t);
+			if (!t->len)
+				return perr(ps, t->col, "expected a DNS name or pattern after ',', got end of line");
+		}
+	}
+	rc->r.text = strndup(start, (size_t)(lx->s + lx->len - start));
+	if (!rc->r.text)
+		return oom(ps);
+	err = add_rule(ps, rc, col);
+	if (!err)
+		ps->p->dns_on = true;
+	return err;
+}
+
 static int parse_rule(struct parser *ps, struct lexer *lx, struct tok *t, bool deny)
 {
 	const char *start = t->s;
@@ -554,8 +770,18 @@ static int parse_rule(struct parser *ps, struct lexer *lx, struct tok *t, bool d
 	memset(&rc, 0, sizeof(rc));
 	rc.r.line = ps->line;
 	rc.r.deny = deny;
+	rc.r.dns_sel = -1;
 
 	next(lx, t);
+	if (is_word(t, "dns")) {
+		if (deny)
+			return perr(ps, t->col,
+				    "there is no 'deny dns': with an 'allow dns' in the policy, a query for any name it does not allow is refused (see 'dns refuse|nxdomain|drop')");
+		err = parse_allow_dns(ps, lx, t, &rc, start, col);
+		if (!err)
+			return 0;
+		goto out;
+	}
 	if (is_word(t, "ethertype")) {
 		if (deny)
 			return perr(ps, t->col,
@@ -676,6 +902,159 @@ static int parse_bind(struct parser *ps, struct lexer *lx, struct tok *t)
 	return 0;
 }
 
+/* `dns resolvers { ADDR, ... }` (or one ADDR): plain addresses, no prefixes. t is at `resolvers`. */
+static int parse_dns_resolvers(struct parser *ps, struct lexer *lx, struct tok *t, unsigned col)
+{
+	struct vmfw_policy *p = ps->p;
+	struct vmfw_prefix pf;
+	bool set = false;
+	unsigned open_col = 0;
+	showbuf sb;
+	size_t i;
+	int err;
+
+	next(lx, t);
+	if (is_punct(t, '{')) {
+		set = true;
+		open_col = t->col;
+		next(lx, t);
+		if (is_punct(t, '}'))
+			return perr(ps, open_col, "empty resolver set '{ }': list the resolvers' addresses");
+	}
+	if (ps->dns_resolvers_line)
+		return perr(ps, col, "second 'dns resolvers' statement; the first is on line %u (list every resolver in one)",
+			    ps->dns_resolvers_line);
+	for (;;) {
+		if (!is_text(t))
+			return perr(ps, t->col, "expected a resolver's IPv4 or IPv6 address, got %s",
+				    show(t, sb));
+		if (memchr(t->s, '/', t->len))
+			return perr(ps, t->col, "a resolver is one address, not a prefix: %s", show(t, sb));
+		err = parse_addr(ps, t, &pf);
+		if (err)
+			return err;
+		for (i = 0; i < p->ndns_resolvers; i++)
+			if (!memcmp(&p->dns_resolvers[i], &pf, sizeof(pf)))
+				break;
+		if (i == p->ndns_resolvers) {
+			if (p->ndns_resolvers == VMFW_MAX_DNS_RESOLVERS)
+				return perr(ps, t->col, "too many resolvers: the limit is %u (VMFW_MAX_DNS_RESOLVERS)",
+					    VMFW_MAX_DNS_RESOLVERS);
+			p->dns_resolvers[p->ndns_resolvers++] = pf;
+		}
+		next(lx, t);
+		if (!set)
+			break;
+		if (is_punct(t, '}')) {
+			next(lx, t);
+			break;
+		}
+		if (!is_punct(t, ','))
+			return perr(ps, t->col, "expected ',' or '}' in the resolver set opened at column %u, got %s",
+				    open_col, show(t, sb));
+		next(lx, t);
+	}
+	if (t->len)
+		return perr(ps, t->col, "expected end of line after the resolvers, got %s", show(t, sb));
+	ps->dns_resolvers_line = ps->line;
+	return 0;
+}
+
+/* `dns max-ttl N` / `dns grace N`. t is at the keyword. */
+static int parse_dns_number(struct parser *ps, struct lexer *lx, struct tok *t, unsigned col,
+			    const char *word, unsigned long lo, unsigned long hi, unsigned *line,
+			    uint32_t *out)
+{
+	unsigned long n;
+	showbuf sb;
+
+	next(lx, t);
+	if (!t->len)
+		return perr(ps, t->col, "expected a number of seconds after 'dns %s'", word);
+	if (!parse_dec(t->s, t->len, hi, &n) || n < lo || n > hi)
+		return perr(ps, t->col, "dns %s %s is not a number of seconds from %lu to %lu", word,
+			    show(t, sb), lo, hi);
+	next(lx, t);
+	if (t->len)
+		return perr(ps, t->col, "expected end of line after 'dns %s %lu', got %s", word, n,
+			    show(t, sb));
+	if (*line)
+		return perr(ps, col, "second 'dns %s' statement; the first is on line %u", word, *line);
+	*line = ps->line;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+/* `dns resolvers|refuse|nxdomain|drop|max-ttl|grace ...`: settings of the DNS allowlist. */
+static int parse_dns_setting(struct parser *ps, struct lexer *lx, struct tok *t, unsigned col)
+{
+	static const struct { const char *w; uint8_t action; } actions[] = {
+		{ "refuse", VMFW_DNS_REFUSE }, { "nxdomain", VMFW_DNS_NXDOMAIN }, { "drop", VMFW_DNS_DROP },
+	};
+	showbuf sb;
+	size_t i;
+
+	if (is_word(t, "resolvers"))
+		return parse_dns_resolvers(ps, lx, t, col);
+	if (is_word(t, "max-ttl"))
+		return parse_dns_number(ps, lx, t, col, "max-ttl", 1, 2147483647ul, &ps->dns_ttl_line,
+					&ps->p->dns_max_ttl);
+	if (is_word(t, "grace"))
+		return parse_dns_number(ps, lx, t, col, "grace", 0, 86400, &ps->dns_grace_line,
+					&ps->p->dns_grace);
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (!is_word(t, actions[i].w))
+			continue;
+		next(lx, t);
+		if (t->len)
+			return perr(ps, t->col, "expected end of line after 'dns %s', got %s",
+				    actions[i].w, show(t, sb));
+		if (ps->dns_action_line)
+			return perr(ps, col, "second 'dns refuse|nxdomain|drop' statement; the first is on line %u",
+				    ps->dns_action_line);
+		ps->dns_action_line = ps->line;
+		ps->p->dns_action = actions[i].action;
+		return 0;
+	}
+	return perr(ps, t->col,
+		    "expected 'resolvers', 'refuse', 'nxdomain', 'drop', 'max-ttl' or 'grace' after 'dns', got %s",
+		    show(t, sb));
+}
+
+static int parse_dns(struct parser *ps, struct lexer *lx, struct tok *t)
+{
+	unsigned col = t->col;
+	char word[16];
+	int err;
+
+	next(lx, t);
+	snprintf(word, sizeof(word), "%.*s", (int)(t->len < 15 ? t->len : 15), t->s);
+	err = parse_dns_setting(ps, lx, t, col);
+	if (!err && !ps->dns_set_line) {
+		ps->dns_set_line = ps->line;
+		ps->dns_set_col = col;
+		memcpy(ps->dns_set_word, word, sizeof(word));
+	}
+	return err;
+}
+
+/* Checks that need the whole file: @dns and the dns settings mean nothing without `allow dns`. */
+static void dns_finish(struct parser *ps)
+{
+	if (ps->p->dns_on)
+		return;
+	if (ps->dns_dest_line) {
+		ps->line = ps->dns_dest_line;
+		perr(ps, ps->dns_dest_col,
+		     "@dns needs an 'allow dns' statement: addresses are learned only from answers to allowed queries");
+	}
+	if (ps->dns_set_line) {
+		ps->line = ps->dns_set_line;
+		perr(ps, ps->dns_set_col, "'dns %s' has no effect without an 'allow dns' statement",
+		     ps->dns_set_word);
+	}
+}
+
 static int parse_line(struct parser *ps, const char *s, size_t len)
 {
 	struct lexer lx = { .s = s, .len = len };
@@ -707,7 +1086,9 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 		return parse_events(ps, &lx, &t);
 	if (is_word(&t, "bind"))
 		return parse_bind(ps, &lx, &t);
-	return perr(ps, t.col, "expected 'allow', 'deny', 'default', 'events' or 'bind', got %s",
+	if (is_word(&t, "dns"))
+		return parse_dns(ps, &lx, &t);
+	return perr(ps, t.col, "expected 'allow', 'deny', 'default', 'events', 'bind' or 'dns', got %s",
 		    show(&t, sb));
 }
 
@@ -720,6 +1101,9 @@ void vmfw_policy_free(struct vmfw_policy *p)
 	for (i = 0; i < p->nrules; i++)
 		rule_release(&p->rules[i]);
 	free(p->rules);
+	for (i = 0; i < p->ndns_selectors; i++)
+		patterns_free(p->dns_selectors[i].pats, p->dns_selectors[i].npats);
+	free(p->dns_selectors);
 	free(p->bind_except);
 	free(p->path);
 	free(p->src);
@@ -752,6 +1136,9 @@ static int parse_owned(const char *name, char *buf, size_t len, FILE *errs, stru
 	p->src = buf;
 	p->src_len = len;
 	p->events_rate = VMFW_DEFAULT_EVENTS_RATE;
+	p->dns_action = VMFW_DNS_REFUSE;
+	p->dns_max_ttl = VMFW_DNS_DEFAULT_MAX_TTL;
+	p->dns_grace = VMFW_DNS_DEFAULT_GRACE;
 	vmfw_sha256_hex(buf, len, p->sha256);
 	ps.p = p;
 
@@ -767,6 +1154,8 @@ static int parse_owned(const char *name, char *buf, size_t len, FILE *errs, stru
 		parse_line(&ps, s, (size_t)((hash ? hash : eol) - s));
 		s = nl ? nl + 1 : end;
 	}
+	if (!ps.oom)
+		dns_finish(&ps);
 
 	if (ps.oom) {
 		if (errs)

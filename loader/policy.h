@@ -22,8 +22,29 @@ struct vmfw_port_range {
 	uint16_t lo, hi;      /* inclusive, 1..65535 */
 };
 
+/* A DNS name pattern of `allow dns` or `@dns(...)`: an exact name, "*.base" (every name strictly
+ * below base), or "*" (every name: wildcard with an empty base). */
+struct vmfw_dns_pattern {
+	char *name;           /* lower case, no trailing dot; the base of a wildcard, "" for "*" */
+	bool wildcard;
+};
+
+/* An @dns destination: plain `@dns` (every allowed name) or `@dns(PATTERNS)`. Equal sets of
+ * patterns share one selector, whose index s is the group VMFW_GROUP_DNS(s). */
+struct vmfw_dns_selector {
+	bool all;             /* plain @dns */
+	struct vmfw_dns_pattern *pats;  /* sorted by (name, wildcard), without repeats */
+	size_t npats;
+};
+
+enum vmfw_rule_kind {
+	VMFW_RULE_IP = 0,     /* allow|deny PROTO [to DEST] [port PORTS]: judged on L3/L4 */
+	VMFW_RULE_DNS,        /* allow dns NAMES: judged on the question of a DNS query */
+};
+
 struct vmfw_rule {
 	unsigned line;        /* physical line, from 1 */
+	uint8_t kind;         /* enum vmfw_rule_kind; a DNS rule has no proto, destination or ports */
 	bool deny;
 	uint16_t proto;       /* 0..255 or VMFW_PROTO_ANY */
 	/* Destination: `any` (or omitted) sets any_families to the families the protocol exists in
@@ -33,6 +54,10 @@ struct vmfw_rule {
 	size_t ndests;
 	struct vmfw_port_range *ports;  /* tcp/udp only; none means every port */
 	size_t nports;
+	/* Destination `@dns` or `@dns(...)` (then the only one): the selector's index, else -1. */
+	int32_t dns_sel;
+	struct vmfw_dns_pattern *names;  /* VMFW_RULE_DNS: the names it allows, as written */
+	size_t nnames;
 	char *text;           /* the statement as written, comment and outer blanks stripped */
 };
 
@@ -48,6 +73,15 @@ struct vmfw_policy {
 	struct vmfw_rule *rules;  /* file order: index = rule id */
 	size_t nrules;
 	size_t nprefixes;     /* sum of ndests over rules */
+	/* DNS: `allow dns` rules are in rules[]; the settings below apply when there is one. */
+	bool dns_on;              /* some `allow dns` rule */
+	uint8_t dns_action;       /* enum vmfw_dns_action */
+	uint32_t dns_max_ttl;     /* seconds */
+	uint32_t dns_grace;       /* seconds */
+	struct vmfw_prefix dns_resolvers[VMFW_MAX_DNS_RESOLVERS];  /* plen = full length */
+	size_t ndns_resolvers;    /* 0: any server */
+	struct vmfw_dns_selector *dns_selectors;
+	size_t ndns_selectors;
 	char sha256[65];      /* of the file's bytes, lower-case hex */
 	char *src;            /* the file's bytes */
 	size_t src_len;
@@ -81,6 +115,14 @@ struct vmfw_centry {
 	uint32_t allow_rule;
 };
 
+/* A name table entry: its key bytes (the encoding of vmfw_abi.h, an exact name's NUL included)
+ * and its value; sorted by key bytes. */
+struct vmfw_cdns {
+	uint32_t off;         /* key bytes at c->dns_keys + off */
+	uint16_t len;
+	struct vmfw_dns_entry e;   /* rule fields are rule indices; ctr = rule until applied */
+};
+
 struct vmfw_compiled {
 	bool default_allow;
 	uint32_t events_rate;
@@ -100,10 +142,22 @@ struct vmfw_compiled {
 	size_t nprefixes;
 	struct vmfw_centry *entries;
 	size_t nentries;
+	/* DNS: the slot's settings (struct vmfw_slot_cfg), resolvers and name table. */
+	uint8_t dns_flags;        /* VMFW_DNS_F_* */
+	uint8_t dns_action;
+	uint8_t n_dns_selectors;
+	uint32_t dns_max_ttl;
+	uint32_t dns_grace;
+	struct vmfw_prefix dns_resolvers[VMFW_MAX_DNS_RESOLVERS];
+	size_t n_dns_resolvers;
+	struct vmfw_cdns *dns_names;
+	size_t n_dns_names;
+	uint8_t *dns_keys;
+	size_t dns_keys_len;
 };
 
 /* Compile a parsed policy. Returns 0, or -E2BIG after writing "FILE: error: ..." naming the
- * limit that was passed (rules, prefixes, entries, port classes) to errs, or -ENOMEM. */
+ * limit that was passed (rules, prefixes, entries, port classes, DNS names) to errs, or -ENOMEM. */
 int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled **out);
 void vmfw_compiled_free(struct vmfw_compiled *c);
 
@@ -119,5 +173,12 @@ void vmfw_policy_eval(const struct vmfw_policy *p, uint8_t family, const uint8_t
 /* The same question answered from compiled tables, the way the BPF program does it. */
 void vmfw_compiled_eval(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16],
 			uint8_t proto, uint16_t dport, struct vmfw_match *m);
+/* Both, for a destination that is also a learned address whose names match the @dns selectors
+ * of bit set tags (bit s: selector s); tags 0 is the plain question above. */
+void vmfw_policy_eval_tags(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
+			   uint8_t proto, uint16_t dport, uint32_t tags, struct vmfw_match *m);
+void vmfw_compiled_eval_tags(const struct vmfw_compiled *c, uint8_t family,
+			     const uint8_t daddr[16], uint8_t proto, uint16_t dport, uint32_t tags,
+			     struct vmfw_match *m);
 
 #endif /* VMFW_POLICY_H */

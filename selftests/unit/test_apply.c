@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdbool.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -13,6 +14,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "dns.h"
+#include "dnsgen.h"
 #include "instance.h"
 #include "log.h"
 #include "pkt.h"
@@ -60,7 +63,7 @@ static void judge(struct vmfw_replayer *r, const struct tpkt *p, struct vmfw_res
 
 static size_t keys_in_slot(int fd, size_t key_size, size_t slot_off, uint8_t slot)
 {
-	uint8_t key[64], next[64];
+	uint8_t key[512], next[512];   /* the largest key, struct vmfw_dns_key, is 260 bytes */
 	size_t n = 0;
 	void *prev = NULL;
 
@@ -264,6 +267,18 @@ static void random_policy(uint64_t *st, char *buf, size_t n)
 	}
 }
 
+/* Compiles text into *f and makes it the policy of *r: an XDP replayer opened for it the first
+ * time, a reload of that replayer after. */
+static void apply_text(struct vmfw_replayer **r, const char *text, struct fixture *f)
+{
+	fixture_free(f);
+	compile_text(text, f);
+	if (!*r)
+		*r = open_replayer(VMFW_MODE_XDP, f);
+	else
+		assert_int_equal(vmfw_apply_policy(vmfw_replayer_maps(*r), f->p, f->c, false), 0);
+}
+
 /* The kernel's verdicts equal the plain file-order scan on random policies and packets, across
  * reloads of one instance (which also exercises the slot switch and the IPv4 /16 index). */
 static void kernel_matches_reference_on_random_policies(void **state)
@@ -278,12 +293,7 @@ static void kernel_matches_reference_on_random_policies(void **state)
 		char text[4096];
 
 		random_policy(&st, text, sizeof(text));
-		fixture_free(&f);
-		compile_text(text, &f);
-		if (!r)
-			r = open_replayer(VMFW_MODE_XDP, &f);
-		else
-			assert_int_equal(vmfw_apply_policy(vmfw_replayer_maps(r), f.p, f.c, false), 0);
+		apply_text(&r, text, &f);
 		for (i = 0; i < 200; i++) {
 			int v6 = (int)(rnd(&st) % 3 == 0);
 			const char *dst = v6 ? hosts_v6[rnd(&st) % NELEM(hosts_v6)]
@@ -326,6 +336,218 @@ static void kernel_matches_reference_on_random_policies(void **state)
 	fixture_free(&f);
 }
 
+/* ---- DNS state: settings, resolvers and the name table of a slot ---- */
+
+static uint8_t active_slot(const struct vmfw_maps *m)
+{
+	struct vmfw_active act = {};
+	uint32_t zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(m->active, &zero, &act), 0);
+	return (uint8_t)VMFW_SLOT(act.gen);
+}
+
+/* The kernel's LPM answer for a wire name, finished as the BPF program finishes it. */
+static struct vmfw_dns_match kernel_dns(const struct vmfw_maps *m, uint8_t slot, const uint8_t *wire,
+					size_t len)
+{
+	struct vmfw_dns_match none = { .rule = VMFW_NO_RULE, .ctr = VMFW_NO_RULE };
+	struct vmfw_dns_key k;
+	struct vmfw_dns_entry e;
+	int n;
+
+	memset(&k, 0, sizeof(k));
+	n = vmfw_dns_encode_wire(wire, len, k.name);
+	if (n < 0)
+		return none;
+	k.prefixlen = 8u + 8u * (uint32_t)n;
+	k.slot = slot;
+	if (bpf_map_lookup_elem(m->dns_names, &k, &e))
+		return none;
+	return e.wildcard && k.name[e.base_len] == '\0' ? e.at : e.below;
+}
+
+static struct vmfw_dns_match kernel_dns_text(const struct vmfw_maps *m, uint8_t slot, const char *name)
+{
+	uint8_t wire[300];
+
+	return kernel_dns(m, slot, wire, dg_wire(name, wire));
+}
+
+static void dns_state_fills_the_slot_and_leaves_with_it(void **state)
+{
+	struct fixture a = {}, b = {};
+	struct vmfw_replayer *r;
+	const struct vmfw_maps *m;
+	struct vmfw_slot_cfg cfg;
+	struct vmfw_dns_resolver_key rk = {};
+	struct vmfw_dns_match dm;
+	uint32_t slot, val;
+
+	(void)state;
+	compile_text("allow tcp to any port 22\n"
+		     "allow dns *.docker.io github.com\n"
+		     "dns resolvers { 10.0.2.3, 2001:db8::53 }\n"
+		     "dns nxdomain\ndns max-ttl 600\ndns grace 5\n"
+		     "allow tcp to @dns(*.docker.io) port 443\n"
+		     "allow tcp to @dns port 80\n", &a);
+	compile_text("allow dns example.com\nallow tcp to any port 22\n", &b);
+	r = open_replayer(VMFW_MODE_TC, &a);
+	m = vmfw_replayer_maps(r);
+	slot = active_slot(m);
+
+	print_message("  slot %u settings\n", slot);
+	assert_int_equal(bpf_map_lookup_elem(m->cfg, &slot, &cfg), 0);
+	assert_int_equal(cfg.dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_RESOLVERS | VMFW_DNS_F_DEST);
+	assert_int_equal(cfg.dns_action, VMFW_DNS_NXDOMAIN);
+	assert_int_equal(cfg.n_dns_selectors, 2);
+	assert_int_equal(cfg.dns_max_ttl, 600);
+	assert_int_equal(cfg.dns_grace, 5);
+
+	print_message("  two resolvers, keyed by slot, family and address\n");
+	assert_int_equal(keys_in_slot(m->dns_resolvers, sizeof(struct vmfw_dns_resolver_key),
+				      offsetof(struct vmfw_dns_resolver_key, slot), (uint8_t)slot), 2);
+	rk.slot = (uint8_t)slot;
+	rk.family = VMFW_F_IPV4;
+	inet_pton(AF_INET, "10.0.2.3", rk.addr);
+	assert_int_equal(bpf_map_lookup_elem(m->dns_resolvers, &rk, &val), 0);
+	rk.family = VMFW_F_IPV6;
+	inet_pton(AF_INET6, "2001:db8::53", rk.addr);
+	assert_int_equal(bpf_map_lookup_elem(m->dns_resolvers, &rk, &val), 0);
+
+	print_message("  names: %zu entries; the kernel's longest-prefix answers\n", a.c->n_dns_names);
+	assert_int_equal(keys_in_slot(m->dns_names, sizeof(struct vmfw_dns_key),
+				      offsetof(struct vmfw_dns_key, slot), (uint8_t)slot), a.c->n_dns_names);
+	dm = kernel_dns_text(m, (uint8_t)slot, "Registry-1.Docker.io");
+	assert_int_equal(dm.rule, 1);
+	assert_int_equal(dm.ctr, 1);      /* a first load: counter id = rule index */
+	assert_int_equal(dm.tags, 0x3);
+	dm = kernel_dns_text(m, (uint8_t)slot, "github.com");
+	assert_int_equal(dm.rule, 1);
+	assert_int_equal(dm.tags, 0x2);
+	dm = kernel_dns_text(m, (uint8_t)slot, "docker.io");
+	assert_int_equal(dm.rule, VMFW_NO_RULE);
+	dm = kernel_dns_text(m, (uint8_t)slot, "gitlab.com");
+	assert_int_equal(dm.rule, VMFW_NO_RULE);
+
+	print_message("  after a reload to a policy without resolvers, the old slot has no DNS state\n");
+	assert_int_equal(vmfw_apply_policy(m, b.p, b.c, false), 0);
+	assert_int_equal(active_slot(m), slot ^ 1u);
+	assert_int_equal(keys_in_slot(m->dns_resolvers, sizeof(struct vmfw_dns_resolver_key),
+				      offsetof(struct vmfw_dns_resolver_key, slot), (uint8_t)slot), 0);
+	assert_int_equal(keys_in_slot(m->dns_names, sizeof(struct vmfw_dns_key),
+				      offsetof(struct vmfw_dns_key, slot), (uint8_t)slot), 0);
+	assert_int_equal(keys_in_slot(m->dns_resolvers, sizeof(struct vmfw_dns_resolver_key),
+				      offsetof(struct vmfw_dns_resolver_key, slot), (uint8_t)(slot ^ 1u)), 0);
+	dm = kernel_dns_text(m, (uint8_t)(slot ^ 1u), "example.com");
+	assert_int_equal(dm.rule, 0);
+	dm = kernel_dns_text(m, (uint8_t)(slot ^ 1u), "github.com");
+	assert_int_equal(dm.rule, VMFW_NO_RULE);
+	slot ^= 1u;
+	assert_int_equal(bpf_map_lookup_elem(m->cfg, &slot, &cfg), 0);
+	assert_int_equal(cfg.dns_flags, VMFW_DNS_F_ON);
+	assert_int_equal(cfg.n_dns_selectors, 0);
+	vmfw_replayer_close(r);
+	fixture_free(&a);
+	fixture_free(&b);
+}
+
+/* The kernel's LPM trie gives what the user-space mirror and the plain scan give, over reloads. */
+static void kernel_name_table_agrees_with_the_scan_on_random_policies(void **state)
+{
+	uint64_t seed = 0x6b646e73ull, s = seed;
+	struct vmfw_replayer *r = NULL;
+	struct fixture f = {};
+	unsigned long checked = 0;
+	int round, i;
+
+	(void)state;
+	for (round = 0; round < 30; round++) {
+		char text[16384], name[300];
+		const struct vmfw_maps *m;
+		uint8_t slot, wire[300];
+
+		dg_policy(&s, text, sizeof(text));
+		apply_text(&r, text, &f);
+		m = vmfw_replayer_maps(r);
+		slot = active_slot(m);
+		for (i = 0; i < 500; i++) {
+			struct vmfw_dns_match ref, user, kern;
+			size_t wl;
+
+			dg_name(&s, name, sizeof(name), 1);
+			wl = dg_wire(name, wire);
+			vmfw_dns_policy_eval(f.p, wire, wl, &ref);
+			vmfw_dns_lookup(f.c, wire, wl, &user);
+			kern = kernel_dns(m, slot, wire, wl);
+			if (ref.rule != kern.rule || ref.rule != user.rule ||
+			    (ref.rule != VMFW_NO_RULE && (ref.tags != kern.tags || ref.tags != user.tags))) {
+				print_error("seed %#llx round %d %s: scan %d/%#x, user %d/%#x, kernel %d/%#x\npolicy:\n%s",
+					    (unsigned long long)seed, round, name, (int)ref.rule, ref.tags,
+					    (int)user.rule, user.tags, (int)kern.rule, kern.tags, text);
+				fail();
+			}
+			checked++;
+		}
+	}
+	print_message("  %lu names over 30 policies: kernel, mirror and scan agree\n", checked);
+	vmfw_replayer_close(r);
+	fixture_free(&f);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 100,000 names go into the trie and out of it on reload in a few seconds at most. */
+static void hundred_thousand_names_load_and_clear_quickly(void **state)
+{
+	size_t cap = 100000 * 48, off = 0, i;
+	char *text = malloc(cap);
+	struct fixture big = {}, small = {};
+	struct vmfw_replayer *r;
+	const struct vmfw_maps *m;
+	double t0, t_load, t_clear;
+	uint8_t slot;
+
+	(void)state;
+	assert_non_null(text);
+	for (i = 0; i < 100000; i++)
+		off += (size_t)snprintf(text + off, cap - off, "allow dns %sh%zu.n%zu.example.com\n",
+					i % 4 ? "" : "*.", i, i % 97);
+	compile_text(text, &big);
+	compile_text("allow dns example.com\n", &small);
+	/* Opened with the big policy, for counters enough for its rules. */
+	r = open_replayer(VMFW_MODE_TC, &big);
+	m = vmfw_replayer_maps(r);
+	assert_int_equal(vmfw_apply_policy(m, small.p, small.c, false), 0);
+	t0 = now_s();
+	assert_int_equal(vmfw_apply_policy(m, big.p, big.c, false), 0);
+	t_load = now_s() - t0;
+	slot = active_slot(m);
+	assert_int_equal(kernel_dns_text(m, slot, "h8.n8.example.com").rule, VMFW_NO_RULE);
+	assert_int_equal(kernel_dns_text(m, slot, "a.h8.n8.example.com").rule, 8);
+	assert_int_equal(kernel_dns_text(m, slot, "h9.n9.example.com").rule, 9);
+	assert_int_equal(kernel_dns_text(m, slot, "a.h9.n9.example.com").rule, VMFW_NO_RULE);
+	t0 = now_s();
+	assert_int_equal(vmfw_apply_policy(m, small.p, small.c, false), 0);
+	t_clear = now_s() - t0;
+	print_message("  reload to 100,000 names: %.3f s; reload away (clearing them): %.3f s\n",
+		      t_load, t_clear);
+	assert_int_equal(keys_in_slot(m->dns_names, sizeof(struct vmfw_dns_key),
+				      offsetof(struct vmfw_dns_key, slot), slot), 0);
+	assert_true(t_load < 5.0);
+	assert_true(t_clear < 5.0);
+	vmfw_replayer_close(r);
+	fixture_free(&big);
+	fixture_free(&small);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +555,9 @@ int main(void)
 		cmocka_unit_test(unchanged_rule_text_keeps_its_counters),
 		cmocka_unit_test(tc_and_xdp_builds_agree),
 		cmocka_unit_test(kernel_matches_reference_on_random_policies),
+		cmocka_unit_test(dns_state_fills_the_slot_and_leaves_with_it),
+		cmocka_unit_test(kernel_name_table_agrees_with_the_scan_on_random_policies),
+		cmocka_unit_test(hundred_thousand_names_load_and_clear_quickly),
 	};
 
 	if (geteuid() != 0) {

@@ -42,7 +42,9 @@ static void check_tables(const struct vmfw_compiled *c)
 	for (i = 0; i < c->nentries; i++) {
 		const struct vmfw_centry *e = &c->entries[i], *d = i ? e - 1 : NULL;
 
-		assert_true(e->group < VMFW_GROUP_FIRST + c->nprefixes);
+		assert_true(e->group < VMFW_GROUP_FIRST + c->nprefixes ||
+			    (e->group >= VMFW_GROUP_DNS_BASE &&
+			     e->group < VMFW_GROUP_DNS(c->n_dns_selectors)));
 		assert_true(e->proto <= VMFW_PROTO_ANY);
 		assert_true(e->deny_rule != VMFW_NO_RULE || e->allow_rule != VMFW_NO_RULE);
 		if (e->pclass != VMFW_PCLASS_ALL) {
@@ -193,6 +195,43 @@ static void any_destination_rules_go_to_the_family_groups_only(void **state)
 	assert_null(entry(b.c, VMFW_GROUP_ANY_V4, 58, VMFW_PCLASS_ALL));
 	assert_int_equal(entry(b.c, VMFW_GROUP_ANY_V4, 6, VMFW_PCLASS_ALL)->deny_rule, 2);
 	assert_int_equal(entry(b.c, VMFW_GROUP_ANY_V6, 6, VMFW_PCLASS_ALL)->deny_rule, 2);
+	built_free(&b);
+}
+
+static void dns_destinations_go_to_their_selectors_groups_only(void **state)
+{
+	struct built b = build("allow dns *.docker.io github.com\n"
+			       "allow tcp to @dns port 443\n"
+			       "deny tcp to @dns(github.com) port 22\n"
+			       "allow tcp to @dns port 22,80\n");
+	const struct vmfw_centry *e;
+	struct vmfw_match m;
+	uint8_t a[16] = { 192, 0, 2, 1 };
+
+	(void)state;
+	print_message("allow dns makes no entry; @dns rules go to groups DNS(0) and DNS(1) only\n");
+	assert_int_equal(b.c->nprefixes, 0);
+	assert_null(entry(b.c, VMFW_GROUP_ANY_V4, 6, VMFW_PCLASS_ALL));
+	assert_null(entry(b.c, VMFW_GROUP_ANY_V4, 17, VMFW_PCLASS_ALL));
+	e = entry(b.c, VMFW_GROUP_DNS(0), 6, b.c->port_class[0][443]);
+	assert_non_null(e);
+	assert_int_equal(e->allow_rule, 1);
+	assert_int_equal(entry(b.c, VMFW_GROUP_DNS(0), 6, b.c->port_class[0][22])->allow_rule, 3);
+	assert_int_equal(entry(b.c, VMFW_GROUP_DNS(1), 6, b.c->port_class[0][22])->deny_rule, 2);
+	assert_null(entry(b.c, VMFW_GROUP_DNS(1), 6, b.c->port_class[0][443]));
+	print_message("an address learned for github.com (tags 0x3): port 22 denied by rule 2\n");
+	vmfw_compiled_eval_tags(b.c, VMFW_F_IPV4, a, 6, 22, 0x3, &m);
+	assert_int_equal(m.reason, VMFW_R_RULE_DENY);
+	assert_int_equal(m.rule, 2);
+	print_message("learned for a docker.io name (tags 0x1): port 22 allowed by rule 3\n");
+	vmfw_compiled_eval_tags(b.c, VMFW_F_IPV4, a, 6, 22, 0x1, &m);
+	assert_int_equal(m.reason, VMFW_R_RULE_ALLOW);
+	assert_int_equal(m.rule, 3);
+	print_message("not learned (tags 0): the default\n");
+	vmfw_compiled_eval_tags(b.c, VMFW_F_IPV4, a, 6, 443, 0, &m);
+	assert_int_equal(m.reason, VMFW_R_DEFAULT_DENY);
+	vmfw_policy_eval(b.p, VMFW_F_IPV4, a, 17, 53, &m);
+	assert_int_equal(m.reason, VMFW_R_DEFAULT_DENY);
 	built_free(&b);
 }
 
@@ -564,8 +603,16 @@ static size_t gen_policy(uint64_t *s, const struct pool_prefix *pp, size_t npool
 	size_t off = 0, nrules = 1 + pick(s, 40), i, k;
 
 #define OUT(...) (off += (size_t)snprintf(buf + off, cap - off, __VA_ARGS__))
+	static const char *const sels[] = { "@dns", "@dns(a.com)", "@dns(*.a.com, b.com)",
+					    "@dns(b.com,*.a.com)", "@dns(*)" };
+	bool dns = pick(s, 2);
+
 	if (pick(s, 2))
 		OUT("default %s\n", pick(s, 2) ? "allow" : "deny");
+	/* With `allow dns`, some rules go to @dns destinations: the packets below come with random
+	 * selector tags, as if their destination were a learned address. */
+	if (dns)
+		OUT("allow dns *.a.com b.com\n");
 	for (i = 0; i < nrules; i++) {
 		unsigned pr = pick(s, sizeof(protos) / sizeof(protos[0]));
 		const char *proto = protos[pr];
@@ -576,6 +623,8 @@ static size_t gen_policy(uint64_t *s, const struct pool_prefix *pp, size_t npool
 		OUT("%s %s", pick(s, 3) ? "allow" : "deny", proto);
 		if (d == 0) {
 			OUT(" to any");
+		} else if (d == 1 && dns) {
+			OUT(" to %s", sels[pick(s, sizeof(sels) / sizeof(sels[0]))]);
 		} else if (d >= 3) {
 			nd = 1 + pick(s, 3);
 			OUT(" to {");
@@ -642,6 +691,7 @@ static void compiled_lookup_equals_the_rule_scan_on_random_policies(void **state
 			uint8_t proto = pkt_protos[pick(&s, sizeof(pkt_protos))], daddr[16];
 			uint16_t dport;
 			struct vmfw_match ref, got;
+			uint32_t tags;
 			unsigned k;
 
 			/* A host inside a pool prefix, its host bits random, or at a prefix's edge. */
@@ -655,16 +705,17 @@ static void compiled_lookup_equals_the_rule_scan_on_random_policies(void **state
 			} else {
 				dport = 0;
 			}
-			vmfw_policy_eval(b.p, pp->family, daddr, proto, dport, &ref);
-			vmfw_compiled_eval(b.c, pp->family, daddr, proto, dport, &got);
+			tags = pick(&s, 2) ? 0 : (uint32_t)pick(&s, 1u << 5);
+			vmfw_policy_eval_tags(b.p, pp->family, daddr, proto, dport, tags, &ref);
+			vmfw_compiled_eval_tags(b.c, pp->family, daddr, proto, dport, tags, &got);
 			checked++;
 			if (ref.verdict != got.verdict || ref.reason != got.reason || ref.rule != got.rule) {
 				char a[INET6_ADDRSTRLEN];
 
 				inet_ntop(pp->family == VMFW_F_IPV4 ? AF_INET : AF_INET6, daddr, a, sizeof(a));
 				print_message("MISMATCH with seed %#" PRIx64 ", policy %u, packet %u:\n"
-					      "%s -> %s proto %u port %u: scan %s rule %d, compiled %s rule %d\n",
-					      seed, i, j, text, a, proto, dport, reason_name(ref.reason),
+					      "%s -> %s proto %u port %u tags %#x: scan %s rule %d, compiled %s rule %d\n",
+					      seed, i, j, text, a, proto, dport, tags, reason_name(ref.reason),
 					      (int)ref.rule, reason_name(got.reason), (int)got.rule);
 				fail();
 			}
@@ -853,6 +904,7 @@ int main(void)
 		cmocka_unit_test(bind_except_ports_become_a_bitmap),
 		cmocka_unit_test(each_distinct_prefix_gets_one_group_from_group_first),
 		cmocka_unit_test(any_destination_rules_go_to_the_family_groups_only),
+		cmocka_unit_test(dns_destinations_go_to_their_selectors_groups_only),
 		cmocka_unit_test(nested_prefix_inherits_its_ancestors_entries),
 		cmocka_unit_test(port_ranges_split_ports_into_classes),
 		cmocka_unit_test(every_port_listed_separately_still_fits_in_16_bit_classes),

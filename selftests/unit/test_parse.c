@@ -428,8 +428,8 @@ static void unknown_statement_word_says_what_was_expected(void **state)
 {
 	(void)state;
 	expect_error("default deny\n\nalow tcp to any\n", "3:1",
-		     "expected 'allow', 'deny', 'default', 'events' or 'bind', got 'alow'");
-	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny', 'default', 'events' or 'bind', got '{'");
+		     "expected 'allow', 'deny', 'default', 'events', 'bind' or 'dns', got 'alow'");
+	expect_error("  { allow tcp\n", "1:3", "expected 'allow', 'deny', 'default', 'events', 'bind' or 'dns', got '{'");
 }
 
 static void unknown_protocol_lists_the_protocols(void **state)
@@ -757,6 +757,241 @@ static void too_many_ethertypes_names_the_limit(void **state)
 	expect_error(text, where, "too many ethertypes: the limit is 16 (VMFW_MAX_ETHERTYPES)");
 }
 
+/* ---- DNS names ---- */
+
+static void the_dns_example_parses(void **state)
+{
+	static const char text[] =
+		"allow dns docker.io *.docker.io GitHub.com.     # names the VM may resolve\n"
+		"dns resolvers { 10.0.2.3, 2001:db8::53 }\n"
+		"dns nxdomain\n"
+		"allow tcp to @dns port 443\n"
+		"allow tcp to @dns(*.docker.io, github.com) port 443,80\n"
+		"dns max-ttl 600\n"
+		"dns grace 0\n"
+		"allow udp to @dns( github.com , *.docker.io. )\n"
+		"allow tcp to 192.0.2.1 port 22\n";
+	struct vmfw_policy *p = parse_ok(text);
+	const struct vmfw_rule *r = &p->rules[0];
+
+	(void)state;
+	print_message("5 rules, `allow dns` the first, its names lower case without the dot\n");
+	assert_int_equal(p->nrules, 5);
+	assert_true(p->dns_on);
+	assert_int_equal(r->kind, VMFW_RULE_DNS);
+	assert_int_equal(r->line, 1);
+	assert_string_equal(r->text, "allow dns docker.io *.docker.io GitHub.com.");
+	assert_int_equal(r->nnames, 3);
+	assert_string_equal(r->names[0].name, "docker.io");
+	assert_false(r->names[0].wildcard);
+	assert_string_equal(r->names[1].name, "docker.io");
+	assert_true(r->names[1].wildcard);
+	assert_string_equal(r->names[2].name, "github.com");
+	assert_int_equal(r->ndests, 0);
+	assert_int_equal(r->any_families, 0);
+	assert_int_equal(r->dns_sel, -1);
+	print_message("settings: nxdomain, max-ttl 600, grace 0, two resolvers\n");
+	assert_int_equal(p->dns_action, VMFW_DNS_NXDOMAIN);
+	assert_int_equal(p->dns_max_ttl, 600);
+	assert_int_equal(p->dns_grace, 0);
+	assert_int_equal(p->ndns_resolvers, 2);
+	assert_int_equal(p->dns_resolvers[0].family, VMFW_F_IPV4);
+	assert_int_equal(p->dns_resolvers[0].plen, 32);
+	assert_int_equal(p->dns_resolvers[1].family, VMFW_F_IPV6);
+	print_message("@dns: selector 0; both pattern sets, in any order, selector 1\n");
+	assert_int_equal(p->ndns_selectors, 2);
+	assert_int_equal(p->rules[1].kind, VMFW_RULE_IP);
+	assert_int_equal(p->rules[1].dns_sel, 0);
+	assert_int_equal(p->rules[1].any_families, 0);
+	assert_int_equal(p->rules[1].nports, 1);
+	assert_true(p->dns_selectors[0].all);
+	assert_int_equal(p->rules[2].dns_sel, 1);
+	assert_int_equal(p->rules[2].nports, 2);
+	assert_int_equal(p->rules[3].dns_sel, 1);
+	assert_int_equal(p->rules[3].proto, 17);
+	assert_false(p->dns_selectors[1].all);
+	assert_int_equal(p->dns_selectors[1].npats, 2);
+	assert_int_equal(p->rules[4].dns_sel, -1);
+	vmfw_policy_free(p);
+}
+
+static void dns_defaults_and_spellings(void **state)
+{
+	struct vmfw_policy *p = parse_ok("ALLOW DNS a.com, b.com,c.com *\n"
+					 "DNS Resolvers 10.0.2.3\n"
+					 "allow any to @DNS\n");
+
+	(void)state;
+	print_message("commas between names, keywords in any case, one resolver without braces\n");
+	assert_int_equal(p->rules[0].nnames, 4);
+	assert_true(p->rules[0].names[3].wildcard);
+	assert_string_equal(p->rules[0].names[3].name, "");
+	assert_int_equal(p->ndns_resolvers, 1);
+	assert_int_equal(p->rules[1].dns_sel, 0);
+	print_message("defaults: refuse, max-ttl 3600, grace 60\n");
+	assert_int_equal(p->dns_action, VMFW_DNS_REFUSE);
+	assert_int_equal(p->dns_max_ttl, 3600);
+	assert_int_equal(p->dns_grace, 60);
+	vmfw_policy_free(p);
+
+	p = parse_ok("allow dns a.com\ndns max-ttl 2147483647\ndns grace 86400\ndns drop\n");
+	print_message("the largest max-ttl and grace, dns drop\n");
+	assert_int_equal(p->dns_max_ttl, 2147483647u);
+	assert_int_equal(p->dns_grace, 86400);
+	assert_int_equal(p->dns_action, VMFW_DNS_DROP);
+	vmfw_policy_free(p);
+
+	p = parse_ok("allow tcp to any\n");
+	assert_false(p->dns_on);
+	assert_int_equal(p->rules[0].dns_sel, -1);
+	vmfw_policy_free(p);
+}
+
+/* "allow dns *." and four labels, the first first_len long and the others 62. */
+static void long_pattern(char *text, int first_len)
+{
+	size_t off = (size_t)sprintf(text, "allow dns *.");
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		memset(text + off, 'a' + i, i ? 62 : (size_t)first_len);
+		off += i ? 62 : (size_t)first_len;
+		text[off++] = i < 3 ? '.' : '\n';
+	}
+	text[off] = '\0';
+}
+
+static void bad_dns_names_are_refused_where_the_fault_is(void **state)
+{
+	char text[600], where[16];
+	size_t off;
+
+	(void)state;
+	expect_error("allow dns ok.de b\xc3\xbc" "cher.de\n", "1:18",
+		     "'b\xc3\xbc" "cher.de' is not ASCII: write an internationalised name in its xn-- form");
+	expect_error("allow dns a..com\n", "1:13", "empty label in 'a..com'");
+	expect_error("allow dns .a.com\n", "1:11", "empty label in '.a.com'");
+	expect_error("allow dns a.com..\n", "1:17", "empty label in 'a.com..'");
+	expect_error("allow dns .\n", "1:11", "'.' is the root, not a name; '*' allows every name");
+	expect_error("allow dns *x.com\n", "1:11", "'*' must be a whole first label, as in '*.example.com' or '*' alone");
+	expect_error("allow dns a.*.com\n", "1:13", "'*' must be a whole first label");
+	expect_error("allow dns **.com\n", "1:11", "'*' must be a whole first label");
+	expect_error("allow dns a!b.com\n", "1:12", "'!' is not allowed in a name: letters, digits, '-' and '_' only");
+	expect_error("allow tcp to @dns(a/b)\nallow dns a\n", "1:20", "'/' is not allowed in a name");
+
+	off = (size_t)snprintf(text, sizeof(text), "allow dns x.");
+	memset(text + off, 'a', 64);
+	snprintf(text + off + 64, sizeof(text) - off - 64, ".com\n");
+	expect_error(text, "1:13", "label 'aaaaaaaaaaaaaaaaaaaa...' is 64 characters; the limit is 63");
+
+	/* "*." and 4 labels of 62 with 3 dots: 253 characters, fine; a label of 63 makes 254. */
+	long_pattern(text, 62);
+	parsed_free(&(struct parsed){ .p = parse_ok(text) });
+	long_pattern(text, 63);
+	snprintf(where, sizeof(where), "1:11");
+	expect_error(text, where, "is 254 characters; the limit is 253");
+}
+
+static void dns_statement_errors_name_their_column(void **state)
+{
+	(void)state;
+	expect_error("allow dns\n", "1:10", "expected a DNS name or pattern after 'allow dns', got end of line");
+	expect_error("allow dns a.com,\n", "1:17", "expected a DNS name or pattern after ',', got end of line");
+	expect_error("allow dns a.com { b.com }\n", "1:17", "expected a DNS name or pattern, got '{'");
+	expect_error("deny dns a.com\n", "1:6", "there is no 'deny dns'");
+	expect_error("allow dns a\ndns foo\n", "2:5",
+		     "expected 'resolvers', 'refuse', 'nxdomain', 'drop', 'max-ttl' or 'grace' after 'dns', got 'foo'");
+	expect_error("allow dns a\ndns\n", "2:4",
+		     "expected 'resolvers', 'refuse', 'nxdomain', 'drop', 'max-ttl' or 'grace' after 'dns', got end of line");
+	expect_error("allow dns a\ndns refuse now\n", "2:12", "expected end of line after 'dns refuse', got 'now'");
+	expect_error("allow dns a\ndns drop\n\ndns  nxdomain\n", "4:1",
+		     "second 'dns refuse|nxdomain|drop' statement; the first is on line 2");
+	expect_error("allow dns a\ndns max-ttl 0\n", "2:13",
+		     "dns max-ttl '0' is not a number of seconds from 1 to 2147483647");
+	expect_error("allow dns a\ndns max-ttl 2147483648\n", "2:13",
+		     "dns max-ttl '2147483648' is not a number of seconds from 1 to 2147483647");
+	expect_error("allow dns a\ndns max-ttl\n", "2:12", "expected a number of seconds after 'dns max-ttl'");
+	expect_error("allow dns a\ndns grace 86401\n", "2:11",
+		     "dns grace '86401' is not a number of seconds from 0 to 86400");
+	expect_error("allow dns a\ndns grace -1\n", "2:11",
+		     "dns grace '-1' is not a number of seconds from 0 to 86400");
+	expect_error("allow dns a\ndns grace 1\ndns grace 2\n", "3:1",
+		     "second 'dns grace' statement; the first is on line 2");
+	expect_error("allow dns a\ndns max-ttl 5 s\n", "2:15", "expected end of line after 'dns max-ttl 5', got 's'");
+}
+
+static void dns_settings_and_at_dns_need_allow_dns(void **state)
+{
+	(void)state;
+	expect_error("allow tcp to any port 22\n\nallow tcp to  @dns port 443\nallow udp to @dns\n", "3:15",
+		     "@dns needs an 'allow dns' statement: addresses are learned only from answers to allowed queries");
+	expect_error("dns drop\n", "1:1", "'dns drop' has no effect without an 'allow dns' statement");
+	expect_error("# resolvers\n  dns resolvers { 10.0.2.3 }\n", "2:3",
+		     "'dns resolvers' has no effect without an 'allow dns' statement");
+}
+
+static void resolver_errors_are_refused(void **state)
+{
+	char text[64 * (VMFW_MAX_DNS_RESOLVERS + 4)], where[16];
+	size_t off;
+	unsigned i;
+
+	(void)state;
+	expect_error("allow dns a\ndns resolvers 10.0.2.0/24\n", "2:15",
+		     "a resolver is one address, not a prefix: '10.0.2.0/24'");
+	expect_error("allow dns a\ndns resolvers { 10.0.2.3 10.0.2.4 }\n", "2:26",
+		     "expected ',' or '}' in the resolver set opened at column 15, got '10.0.2.4'");
+	expect_error("allow dns a\ndns resolvers { }\n", "2:15", "empty resolver set '{ }'");
+	expect_error("allow dns a\ndns resolvers\n", "2:14", "expected a resolver's IPv4 or IPv6 address, got end of line");
+	expect_error("allow dns a\ndns resolvers ns1.example\n", "2:15",
+		     "expected an IPv4 or IPv6 address or prefix, got 'ns1.example'");
+	expect_error("allow dns a\ndns resolvers 10.0.2.3 10.0.2.4\n", "2:24",
+		     "expected end of line after the resolvers, got '10.0.2.4'");
+	expect_error("allow dns a\ndns resolvers 10.0.2.3\ndns resolvers { 10.0.2.4 }\n", "3:1",
+		     "second 'dns resolvers' statement; the first is on line 2 (list every resolver in one)");
+
+	off = (size_t)snprintf(text, sizeof(text), "allow dns a\ndns resolvers {");
+	for (i = 0; i <= VMFW_MAX_DNS_RESOLVERS; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s10.0.%u.%u", i ? "," : " ",
+					i / 10, i % 10);
+	snprintf(text + off, sizeof(text) - off, " }\n");
+	/* The 65th address: "10.0.6.4" after 64 others. */
+	snprintf(where, sizeof(where), "2:%u", (unsigned)(strstr(text, "10.0.6.4") - strchr(text, '\n')));
+	expect_error(text, where, "too many resolvers: the limit is 64 (VMFW_MAX_DNS_RESOLVERS)");
+}
+
+static void at_dns_destination_errors(void **state)
+{
+	char text[64 * (VMFW_MAX_DNS_SELECTORS + 4)], where[16];
+	size_t off;
+	unsigned i;
+
+	(void)state;
+	expect_error("allow dns a\nallow tcp to { 10.0.0.1, @dns } port 443\n", "2:26",
+		     "@dns must be the rule's only destination: write the addresses in a rule of their own");
+	expect_error("allow dns a\nallow tcp to @dnsx\n", "2:14",
+		     "unknown destination '@dnsx': the only '@' destination is @dns");
+	expect_error("allow dns a\nallow tcp to @dns()\n", "2:18", "empty @dns( )");
+	expect_error("allow dns a\nallow tcp to @dns(a.com\n", "2:24",
+		     "expected ',' or ')' in the @dns( ) opened at column 18, got end of line");
+	expect_error("allow dns a\nallow tcp to @dns(a.com b.com)\n", "2:25",
+		     "expected ',' or ')' in the @dns( ) opened at column 18, got 'b.com)'");
+	expect_error("allow dns a\nallow tcp to @dns(a.com,)\n", "2:25",
+		     "expected a DNS name or pattern in the @dns( ) opened at column 18, got ')'");
+	expect_error("allow dns a\nallow tcp to @dns(a.com) port\n", "2:30",
+		     "expected a port number or range after 'port', got end of line");
+	expect_error("allow dns a\nallow tcp to @dns 1.2.3.4\n", "2:19",
+		     "expected 'port' or end of line after the destination, got '1.2.3.4'");
+
+	/* 32 distinct selectors are fine (a repeat is not a new one); the 33rd is not. */
+	off = (size_t)snprintf(text, sizeof(text), "allow dns *\n");
+	for (i = 0; i <= VMFW_MAX_DNS_SELECTORS; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "allow tcp to @dns(n%u.com)\n%s",
+					i, i == 3 ? "allow tcp to @dns(n3.com)\n" : "");
+	snprintf(where, sizeof(where), "%u:14", VMFW_MAX_DNS_SELECTORS + 3);
+	expect_error(text, where, "too many distinct @dns destinations: the limit is 32 (VMFW_MAX_DNS_SELECTORS)");
+}
+
 static void control_characters_are_refused(void **state)
 {
 	(void)state;
@@ -997,6 +1232,13 @@ int main(void)
 		cmocka_unit_test(ethertypes_the_filter_never_consults_are_refused),
 		cmocka_unit_test(deny_ethertype_is_refused_as_needless),
 		cmocka_unit_test(too_many_ethertypes_names_the_limit),
+		cmocka_unit_test(the_dns_example_parses),
+		cmocka_unit_test(dns_defaults_and_spellings),
+		cmocka_unit_test(bad_dns_names_are_refused_where_the_fault_is),
+		cmocka_unit_test(dns_statement_errors_name_their_column),
+		cmocka_unit_test(dns_settings_and_at_dns_need_allow_dns),
+		cmocka_unit_test(resolver_errors_are_refused),
+		cmocka_unit_test(at_dns_destination_errors),
 		cmocka_unit_test(control_characters_are_refused),
 		cmocka_unit_test(a_nul_byte_is_a_control_character),
 		cmocka_unit_test(long_tokens_are_shortened_in_messages),

@@ -1,0 +1,728 @@
+/* DNS in the data path: queries judged by their question, denied ones answered from here, and
+ * the answers to allowed ones turned into learned addresses. Included by vmfw.bpf.c. */
+#ifndef VMFW_DNS_BPF_H
+#define VMFW_DNS_BPF_H
+
+#define DNS_HDR_LEN   12u
+/* The message's place in the scratch buffer: an IPv6 pseudo-header and a UDP header fit in front
+ * of it, so that a response's checksum is one pass over one buffer. */
+#define DNS_BUF_OFF   48u
+#define DNS_MSG_MASK  (VMFW_DNS_MSG_MAX - 1)
+#define DNS_T_A       1
+#define DNS_T_CNAME   5
+#define DNS_T_AAAA    28
+#define DNS_C_IN      1
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_RCODE_REFUSED  5
+#define FNV64_OFFSET  0xcbf29ce484222325ull
+#define FNV64_PRIME   0x100000001b3ull
+/* The name table key is built in place so that its end is fixed (see dns_step): the key starts
+ * at KEY_END_POS - n - 3 for a name of n wire bytes. */
+#define KEY_END_POS   258u
+
+struct dns_learn_item {
+	__u8 family;
+	__u8 pad[3];
+	__u32 ttl;
+	__u8 addr[16];
+};
+
+/* One name being decoded, a byte (or a compression pointer) per step. */
+struct name_walk {
+	__u32 pos;        /* next byte to read */
+	__u32 msglen;     /* bytes of the message in the scratch buffer */
+	__u32 end;        /* where the name ends in its record: after the root or the first pointer */
+	__u32 len;        /* bytes written to name[] */
+	__u32 rem;        /* bytes left in the current label */
+	__u32 hops;
+	__u32 k;          /* wire position of the next byte, for the key (queries) */
+	__u64 hash;
+	__u8 query;       /* also build the name table key */
+	__u8 odd;         /* a label holds "." or NUL: the name matches nothing */
+	__u8 done;
+	__u8 err;
+};
+
+/* The walk over an answer's records. */
+struct rec_walk {
+	__u32 pos;
+	__u32 msglen;
+	__u32 an;
+	__u32 nl;          /* addresses collected in learn[] */
+	__u32 chain_len;
+	__u32 err;
+};
+
+/* Per-CPU working memory: a DNS message and the names taken from it are too big for the stack. */
+struct dns_scratch {
+	__u8 buf[DNS_BUF_OFF + VMFW_DNS_MSG_MAX + 8];
+	__u8 name[256];      /* the last name decoded: wire form, lower-cased, zero-filled */
+	__u8 chain[256];     /* answers: the name the CNAME chain has reached */
+	__u8 keybuf[520];    /* queries: the name table key, at KEY_END_POS - n - 3 */
+	/* The walk's state lives here, not on the stack, so that the verifier checks the step
+	 * function once rather than once per value the walk goes through. */
+	struct name_walk walk;
+	struct rec_walk rec;
+	struct vmfw_dns_pending pend;
+	struct vmfw_dns_name_rec nrec;
+	struct dns_learn_item learn[VMFW_DNS_MAX_LEARN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_scratch);
+} vmfw_dns_scratch SEC(".maps");
+
+static __always_inline struct dns_scratch *dns_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&vmfw_dns_scratch, &zero);
+}
+
+static __always_inline __u8 msg_byte(const struct dns_scratch *s, __u32 pos)
+{
+	return s->buf[DNS_BUF_OFF + (pos & DNS_MSG_MASK)];
+}
+
+static __always_inline __u32 msg_u16(const struct dns_scratch *s, __u32 pos)
+{
+	return ((__u32)msg_byte(s, pos) << 8) | msg_byte(s, pos + 1);
+}
+
+static __always_inline __u8 ascii_lower(__u8 b)
+{
+	return (b >= 'A' && b <= 'Z') ? b + 32 : b;
+}
+
+static long dns_step(__u32 i, void *ctx)
+{
+	struct dns_scratch *s = dns_scratch();
+	struct name_walk *w;
+	__u8 b, out, is_len = 0;
+
+	(void)i;
+	(void)ctx;
+	if (!s)
+		return 1;
+	w = &s->walk;
+	if (w->pos >= w->msglen || w->pos >= VMFW_DNS_MSG_MAX) {
+		w->err = 1;
+		return 1;
+	}
+	b = msg_byte(s, w->pos);
+	if (w->rem) {
+		out = ascii_lower(b);
+		if (b == '.' || b == 0)
+			w->odd = 1;
+		w->rem--;
+	} else if (b == 0) {
+		s->name[w->len & 255] = 0;
+		w->len++;
+		w->hash = w->hash * FNV64_PRIME;
+		if (!w->end)
+			w->end = w->pos + 1;
+		w->done = 1;
+		return 1;
+	} else if ((b & 0xc0) == 0xc0) {
+		__u32 ptr;
+
+		if (w->pos + 1 >= w->msglen) {
+			w->err = 1;
+			return 1;
+		}
+		ptr = ((__u32)(b & 0x3f) << 8) | msg_byte(s, w->pos + 1);
+		if (!w->end)
+			w->end = w->pos + 2;
+		/* Backwards only, past the header, and a bounded number of times: a loop is malformed. */
+		if (++w->hops > VMFW_DNS_MAX_HOPS || ptr < DNS_HDR_LEN || ptr >= w->pos) {
+			w->err = 1;
+			return 1;
+		}
+		w->pos = ptr;
+		return 0;
+	} else if (b & 0xc0) {
+		w->err = 1;   /* extended label types (RFC 6891 deprecates them) */
+		return 1;
+	} else {
+		/* This label, its length byte and the root must fit in VMFW_DNS_NAME_MAX. */
+		if (w->len + b + 2 > VMFW_DNS_NAME_MAX) {
+			w->err = 1;
+			return 1;
+		}
+		out = b;
+		w->rem = b;
+		is_len = 1;
+	}
+	s->name[w->len & 255] = out;
+	w->len++;
+	w->hash = (w->hash ^ out) * FNV64_PRIME;
+	if (w->query) {
+		/* The key's name is the reversed name with "." for each length byte; writing byte k
+		 * at KEY_END_POS - k puts the key's end at a fixed place whatever the name's length. */
+		s->keybuf[(KEY_END_POS - w->k) & 511] = is_len ? '.' : out;
+		w->k++;
+	}
+	w->pos++;
+	return 0;
+}
+
+/* Decodes the name at pos into s->name. Returns its wire length and sets *end, or -1 when it is
+ * malformed (truncated, a bad pointer, a loop, too long). */
+static __always_inline int dns_name(struct dns_scratch *s, __u32 pos, __u32 msglen, __u8 query)
+{
+	struct name_walk *w = &s->walk;
+
+	__builtin_memset(s->name, 0, sizeof(s->name));
+	__builtin_memset(w, 0, sizeof(*w));
+	if (query)
+		s->keybuf[KEY_END_POS + 1] = 0;   /* the name's NUL */
+	w->pos = pos;
+	w->msglen = msglen;
+	w->query = query;
+	w->hash = FNV64_OFFSET;
+	bpf_loop(VMFW_DNS_NAME_MAX + VMFW_DNS_MAX_HOPS + 2, dns_step, NULL, 0);
+	if (w->err || !w->done)
+		return -1;
+	return (int)w->len;
+}
+
+static __always_inline int names_equal(const __u8 *a, const __u8 *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	int i;
+
+	for (i = 0; i < 32; i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
+
+/* The name table's answer for the name in s->keybuf (n wire bytes) under a slot's policy. */
+static __always_inline int dns_lookup_name(struct dns_scratch *s, __u32 n, __u8 slot,
+					   struct vmfw_dns_match *m)
+{
+	__u32 base = KEY_END_POS - n - 3, plen = 8 + 8 * n;
+	const struct vmfw_dns_entry *e;
+	__u8 *key;
+
+	if (n < 1 || n > VMFW_DNS_NAME_MAX)
+		return -1;
+	base &= 511;
+	if (base > 255)
+		return -1;
+	key = &s->keybuf[base];
+	key[0] = plen & 0xff;
+	key[1] = (plen >> 8) & 0xff;
+	key[2] = 0;
+	key[3] = 0;
+	key[4] = slot;
+	e = bpf_map_lookup_elem(&vmfw_dns_names, key);
+	if (!e)
+		return -1;
+	*m = (e->wildcard && e->base_len == n - 1) ? e->at : e->below;
+	return m->rule == VMFW_NO_RULE ? -1 : 0;
+}
+
+/* Where the DNS message of a packet to or from port 53 starts and how long it is: UDP, or a TCP
+ * segment carrying exactly one length-prefixed message. Returns 1 with a message, 0 for a TCP
+ * segment without payload, -1 when it cannot be judged. */
+static __always_inline int dns_message(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+				       __u32 *off, __u32 *len)
+{
+	__u32 l4 = p->l4_off, hl;
+	__u8 tcp[16] __attribute__((aligned(8)));
+	__u8 pfx[2] __attribute__((aligned(8)));
+
+	if (p->proto == IPPROTO_UDP) {
+		if (l4 + 8 > p->l3_end)
+			return -1;
+		*off = l4 + 8;
+		*len = p->l3_end - *off;
+		return 1;
+	}
+	if (pkt_load(ctx, hook, p, l4, tcp, sizeof(tcp)))
+		return -1;
+	hl = (__u32)(tcp[12] >> 4) * 4;
+	if (hl < 20 || l4 + hl > p->l3_end)
+		return -1;
+	if (l4 + hl == p->l3_end)
+		return 0;
+	if (l4 + hl + 2 > p->l3_end || pkt_load(ctx, hook, p, l4 + hl, pfx, sizeof(pfx)))
+		return -1;
+	*off = l4 + hl + 2;
+	*len = p->l3_end - *off;
+	if ((((__u32)pfx[0] << 8) | pfx[1]) != *len)
+		return -1;
+	return 1;
+}
+
+/* Copies the message into the scratch buffer: all of it for a query (which must fit), its first
+ * VMFW_DNS_MSG_MAX bytes for an answer. Returns the bytes copied, or -1. */
+static __always_inline int dns_load(void *ctx, enum vmfw_hook hook, struct dns_scratch *s,
+				    __u32 off, __u32 len)
+{
+	if (len > VMFW_DNS_MSG_MAX)
+		len = VMFW_DNS_MSG_MAX;
+	barrier_var(len);
+	if (len < DNS_HDR_LEN || len > VMFW_DNS_MSG_MAX)
+		return -1;
+	if (ctx_load(ctx, hook, off, &s->buf[DNS_BUF_OFF], len))
+		return -1;
+	return (int)len;
+}
+
+static __always_inline __u16 csum_fold(__s64 sum)
+{
+	__u64 x = (__u64)(__u32)sum;
+
+	x = (x & 0xffff) + (x >> 16);
+	x = (x & 0xffff) + (x >> 16);
+	return (__u16)~x;
+}
+
+/* Turns a denied UDP query into its REFUSED or NXDOMAIN response, in place: the header and the
+ * question as asked (the ID, the question's letter case: clients compare both), nothing else;
+ * addresses and ports swapped. qend is where the question ends in the message. */
+static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+					   struct dns_scratch *s, __u32 dns_off, __u32 qend,
+					   __u8 rcode)
+{
+	__u32 l3 = p->l3_off, udp = dns_off - 8, new_len = dns_off + qend, ulen = 8 + qend;
+	__u8 eth[12] __attribute__((aligned(8)));
+	__u8 ip[60] __attribute__((aligned(8)));
+	__u8 *b = s->buf;
+	__u32 i, sz, ihl;
+	__s64 sum;
+
+	if (qend > VMFW_DNS_NAME_MAX + 4 + DNS_HDR_LEN || udp != p->l4_off)
+		return -1;
+	/* Header: a response (QR) to the same opcode, RD and CD echoed, the rest clear. */
+	b[DNS_BUF_OFF + 2] = 0x80 | (b[DNS_BUF_OFF + 2] & 0x79);
+	b[DNS_BUF_OFF + 3] = (b[DNS_BUF_OFF + 3] & 0x10) | rcode;
+	for (i = 6; i < DNS_HDR_LEN; i++)
+		b[DNS_BUF_OFF + i] = 0;
+	/* UDP header, and the IPv6 pseudo-header in front of it. */
+	b[40] = (VMFW_DNS_PORT >> 8);
+	b[41] = VMFW_DNS_PORT & 0xff;
+	b[42] = p->sport >> 8;
+	b[43] = p->sport & 0xff;
+	b[44] = ulen >> 8;
+	b[45] = ulen & 0xff;
+	b[46] = 0;
+	b[47] = 0;
+	if (p->family == VMFW_F_IPV6) {
+		if (udp != l3 + 40)
+			return -1;   /* extension headers: vmfw does not write answers behind them */
+		__builtin_memcpy(b, p->daddr, 16);
+		__builtin_memcpy(b + 16, p->saddr, 16);
+		b[32] = 0;
+		b[33] = 0;
+		b[34] = ulen >> 8;
+		b[35] = ulen & 0xff;
+		b[36] = 0;
+		b[37] = 0;
+		b[38] = 0;
+		b[39] = IPPROTO_UDP;
+		/* The checksum is summed in 4-byte words: the bytes after the message are zero. */
+		sz = DNS_BUF_OFF + qend;
+		barrier_var(sz);
+		if (sz > DNS_BUF_OFF + VMFW_DNS_MSG_MAX)
+			return -1;
+		b[sz] = 0;
+		b[sz + 1] = 0;
+		b[sz + 2] = 0;
+		sz = (sz + 3) & ~3u;
+		if (sz > 512)
+			return -1;
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)b, sz, 0);
+		if (sum < 0)
+			return -1;
+		i = csum_fold(sum);
+		if (i == 0)
+			i = 0xffff;
+		b[46] = i >> 8;
+		b[47] = i & 0xff;
+	}
+
+	if (hook == VMFW_HOOK_XDP) {
+		if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)p->len))
+			return -1;
+	} else if (bpf_skb_change_tail(ctx, new_len, 0)) {
+		return -1;
+	}
+	sz = 8 + qend;
+	barrier_var(sz);
+	if (sz < 8 + DNS_HDR_LEN || sz > 8 + DNS_HDR_LEN + VMFW_DNS_NAME_MAX + 4)
+		return -1;
+	if (ctx_store(ctx, hook, udp, &b[40], sz))
+		return -1;
+
+	if (ctx_load(ctx, hook, 0, eth, sizeof(eth)))
+		return -1;
+	for (i = 0; i < 6; i++) {
+		__u8 t = eth[i];
+
+		eth[i] = eth[i + 6];
+		eth[i + 6] = t;
+	}
+	if (ctx_store(ctx, hook, 0, eth, sizeof(eth)))
+		return -1;
+
+	if (p->family == VMFW_F_IPV4) {
+		ihl = udp - l3;
+		barrier_var(ihl);
+		if (ihl < 20 || ihl > 60 || (ihl & 3))
+			return -1;
+		if (ctx_load(ctx, hook, l3, ip, ihl))
+			return -1;
+		ip[2] = (new_len - l3) >> 8;
+		ip[3] = (new_len - l3) & 0xff;
+		ip[6] = 0x40;    /* DF, no fragment offset */
+		ip[7] = 0;
+		ip[8] = 64;
+		ip[10] = 0;
+		ip[11] = 0;
+		__builtin_memcpy(ip + 12, p->daddr, 4);
+		__builtin_memcpy(ip + 16, p->saddr, 4);
+		sum = bpf_csum_diff(NULL, 0, (__be32 *)ip, ihl, 0);
+		if (sum < 0)
+			return -1;
+		i = csum_fold(sum);
+		ip[10] = i >> 8;
+		ip[11] = i & 0xff;
+		if (ctx_store(ctx, hook, l3, ip, ihl))
+			return -1;
+	} else {
+		if (ctx_load(ctx, hook, l3, ip, 40))
+			return -1;
+		ip[4] = ulen >> 8;
+		ip[5] = ulen & 0xff;
+		ip[7] = 64;
+		__builtin_memcpy(ip + 8, p->daddr, 16);
+		__builtin_memcpy(ip + 24, p->saddr, 16);
+		if (ctx_store(ctx, hook, l3, ip, 40))
+			return -1;
+	}
+	return 0;
+}
+
+static __always_inline void replay_dns_name(struct vmfw_replay *rp, const struct dns_scratch *s,
+					    __u32 n, __u8 seen)
+{
+	rp->dns.seen = seen;
+	rp->dns.qname_len = n;
+	__builtin_memcpy(rp->dns.qname, s->name, sizeof(rp->dns.qname));
+}
+
+/* A packet from the workload to port 53 while the policy has `allow dns`: judged by its question
+ * alone. Returns 1 when it decided r (r->verdict VMFW_TX: answer sent back in place), 0 when the
+ * packet is not DNS to judge. */
+static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p,
+					   struct vmfw_result *r, struct vmfw_replay *rp)
+{
+	const struct vmfw_slot_cfg *cfg;
+	struct vmfw_dns_resolver_key rk = {};
+	struct vmfw_dns_pending_key pk = {};
+	struct vmfw_dns_match m, m2;
+	struct dns_scratch *s;
+	__u32 slot, off = 0, len = 0, qd, qend;
+	int n, st, msglen;
+	__u8 flags, action;
+
+	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->dport != VMFW_DNS_PORT)
+		return 0;
+	cfg = active_cfg(&slot);
+	if (!cfg || !(cfg->dns_flags & VMFW_DNS_F_ON))
+		return 0;
+	if (cfg->dns_flags & VMFW_DNS_F_RESOLVERS) {
+		rk.slot = slot;
+		rk.family = p->family;
+		__builtin_memcpy(rk.addr, p->daddr, 16);
+		if (!bpf_map_lookup_elem(&vmfw_dns_resolvers, &rk)) {
+			set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
+			return 1;
+		}
+	}
+	/* A fragmented query cannot be judged by its question; its later fragments inherit this. */
+	if (p->frag != VMFW_FRAG_NONE) {
+		set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
+		return 1;
+	}
+	st = dns_message(ctx, hook, p, &off, &len);
+	if (st == 0) {
+		/* TCP handshake, acknowledgements, FIN: the connection to a resolver itself. */
+		set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
+		return 1;
+	}
+	s = dns_scratch();
+	if (st < 0 || !s || len > VMFW_DNS_MSG_MAX)
+		goto malformed;
+	msglen = dns_load(ctx, hook, s, off, len);
+	if (msglen < 0)
+		goto malformed;
+	flags = msg_byte(s, 2);
+	qd = msg_u16(s, 4);
+	n = dns_name(s, DNS_HDR_LEN, (__u32)msglen, 1);
+	if (n < 0 || (flags & 0x80))
+		goto malformed;
+	qend = s->walk.end + 4;
+	if (qend > (__u32)msglen)
+		goto malformed;
+	if (rp)
+		replay_dns_name(rp, s, (__u32)n, VMFW_DNS_SEEN_ALLOW);
+	/* Only a standard query with one question is judged by its name. */
+	if (((flags >> 3) & 0xf) != 0 || qd != 1 || s->walk.odd ||
+	    dns_lookup_name(s, (__u32)n, (__u8)slot, &m))
+		goto denied;
+
+	set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
+	r->rule = m.rule;
+	r->ctr = m.ctr;
+	pk.family = p->family;
+	pk.proto = p->proto;
+	pk.cport = p->sport;
+	pk.id = (__u16)msg_u16(s, 0);
+	__builtin_memcpy(pk.client, p->saddr, 16);
+	__builtin_memcpy(pk.server, p->daddr, 16);
+	s->pend.ts_ns = now_ns();
+	s->pend.name_hash = s->walk.hash;
+	s->pend.tags[slot & 1] = m.tags;
+	/* The idle slot's answer too, so that an answer arriving after a reload's flip still knows
+	 * its selectors (the reload recomputes them anyway). */
+	s->pend.tags[(slot ^ 1) & 1] = dns_lookup_name(s, (__u32)n, (__u8)(slot ^ 1), &m2) ? 0 : m2.tags;
+	s->pend.qtype = (__u16)msg_u16(s, s->walk.end);
+	s->pend.qclass = (__u16)msg_u16(s, s->walk.end + 2);
+	s->pend.qname_len = (__u16)n;
+	__builtin_memcpy(s->pend.qname, s->name, sizeof(s->pend.qname));
+	bpf_map_update_elem(&vmfw_dns_pending, &pk, &s->pend, BPF_ANY);
+	return 1;
+
+denied:
+	action = cfg->dns_action;
+	if (action != VMFW_DNS_DROP && p->proto == IPPROTO_UDP &&
+	    !dns_answer_here(ctx, hook, p, s, off, qend,
+			     action == VMFW_DNS_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_REFUSED)) {
+		set_result(r, VMFW_TX, VMFW_R_DNS_DENIED);
+		if (rp)
+			rp->dns.seen = action == VMFW_DNS_NXDOMAIN ? VMFW_DNS_SEEN_NXDOMAIN
+								   : VMFW_DNS_SEEN_REFUSE;
+		return 1;
+	}
+	set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
+	if (rp)
+		rp->dns.seen = VMFW_DNS_SEEN_DROP;
+	return 1;
+malformed:
+	set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
+	if (rp)
+		rp->dns.seen = VMFW_DNS_SEEN_DROP;
+	return 1;
+}
+
+/* Adds one address of a believed answer to the learned set. */
+static __always_inline void dns_learn_one(const struct dns_learn_item *it,
+					  const struct vmfw_dns_pending *pend,
+					  const struct vmfw_slot_cfg *cfg, __u64 now)
+{
+	struct vmfw_dns_learned_key k = { .family = it->family };
+	struct vmfw_dns_learned *old, v = {};
+	const struct vmfw_active *act;
+	__u32 ttl = it->ttl, zero = 0;
+	__u64 expires;
+
+	/* RFC 2181: a TTL with the top bit set counts as 0. */
+	if (ttl > 0x7fffffffu)
+		ttl = 0;
+	expires = now + ((__u64)(ttl < cfg->dns_max_ttl ? ttl : cfg->dns_max_ttl) + cfg->dns_grace) *
+			      1000000000ull;
+	__builtin_memcpy(k.addr, it->addr, 16);
+	old = bpf_map_lookup_elem(&vmfw_dns_learned, &k);
+	if (old && now < old->expires_ns) {
+		if (expires > old->expires_ns)
+			old->expires_ns = expires;
+		old->learned_ns = now;
+		old->name_hash = pend->name_hash;
+		old->ttl = it->ttl;
+		old->tags[0] |= pend->tags[0];
+		old->tags[1] |= pend->tags[1];
+		return;
+	}
+	v.expires_ns = expires;
+	v.learned_ns = now;
+	v.name_hash = pend->name_hash;
+	v.ttl = it->ttl;
+	v.tags[0] = pend->tags[0];
+	v.tags[1] = pend->tags[1];
+	if (old)
+		v.hits = old->hits;
+	bpf_map_update_elem(&vmfw_dns_learned, &k, &v, BPF_ANY);
+	/* A new address changes verdicts the caches hold. */
+	act = bpf_map_lookup_elem(&vmfw_active, &zero);
+	if (act)
+		__sync_fetch_and_add((__u32 *)&act->dns_epoch, 1);
+}
+
+/* One answer record: on the CNAME chain from the question, a CNAME moves the chain on and an A
+ * or AAAA record is collected; every other record is skipped. */
+static long dns_record_step(__u32 i, void *ctx)
+{
+	struct dns_scratch *s = dns_scratch();
+	struct rec_walk *rw;
+	__u32 type, class, ttl, rdlen, rd, next, end;
+	int n, same;
+
+	(void)ctx;
+	if (!s)
+		return 1;
+	rw = &s->rec;
+	if (i >= rw->an)
+		return 1;
+	n = dns_name(s, rw->pos, rw->msglen, 0);
+	end = s->walk.end;
+	if (n < 0) {
+		rw->err = 1;
+		return 1;
+	}
+	/* A record past what was read of a long message ends the walk; inside it, it is malformed. */
+	if (end + 10 > rw->msglen) {
+		rw->err = rw->msglen != VMFW_DNS_MSG_MAX;
+		return 1;
+	}
+	type = msg_u16(s, end);
+	class = msg_u16(s, end + 2);
+	ttl = (msg_u16(s, end + 4) << 16) | msg_u16(s, end + 6);
+	rdlen = msg_u16(s, end + 8);
+	rd = end + 10;
+	next = rd + rdlen;
+	if (next > rw->msglen) {
+		rw->err = rw->msglen != VMFW_DNS_MSG_MAX;
+		return 1;
+	}
+	same = class == DNS_C_IN && (__u32)n == rw->chain_len && names_equal(s->name, s->chain);
+	if (same && type == DNS_T_CNAME) {
+		n = dns_name(s, rd, rw->msglen, 0);
+		if (n < 0 || s->walk.end > next) {
+			rw->err = 1;
+			return 1;
+		}
+		__builtin_memcpy(s->chain, s->name, sizeof(s->chain));
+		rw->chain_len = (__u32)n;
+	} else if (same && ((type == DNS_T_A && rdlen == 4) || (type == DNS_T_AAAA && rdlen == 16)) &&
+		   rw->nl < VMFW_DNS_MAX_LEARN) {
+		struct dns_learn_item *it = &s->learn[rw->nl & (VMFW_DNS_MAX_LEARN - 1)];
+		__u32 j;
+
+		__builtin_memset(it, 0, sizeof(*it));
+		it->family = type == DNS_T_A ? VMFW_F_IPV4 : VMFW_F_IPV6;
+		it->ttl = ttl;
+		for (j = 0; j < 16; j++)
+			if (j < rdlen)
+				it->addr[j] = msg_byte(s, rd + j);
+		rw->nl++;
+	}
+	rw->pos = next;
+	return 0;
+}
+
+/* A packet to the workload from port 53: an answer is believed when it answers a query this
+ * instance let out (same resolver, client port, ID and question, within VMFW_DNS_PENDING_NS);
+ * then the A and AAAA records on the CNAME chain from the question are learned. Returns 1 when
+ * the packet was DNS to learn from (r set), 0 otherwise. Frames to the workload always pass. */
+static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p,
+					    struct vmfw_result *r, struct vmfw_replay *rp)
+{
+	const struct vmfw_slot_cfg *cfg;
+	struct vmfw_dns_pending_key pk = {};
+	struct vmfw_dns_pending *pend;
+	struct dns_scratch *s;
+	__u32 slot, off = 0, len = 0, nl = 0, i;
+	int n, st, msglen;
+	__u64 now;
+
+	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->sport != VMFW_DNS_PORT)
+		return 0;
+	cfg = active_cfg(&slot);
+	if (!cfg || !(cfg->dns_flags & VMFW_DNS_F_ON))
+		return 0;
+	set_result(r, VMFW_PASS, VMFW_R_DNS_MALFORMED);
+	if (p->frag != VMFW_FRAG_NONE)
+		goto ignore;
+	st = dns_message(ctx, hook, p, &off, &len);
+	if (st == 0)
+		return 0;
+	s = dns_scratch();
+	if (st < 0 || !s)
+		goto ignore;
+	msglen = dns_load(ctx, hook, s, off, len);
+	if (msglen < 0 || !(msg_byte(s, 2) & 0x80) || msg_u16(s, 4) != 1)
+		goto ignore;
+
+	pk.family = p->family;
+	pk.proto = p->proto;
+	pk.cport = p->dport;
+	pk.id = (__u16)msg_u16(s, 0);
+	__builtin_memcpy(pk.client, p->daddr, 16);
+	__builtin_memcpy(pk.server, p->saddr, 16);
+	n = dns_name(s, DNS_HDR_LEN, (__u32)msglen, 0);
+	if (n < 0 || s->walk.end + 4 > (__u32)msglen)
+		goto ignore;
+	if (rp)
+		replay_dns_name(rp, s, (__u32)n, VMFW_DNS_SEEN_IGNORE);
+	now = now_ns();
+	r->reason = VMFW_R_DNS_UNSOLICITED;
+	pend = bpf_map_lookup_elem(&vmfw_dns_pending, &pk);
+	if (!pend || now - pend->ts_ns > VMFW_DNS_PENDING_NS || pend->qname_len != n ||
+	    !names_equal(pend->qname, s->name) || pend->qtype != msg_u16(s, s->walk.end) ||
+	    pend->qclass != msg_u16(s, s->walk.end + 2))
+		goto ignore;
+	/* Believed: its query is answered, and a second answer to it is not believed. */
+	s->pend = *pend;
+	bpf_map_delete_elem(&vmfw_dns_pending, &pk);
+	r->reason = VMFW_R_DNS_LEARNED;
+	if (rp)
+		rp->dns.seen = VMFW_DNS_SEEN_LEARN;
+	if ((msg_byte(s, 3) & 0xf) != 0)
+		return 1;   /* NXDOMAIN, SERVFAIL, ...: nothing to learn */
+
+	__builtin_memcpy(s->chain, s->name, sizeof(s->chain));
+	__builtin_memset(&s->rec, 0, sizeof(s->rec));
+	s->rec.chain_len = (__u32)n;
+	s->rec.an = msg_u16(s, 6);
+	s->rec.pos = s->walk.end + 4;
+	s->rec.msglen = (__u32)msglen;
+	bpf_loop(VMFW_DNS_MAX_RECORDS, dns_record_step, NULL, 0);
+	if (s->rec.err)
+		goto malformed;
+	nl = s->rec.nl;
+	/* The whole answer parsed: now it may teach. */
+	for (i = 0; i < VMFW_DNS_MAX_LEARN; i++) {
+		struct dns_learn_item *it = &s->learn[i];
+
+		if (i >= nl)
+			break;
+		dns_learn_one(it, &s->pend, cfg, now);
+		if (rp) {
+			rp->dns.learned[i].family = it->family;
+			__builtin_memcpy(rp->dns.learned[i].addr, it->addr, 16);
+			rp->dns.n_learned = i + 1;
+		}
+	}
+	if (nl) {
+		s->nrec.len = s->pend.qname_len;
+		__builtin_memcpy(s->nrec.name, s->pend.qname, sizeof(s->nrec.name));
+		bpf_map_update_elem(&vmfw_dns_namerec, &s->pend.name_hash, &s->nrec, BPF_ANY);
+	}
+	return 1;
+malformed:
+	r->reason = VMFW_R_DNS_MALFORMED;
+	if (rp)
+		rp->dns.seen = VMFW_DNS_SEEN_IGNORE;
+	return 1;
+ignore:
+	return 1;
+}
+
+#endif /* VMFW_DNS_BPF_H */
