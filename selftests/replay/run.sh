@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Replays every case in cases/ in XDP and tc mode and compares each packet with CASE.expect; runs
-# every policy diff (CASE.old.policy, CASE.new.policy) with `replay --diff` in both modes, text and
+# Replays every case in cases/ in XDP and tc mode and compares each packet with CASE.expect (with the
+# extra replay arguments of CASE.args, if any, such as --vm), checks the --out pcap of every run
+# (and runs CASE.outcheck.py OUT.pcap OUT.json MODE on it, if there is one); runs every policy diff (CASE.old.policy, CASE.new.policy) with `replay --diff` in both modes, text and
 # JSON, against CASE.changes (or CASE.errors), and checks its usage errors.
 # Prints "PASS: ..." / "FAIL: ..." per case and mode, and whether the modes agree; exits 1 on any FAIL.
 # VMFWCTL overrides the binary (default: build/vmfwctl of this repository); CASES=a,b runs some.
@@ -44,16 +45,27 @@ for expect in *.expect; do
 		continue
 	fi
 	ncases=$((ncases + 1))
-	case_captures "$name" "$name.policy" "$name.expect"
+	case_captures "$name" "$name.policy" "$name.expect" "$name.args" "$name.outcheck.py"
+	# CASE.args: extra replay arguments, whitespace-separated; lines starting with # are comments.
+	extra=()
+	if [ -e "$name.args" ]; then
+		read -ra extra < <(grep -v '^#' "$name.args" | tr '\n' ' ')
+	fi
 	for mode in xdp tc; do
 		# XDP is replay's default, so that run also checks the default.
 		args=()
 		[ "$mode" = tc ] && args=(--mode tc)
-		"$VMFWCTL" replay --json "${args[@]}" --policy "$name.policy" "${captures[@]}" \
-			>"$tmp/$name.$mode.out" 2>"$tmp/$name.$mode.err"
+		"$VMFWCTL" replay --json "${args[@]}" "${extra[@]}" --out "$tmp/$name.$mode.pcap" \
+			--policy "$name.policy" "${captures[@]}" >"$tmp/$name.$mode.out" 2>"$tmp/$name.$mode.err"
 		rc=$?
 		"$PYTHON" "$check" case "$name" "$mode" "$rc" "$tmp/$name.$mode.out" "$tmp/$name.$mode.err" \
 			"$expect" || failed=1
+		"$PYTHON" "$check" out "$name" "$mode" "$tmp/$name.$mode.out" "$tmp/$name.$mode.pcap" \
+			"${captures[@]}" || failed=1
+		if [ -e "$name.outcheck.py" ]; then
+			PYTHONPATH="$here" "$PYTHON" "$name.outcheck.py" "$tmp/$name.$mode.pcap" \
+				"$tmp/$name.$mode.out" "$mode" || failed=1
+		fi
 	done
 	"$PYTHON" "$check" agree "$name" "$tmp/$name.xdp.out" "$tmp/$name.tc.out" || failed=1
 done
