@@ -126,6 +126,15 @@ def parse_expect_line(body):
     return int(idx), (verdict, reason, rule, opts.get("dir", "out"), dns)
 
 
+def report(what, problems, passed):
+    """One result line: FAIL with the problems, or PASS with what passed; returns which."""
+    if problems:
+        print(f"FAIL: {what}: " + "; ".join(problems))
+        return False
+    print(f"PASS: {what}: {passed}")
+    return True
+
+
 def first_line(text):
     lines = [x for x in text.splitlines() if x.strip()]
     return lines[0] if lines else "(nothing on stderr)"
@@ -274,6 +283,28 @@ def check_out(name, mode, out, pcap, *captures):
     return True
 
 
+def outcheck_passed(name, capture, passed, out, _json, mode):
+    """For CASE.outcheck.py: the --out pcap holds exactly packets `passed` (indexes) of the plain
+    Ethernet pcap `capture`, byte for byte, stamped with their capture times."""
+    what = f"replay {name} ({mode}) outcheck"
+    try:
+        _, inputs = read_pcap(capture)
+        linktype, frames = read_pcap(out)
+    except (OSError, ValueError) as e:
+        print(f"FAIL: {what}: {e}")
+        return False
+    want = [inputs[i - 1] for i in passed]
+    bad = [] if linktype == 1 else [f"link type {linktype}, not Ethernet"]
+    if len(frames) != len(want):
+        bad.append(f"{len(frames)} frames written, {len(want)} packets pass")
+    for k, ((ts, data), (in_ts, in_data)) in enumerate(zip(frames, want)):
+        if data != in_data:
+            bad.append(f"frame {k + 1} ({len(data)} bytes) is not packet {passed[k]} ({len(in_data)} bytes)")
+        if ts != in_ts // 1000 * 1000:
+            bad.append(f"frame {k + 1} stamped {ts}, packet {passed[k]} captured at {in_ts}")
+    return report(what, bad, f"exactly packets {', '.join(map(str, passed))}, byte for byte, at their capture times")
+
+
 # ---------------------------------------------------------------------------------------------
 # replay --diff: the changed flows and the summary, from the text or the JSON output.
 
@@ -406,11 +437,7 @@ def check_diff(name, mode, fmt, rc, out, err, expect):
             problems.append(f"no error at {', '.join(missing)} on stderr: {err_text[:300]!r}")
         if len(errs) != len(want):
             problems.append(f"{len(errs)} lines on stderr, {len(want)} expected: {err_text[:300]!r}")
-        if problems:
-            print(f"FAIL: {what}: " + "; ".join(problems))
-            return False
-        print(f"PASS: {what}: exit 1, {' and '.join(want)} reported, nothing on stdout")
-        return True
+        return report(what, problems, f"exit 1, {' and '.join(want)} reported, nothing on stdout")
     if int(rc) != 0:
         print(f"FAIL: {what}: vmfwctl exited with status {rc}: {first_line(err_text)}")
         return False
