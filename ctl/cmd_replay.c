@@ -59,7 +59,7 @@ static int vm_add(struct vm_set *s, const char *word)
 	if (slash) {
 		errno = 0;
 		plen = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || plen > max)
+		if (slash[1] < '0' || slash[1] > '9' || *end || errno || plen > max)
 			return -EINVAL;
 	}
 	pf.plen = (uint8_t)plen;
@@ -266,15 +266,17 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 			for (word = strtok_r(list, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
 				int err = vm_add(&vms, word);
 
-				if (err) {
+				if (err == -ENOMEM) {
 					free(list);
-					if (err == -ENOMEM) {
-						rc = VMFW_EXIT_FAIL;
-						goto out;
-					}
+					rc = VMFW_EXIT_FAIL;
+					goto out;
+				}
+				if (err) {
+					rc = vmfw_usage_error("replay", "--vm: '%s' is not an IPv4 or IPv6 "
+							      "address or prefix", word);
+					free(list);
 					free(vms.v);
-					return vmfw_usage_error("replay", "--vm: '%s' is not an IPv4 or IPv6 "
-								"address or prefix", word);
+					return rc;
 				}
 			}
 			free(list);

@@ -93,16 +93,16 @@ for expect in *.changes *.errors; do
 	done
 done
 
-# Usage errors of --diff: exit 2, the reason and the usage on stderr, nothing on stdout.
+# Usage errors of --diff, --vm and --out: exit 2, the reason and the usage on stderr, nothing on stdout.
 usage_case() {
 	local what=$1 rc
 	shift
 	"$VMFWCTL" replay "$@" >"$tmp/usage.out" 2>"$tmp/usage.err"
 	rc=$?
 	if [ "$rc" -eq 2 ] && [ ! -s "$tmp/usage.out" ] && grep -q '^usage: vmfwctl replay ' "$tmp/usage.err"; then
-		echo "PASS: replay --diff usage: $what: exit 2 with the usage"
+		echo "PASS: replay usage: $what: exit 2 with the usage"
 	else
-		echo "FAIL: replay --diff usage: $what: exit $rc, stdout $(wc -c <"$tmp/usage.out") bytes," \
+		echo "FAIL: replay usage: $what: exit $rc, stdout $(wc -c <"$tmp/usage.out") bytes," \
 			"stderr: $(head -c 200 "$tmp/usage.err")"
 		failed=1
 	fi
@@ -113,6 +113,11 @@ if [ -z "${CASES:-}" ]; then
 	usage_case "--diff and --policy" --policy diff_mail.new.policy --diff diff_mail.old.policy \
 		diff_mail.new.policy diff_mail.pcap
 	usage_case "--diff without a capture" --diff diff_mail.old.policy diff_mail.new.policy
+	usage_case "--vm with --diff" --vm 10.0.0.2 --diff diff_mail.old.policy diff_mail.new.policy diff_mail.pcap
+	usage_case "--out with --diff" --diff diff_mail.old.policy diff_mail.new.policy --out "$tmp/x.pcap" diff_mail.pcap
+	usage_case "--vm with a bad address" --vm 10.0.0.2,10.0.0.300 --policy vm_direction.policy vm_direction.pcap
+	usage_case "--vm with a bad prefix length" --vm 10.0.0.0/33 --policy vm_direction.policy vm_direction.pcap
+	usage_case "--vm with nothing in it" --vm , --policy vm_direction.policy vm_direction.pcap
 fi
 
 if [ "$ncases" -eq 0 ]; then
