@@ -359,8 +359,9 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 		i = csum_fold(sum);
 		if (i == 0)
 			i = 0xffff;
-		b[46] = i >> 8;
-		b[47] = i & 0xff;
+		/* The sum is of words as loaded: stored back the same way. */
+		b[46] = i & 0xff;
+		b[47] = i >> 8;
 	}
 
 	if (hook == VMFW_HOOK_XDP) {
@@ -407,8 +408,8 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 		if (sum < 0)
 			return -1;
 		i = csum_fold(sum);
-		ip[10] = i >> 8;
-		ip[11] = i & 0xff;
+		ip[10] = i & 0xff;
+		ip[11] = i >> 8;
 		if (ctx_store(ctx, hook, l3, ip, ihl))
 			return -1;
 	} else {
