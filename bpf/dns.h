@@ -64,6 +64,11 @@ struct dns_scratch {
 	struct name_walk walk;
 	struct rec_walk rec;
 	struct vmfw_dns_pending pend;
+	struct vmfw_dns_pending_key pk;
+	struct vmfw_dns_resolver_key rk;
+	struct vmfw_dns_match m;
+	__u8 eth[16];
+	__u8 ip[64];
 	struct vmfw_dns_name_rec nrec;
 	struct dns_learn_item learn[VMFW_DNS_MAX_LEARN];
 };
@@ -274,6 +279,18 @@ static __always_inline int dns_load(void *ctx, enum vmfw_hook hook, struct dns_s
 	return (int)len;
 }
 
+/* Addresses are copied a word at a time: byte copies spill to the stack. Both sides are
+ * 4-byte aligned. */
+static __always_inline void copy_addr(void *dst, const void *src, int words)
+{
+	__u32 *d = dst;
+	const __u32 *v = src;
+	int i;
+
+	for (i = 0; i < words; i++)
+		d[i] = v[i];
+}
+
 static __always_inline __u16 csum_fold(__s64 sum)
 {
 	__u64 x = (__u64)(__u32)sum;
@@ -291,8 +308,7 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 					   __u8 rcode)
 {
 	__u32 l3 = p->l3_off, udp = dns_off - 8, new_len = dns_off + qend, ulen = 8 + qend;
-	__u8 eth[12] __attribute__((aligned(8)));
-	__u8 ip[60] __attribute__((aligned(8)));
+	__u8 *eth = s->eth, *ip = s->ip;
 	__u8 *b = s->buf;
 	__u32 i, sz, ihl;
 	__s64 sum;
@@ -316,8 +332,8 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 	if (p->family == VMFW_F_IPV6) {
 		if (udp != l3 + 40)
 			return -1;   /* extension headers: vmfw does not write answers behind them */
-		__builtin_memcpy(b, p->daddr, 16);
-		__builtin_memcpy(b + 16, p->saddr, 16);
+		copy_addr(b, p->daddr, 4);
+		copy_addr(b + 16, p->saddr, 4);
 		b[32] = 0;
 		b[33] = 0;
 		b[34] = ulen >> 8;
@@ -343,8 +359,9 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 		i = csum_fold(sum);
 		if (i == 0)
 			i = 0xffff;
-		b[46] = i >> 8;
-		b[47] = i & 0xff;
+		/* The sum is of words as loaded: stored back the same way. */
+		b[46] = i & 0xff;
+		b[47] = i >> 8;
 	}
 
 	if (hook == VMFW_HOOK_XDP) {
@@ -360,7 +377,7 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 	if (ctx_store(ctx, hook, udp, &b[40], sz))
 		return -1;
 
-	if (ctx_load(ctx, hook, 0, eth, sizeof(eth)))
+	if (ctx_load(ctx, hook, 0, eth, 12))
 		return -1;
 	for (i = 0; i < 6; i++) {
 		__u8 t = eth[i];
@@ -368,7 +385,7 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 		eth[i] = eth[i + 6];
 		eth[i + 6] = t;
 	}
-	if (ctx_store(ctx, hook, 0, eth, sizeof(eth)))
+	if (ctx_store(ctx, hook, 0, eth, 12))
 		return -1;
 
 	if (p->family == VMFW_F_IPV4) {
@@ -385,14 +402,14 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 		ip[8] = 64;
 		ip[10] = 0;
 		ip[11] = 0;
-		__builtin_memcpy(ip + 12, p->daddr, 4);
-		__builtin_memcpy(ip + 16, p->saddr, 4);
+		copy_addr(ip + 12, p->daddr, 1);
+		copy_addr(ip + 16, p->saddr, 1);
 		sum = bpf_csum_diff(NULL, 0, (__be32 *)ip, ihl, 0);
 		if (sum < 0)
 			return -1;
 		i = csum_fold(sum);
-		ip[10] = i >> 8;
-		ip[11] = i & 0xff;
+		ip[10] = i & 0xff;
+		ip[11] = i >> 8;
 		if (ctx_store(ctx, hook, l3, ip, ihl))
 			return -1;
 	} else {
@@ -401,8 +418,8 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 		ip[4] = ulen >> 8;
 		ip[5] = ulen & 0xff;
 		ip[7] = 64;
-		__builtin_memcpy(ip + 8, p->daddr, 16);
-		__builtin_memcpy(ip + 24, p->saddr, 16);
+		copy_addr(ip + 8, p->daddr, 4);
+		copy_addr(ip + 24, p->saddr, 4);
 		if (ctx_store(ctx, hook, l3, ip, 40))
 			return -1;
 	}
@@ -419,14 +436,13 @@ static __always_inline void replay_dns_name(struct vmfw_replay *rp, const struct
 
 /* A packet from the workload to port 53 while the policy has `allow dns`: judged by its question
  * alone. Returns 1 when it decided r (r->verdict VMFW_TX: answer sent back in place), 0 when the
- * packet is not DNS to judge. */
+ * packet is not DNS to judge. Not inlined: its frame is then not on the stack beside the one of
+ * vmfw_judge_policy, which the combined 512-byte limit would not allow. */
 static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p,
 					   struct vmfw_result *r, struct vmfw_replay *rp)
 {
 	const struct vmfw_slot_cfg *cfg;
-	struct vmfw_dns_resolver_key rk = {};
-	struct vmfw_dns_pending_key pk = {};
-	struct vmfw_dns_match m, m2;
+	struct vmfw_dns_pending_key *pk;
 	struct dns_scratch *s;
 	__u32 slot, off = 0, len = 0, qd, qend;
 	int n, st, msglen;
@@ -437,11 +453,17 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 	cfg = active_cfg(&slot);
 	if (!cfg || !(cfg->dns_flags & VMFW_DNS_F_ON))
 		return 0;
+	s = dns_scratch();
+	if (!s) {
+		set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
+		return 1;
+	}
 	if (cfg->dns_flags & VMFW_DNS_F_RESOLVERS) {
-		rk.slot = slot;
-		rk.family = p->family;
-		__builtin_memcpy(rk.addr, p->daddr, 16);
-		if (!bpf_map_lookup_elem(&vmfw_dns_resolvers, &rk)) {
+		__builtin_memset(&s->rk, 0, sizeof(s->rk));
+		s->rk.slot = slot;
+		s->rk.family = p->family;
+		__builtin_memcpy(s->rk.addr, p->daddr, 16);
+		if (!bpf_map_lookup_elem(&vmfw_dns_resolvers, &s->rk)) {
 			set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
 			return 1;
 		}
@@ -457,8 +479,7 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 		set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
 		return 1;
 	}
-	s = dns_scratch();
-	if (st < 0 || !s || len > VMFW_DNS_MSG_MAX)
+	if (st < 0 || len > VMFW_DNS_MSG_MAX)
 		goto malformed;
 	msglen = dns_load(ctx, hook, s, off, len);
 	if (msglen < 0)
@@ -475,29 +496,32 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 		replay_dns_name(rp, s, (__u32)n, VMFW_DNS_SEEN_ALLOW);
 	/* Only a standard query with one question is judged by its name. */
 	if (((flags >> 3) & 0xf) != 0 || qd != 1 || s->walk.odd ||
-	    dns_lookup_name(s, (__u32)n, (__u8)slot, &m))
+	    dns_lookup_name(s, (__u32)n, (__u8)slot, &s->m))
 		goto denied;
 
 	set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
-	r->rule = m.rule;
-	r->ctr = m.ctr;
-	pk.family = p->family;
-	pk.proto = p->proto;
-	pk.cport = p->sport;
-	pk.id = (__u16)msg_u16(s, 0);
-	__builtin_memcpy(pk.client, p->saddr, 16);
-	__builtin_memcpy(pk.server, p->daddr, 16);
+	r->rule = s->m.rule;
+	r->ctr = s->m.ctr;
+	pk = &s->pk;
+	__builtin_memset(pk, 0, sizeof(*pk));
+	pk->family = p->family;
+	pk->proto = p->proto;
+	pk->cport = p->sport;
+	pk->id = (__u16)msg_u16(s, 0);
+	__builtin_memcpy(pk->client, p->saddr, 16);
+	__builtin_memcpy(pk->server, p->daddr, 16);
 	s->pend.ts_ns = now_ns();
 	s->pend.name_hash = s->walk.hash;
-	s->pend.tags[slot & 1] = m.tags;
+	s->pend.tags[slot & 1] = s->m.tags;
 	/* The idle slot's answer too, so that an answer arriving after a reload's flip still knows
 	 * its selectors (the reload recomputes them anyway). */
-	s->pend.tags[(slot ^ 1) & 1] = dns_lookup_name(s, (__u32)n, (__u8)(slot ^ 1), &m2) ? 0 : m2.tags;
+	s->pend.tags[(slot ^ 1) & 1] = dns_lookup_name(s, (__u32)n, (__u8)(slot ^ 1), &s->m) ? 0 :
+				       s->m.tags;
 	s->pend.qtype = (__u16)msg_u16(s, s->walk.end);
 	s->pend.qclass = (__u16)msg_u16(s, s->walk.end + 2);
 	s->pend.qname_len = (__u16)n;
 	__builtin_memcpy(s->pend.qname, s->name, sizeof(s->pend.qname));
-	bpf_map_update_elem(&vmfw_dns_pending, &pk, &s->pend, BPF_ANY);
+	bpf_map_update_elem(&vmfw_dns_pending, pk, &s->pend, BPF_ANY);
 	return 1;
 
 denied:

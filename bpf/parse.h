@@ -32,6 +32,9 @@ enum vmfw_frag {
 };
 
 struct vmfw_pkt {
+	/* Addresses first: aligned, they are copied in words rather than bytes. */
+	__u8 saddr[16];
+	__u8 daddr[16];
 	__u32 len;            /* the frame's length */
 	__u32 l3_off;         /* where the IP header starts */
 	__u32 l3_end;         /* end of the IP packet: bytes past it are padding the receiver discards */
@@ -46,8 +49,6 @@ struct vmfw_pkt {
 	__u8 proto;
 	__u8 frag;
 	__u8 truncated_is_short; /* a truncation from here on is a short first fragment, not malformed */
-	__u8 saddr[16];
-	__u8 daddr[16];
 };
 
 #define IPOPT_LSRR_T 0x83
@@ -216,16 +217,27 @@ __attribute__((noinline)) int vmfw_ipv4_options_ok(const struct ipv4_opts *o, __
 	return 1;
 }
 
+/* Options are rare: their copy lives in a per-CPU buffer, not in the stack frame that the
+ * programs share with the policy lookup under the verifier's 512-byte limit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ipv4_opts);
+} vmfw_ipv4_opts SEC(".maps");
+
 static __always_inline int parse_ipv4_options(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
 					      __u32 off, __u32 optlen)
 {
-	struct ipv4_opts o;
+	struct ipv4_opts *o;
+	__u32 zero = 0;
 
 	if (optlen == 0)
 		return 0;
-	if (optlen > 40 || pkt_load(ctx, hook, p, off, o.b, optlen))
+	o = bpf_map_lookup_elem(&vmfw_ipv4_opts, &zero);
+	if (!o || optlen > 40 || pkt_load(ctx, hook, p, off, o->b, optlen))
 		return -1;
-	return vmfw_ipv4_options_ok(&o, optlen) ? 0 : -1;
+	return vmfw_ipv4_options_ok(o, optlen) ? 0 : -1;
 }
 
 static __always_inline int parse_ipv4(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p, __u32 off)

@@ -443,11 +443,21 @@ static __always_inline __u32 cpu_flow_slot(const struct vmfw_flow_key *fk)
 	return VMFW_CPU_FLOW_SLOT(w[0], w[1], w[2], w[3], w[4]);
 }
 
-/* Keys and values of the @dns lookups: off the stack, which judge_policy shares with its callers. */
+/* Keys and values judge_policy writes: off the stack, which it shares with its callers. */
+struct dns_sel_walk {
+	__u32 tags;
+	__u32 slot;
+	__u16 proto;
+	__u16 pclass;
+	struct vmfw_entry_val best;
+};
+
 struct dns_judge_tmp {
+	struct dns_sel_walk d;
 	struct vmfw_dns_flow_key dk;
 	struct vmfw_dns_learned_key lk;
 	struct vmfw_dns_flow ndf;
+	struct vmfw_flow_val nfv;
 };
 
 struct {
@@ -458,19 +468,19 @@ struct {
 } vmfw_dns_tmp SEC(".maps");
 
 /* @dns rules: the selectors a destination's learned names match, folded in like groups. */
-struct dns_sel_walk {
-	__u32 tags;
-	__u32 slot;
-	__u16 proto;
-	__u16 pclass;
-	struct vmfw_entry_val best;
-};
-
 static long merge_dns_selector(__u32 i, void *ctx)
 {
-	struct dns_sel_walk *d = ctx;
-	struct vmfw_entry_key k = { .group = VMFW_GROUP_DNS(i), .slot = (__u8)d->slot };
+	struct dns_judge_tmp *t;
+	struct dns_sel_walk *d;
+	__u32 zero = 0;
+	struct vmfw_entry_key k = { .group = VMFW_GROUP_DNS(i) };
 
+	(void)ctx;
+	t = bpf_map_lookup_elem(&vmfw_dns_tmp, &zero);
+	if (!t)
+		return 1;
+	d = &t->d;
+	k.slot = (__u8)d->slot;
 	if (i >= 32 || !(d->tags >> i))
 		return 1;
 	if (!((d->tags >> i) & 1))
@@ -510,14 +520,14 @@ static __always_inline __u64 dns_flow_idle(__u8 proto)
 __attribute__((noinline)) int vmfw_judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
 {
 	struct vmfw_entry_val best = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE };
-	struct dns_sel_walk d = { .best = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE } };
+	struct vmfw_entry_val dbest = { .deny_rule = VMFW_NO_RULE, .allow_rule = VMFW_NO_RULE };
 	struct vmfw_flow_key fk = {};
 	struct vmfw_dns_learned *le = NULL;
 	struct vmfw_dns_flow *df = NULL;
 	struct dns_judge_tmp *t = NULL;
 	const struct vmfw_active *act;
 	const struct vmfw_slot_cfg *cfg;
-	struct vmfw_flow_val *fv, nfv;
+	struct vmfw_flow_val *fv;
 	struct vmfw_last_flow *last;
 	__u32 zero = 0, gen, epoch, slot, group, pidx, cslot, ftag0 = 0, ftag1 = 0;
 	__u16 pclass = VMFW_PCLASS_ALL;
@@ -630,26 +640,28 @@ __attribute__((noinline)) int vmfw_judge_policy(const struct vmfw_pkt *p, struct
 			ftag0 |= df->tags[0];
 			ftag1 |= df->tags[1];
 		}
-		d.tags = (slot & 1) ? ftag1 : ftag0;
-		if (d.tags && cfg->n_dns_selectors) {
-			d.slot = slot;
-			d.proto = p->proto;
-			d.pclass = pclass;
+		t->d.tags = (slot & 1) ? ftag1 : ftag0;
+		if (t->d.tags && cfg->n_dns_selectors) {
+			t->d.slot = slot;
+			t->d.proto = p->proto;
+			t->d.pclass = pclass;
+			t->d.best = dbest;
 			bpf_loop(cfg->n_dns_selectors < 32 ? cfg->n_dns_selectors : 32,
-				 merge_dns_selector, &d, 0);
+				 merge_dns_selector, NULL, 0);
+			dbest = t->d.best;
 		}
 	}
 
-	if (best.deny_rule != VMFW_NO_RULE || d.best.deny_rule != VMFW_NO_RULE) {
-		from_dns = d.best.deny_rule < best.deny_rule;
+	if (best.deny_rule != VMFW_NO_RULE || dbest.deny_rule != VMFW_NO_RULE) {
+		from_dns = dbest.deny_rule < best.deny_rule;
 		set_result(r, VMFW_DROP, VMFW_R_RULE_DENY);
-		r->rule = from_dns ? d.best.deny_rule : best.deny_rule;
-		r->ctr = from_dns ? d.best.deny_ctr : best.deny_ctr;
-	} else if (best.allow_rule != VMFW_NO_RULE || d.best.allow_rule != VMFW_NO_RULE) {
-		from_dns = d.best.allow_rule < best.allow_rule;
+		r->rule = from_dns ? dbest.deny_rule : best.deny_rule;
+		r->ctr = from_dns ? dbest.deny_ctr : best.deny_ctr;
+	} else if (best.allow_rule != VMFW_NO_RULE || dbest.allow_rule != VMFW_NO_RULE) {
+		from_dns = dbest.allow_rule < best.allow_rule;
 		set_result(r, VMFW_PASS, VMFW_R_RULE_ALLOW);
-		r->rule = from_dns ? d.best.allow_rule : best.allow_rule;
-		r->ctr = from_dns ? d.best.allow_ctr : best.allow_ctr;
+		r->rule = from_dns ? dbest.allow_rule : best.allow_rule;
+		r->ctr = from_dns ? dbest.allow_ctr : best.allow_ctr;
 	} else if (cfg->default_allow) {
 		set_result(r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
 	} else {
@@ -665,22 +677,20 @@ __attribute__((noinline)) int vmfw_judge_policy(const struct vmfw_pkt *p, struct
 		if (!df && le)
 			__sync_fetch_and_add(&le->hits, 1);
 	}
-	if (influenced) {
-		if (marker)
-			return 0;
-		nfv.gen = gen;
-		nfv.dns_epoch = epoch;
-		nfv.res = *r;
-		nfv.res.flags = VMFW_RES_DNS_FLOW;
-		bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);
+	if (influenced && marker)
 		return 0;
-	}
+	if (!t)
+		t = bpf_map_lookup_elem(&vmfw_dns_tmp, &zero);
+	if (!t)
+		return 0;
 	/* A new flow goes to the shared cache only; it enters this CPU's cache on its second packet,
 	 * so a stream of one-packet flows does not also write a per-CPU line each. */
-	nfv.gen = gen;
-	nfv.dns_epoch = epoch;
-	nfv.res = *r;
-	bpf_map_update_elem(&vmfw_flows, &fk, &nfv, BPF_ANY);	return 0;
+	t->nfv.gen = gen;
+	t->nfv.dns_epoch = epoch;
+	t->nfv.res = *r;
+	if (influenced)
+		t->nfv.res.flags = VMFW_RES_DNS_FLOW;
+	bpf_map_update_elem(&vmfw_flows, &fk, &t->nfv, BPF_ANY);	return 0;
 }
 
 static __always_inline void judge_policy(const struct vmfw_pkt *p, struct vmfw_result *r)
@@ -935,40 +945,59 @@ static __always_inline void judge_frame(void *ctx, enum vmfw_hook hook, struct v
 	}
 }
 
+/* The frame being judged on an interface: per CPU rather than on the stack, whose 512 bytes the
+ * filter shares with vmfw_judge_policy's frame and a bpf_loop callback's. Programs on one CPU do
+ * not interleave: tc and XDP run in softirq, egress tc with bottom halves off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vmfw_pkt);
+} vmfw_pkt_scratch SEC(".maps");
+
+static const __u32 zero_key = 0;
+
 static __always_inline int vmfw_filter(void *ctx, enum vmfw_hook hook)
 {
-	struct event_src src = {
-		.ctx = ctx,
-		.hook = hook,
-		.hook_id = hook == VMFW_HOOK_XDP ? VMFW_HOOK_ID_XDP : VMFW_HOOK_ID_TC,
-		.direction = VMFW_DIR_FROM_WORKLOAD,
-	};
-	struct vmfw_pkt p = {};
+	struct vmfw_pkt *p = bpf_map_lookup_elem(&vmfw_pkt_scratch, &zero_key);
 	struct vmfw_result r;
 	__u32 frame_len = ctx_frame_len(ctx, hook);
 	__u32 zero = 0;
 	struct vmfw_replay *rp = NULL;
 	int st;
 
-	p.len = frame_len;
+	if (!p)
+		return ctx_verdict(hook, 1);
+	__builtin_memset(p, 0, sizeof(*p));
+	p->len = frame_len;
 	if (replay_mode) {
 		rp = bpf_map_lookup_elem(&vmfw_replay, &zero);
 		/* Replay may hand the kernel a padded or cut frame (test_run's size limits) and the
 		 * real length here, so that the program judges the frame as captured. */
 		if (rp && rp->len_set)
-			p.len = rp->frame_len;
+			p->len = rp->frame_len;
 	}
 
-	st = parse_frame(ctx, hook, &p);
+	st = parse_frame(ctx, hook, p);
 	if (parse_only)
 		set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
 	else
-		judge_frame(ctx, hook, &p, st, &r, replay_mode ? rp : NULL);
+		judge_frame(ctx, hook, p, st, &r, replay_mode ? rp : NULL);
 	count_result(VMFW_POINT_IFACE, &r, frame_len);
 	if (replay_mode && rp)
 		rp->last = r;
-	else if (!replay_mode && !parse_only)
-		record_event(&src, &p, &r);
+	else if (!replay_mode && !parse_only) {
+		/* Built here, not up front: the frame shares the verifier's 512 bytes with
+		 * vmfw_judge_policy's. */
+		struct event_src src = {
+			.ctx = ctx,
+			.hook = hook,
+			.hook_id = hook == VMFW_HOOK_XDP ? VMFW_HOOK_ID_XDP : VMFW_HOOK_ID_TC,
+			.direction = VMFW_DIR_FROM_WORKLOAD,
+		};
+
+		record_event(&src, p, &r);
+	}
 	if (r.verdict == VMFW_TX) {
 		/* The query's answer goes back where the query came from. */
 		if (hook == VMFW_HOOK_XDP)

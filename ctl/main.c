@@ -31,7 +31,9 @@ static const struct vmfw_cmd cmds[] = {
 	  "Show the drops the filter recorded (the last 16384), or follow them as they come." },
 	{ "dns", cmd_dns, "NAME [--json]",
 	  "The addresses instance NAME learned from DNS answers: name, TTL, seconds to expiry, hits." },
-	{ "replay", cmd_replay, "{--policy POLICY | --diff OLD NEW} [--json] [--mode tc|xdp] PCAP...",
+	{ "replay", cmd_replay,
+	  "{--policy POLICY [--vm ADDR[,ADDR...]] [--out PCAP] | --diff OLD NEW}\n"
+	  "               [--json] [--mode tc|xdp] PCAP...",
 	  "Judge every packet of the captures with the real filter program, in a private instance;\n"
 	  "with --diff, show the packets whose verdict changes from policy OLD to NEW, by flow." },
 };

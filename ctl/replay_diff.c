@@ -218,7 +218,9 @@ static int flow_of(struct diff *d, const struct vmfw_packet *pkt, struct vmfw_fl
 static int record_change(struct diff *d, const struct vmfw_flow *f, const struct vmfw_result *o,
 			 const struct vmfw_result *n, unsigned long long index, const struct vmfw_packet *pkt)
 {
-	bool blocked = n->verdict == VMFW_DROP;
+	/* A packet answered from the data path (tx) is stopped as a dropped one is: going from
+	 * either to the other is a change, and counts as blocked. */
+	bool blocked = n->verdict != VMFW_PASS;
 	struct flow_entry *fl;
 	struct change_key k;
 	struct change *ch;
@@ -311,7 +313,7 @@ static void print_change_json(const struct diff *d, const struct change *ch)
 	printf("{\"flow\":");
 	vmfw_json_str(stdout, flow);
 	printf(",\"change\":\"%s\",\"packets\":%zu,\"first_index\":%llu,\"indexes\":[",
-	       ch->key.new.verdict == VMFW_DROP ? "blocked" : "allowed", ch->n, ch->index[0]);
+	       ch->key.new.verdict != VMFW_PASS ? "blocked" : "allowed", ch->n, ch->index[0]);
 	for (i = 0; i < ch->n; i++)
 		printf("%s%llu", i ? "," : "", ch->index[i]);
 	printf("],\"old\":");
@@ -342,7 +344,7 @@ static void print_change_text(const struct diff *d, const struct change *ch)
 	size_t i;
 
 	vmfw_flow_format(&ch->key.flow, flow, sizeof(flow));
-	printf("newly %s: %s, %zu packet%s\n", ch->key.new.verdict == VMFW_DROP ? "blocked" : "allowed",
+	printf("newly %s: %s, %zu packet%s\n", ch->key.new.verdict != VMFW_PASS ? "blocked" : "allowed",
 	       flow, ch->n, ch->n == 1 ? "" : "s");
 	print_verdict_text("old", d->p[0], &ch->key.old);
 	print_verdict_text("new", d->p[1], &ch->key.new);

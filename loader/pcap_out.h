@@ -1,5 +1,5 @@
-/* Writing packets to a pcap file (events --pcap), kept apart from code that includes linux/bpf.h,
- * whose struct bpf_insn collides with libpcap's. */
+/* Writing packets to a pcap file (events --pcap, replay --out), kept apart from code that includes
+ * linux/bpf.h, whose struct bpf_insn collides with libpcap's. */
 #ifndef VMFW_PCAP_OUT_H
 #define VMFW_PCAP_OUT_H
 

@@ -3,6 +3,7 @@
 """Usage:
   check.py case NAME MODE RC OUT ERR EXPECT   one case in one mode against its .expect
   check.py agree NAME OUT_A OUT_B             the XDP and tc runs gave the same results
+  check.py out NAME MODE OUT PCAP CAPTURE...  the --out pcap of a run holds what passed (and tx answers)
   check.py diff NAME MODE FORMAT RC OUT ERR EXPECT
                                               one `replay --diff` run (FORMAT text or json) against
                                               CASE.changes, or CASE.errors for policies with errors
@@ -17,12 +18,16 @@ import collections
 import json
 import os
 import re
+import struct
 import sys
 
-VERDICTS = {"pass", "drop"}
+VERDICTS = {"pass", "drop", "tx"}
 REASONS = {"rule-allow", "rule-deny", "default-allow", "default-deny", "non-ip", "neighbor",
-           "malformed", "fragment"}
+           "malformed", "fragment", "dns-allowed", "dns-denied", "dns-learned", "dns-unsolicited",
+           "dns-malformed"}
 RULE_REASONS = {"rule-allow", "rule-deny"}
+DIRECTIONS = {"out", "in"}
+DNS_ACTIONS = {"allow", "refuse", "nxdomain", "drop", "learn", "ignore"}
 SUPPORTED_LINKS = {"EN10MB", "LINUX_SLL", "LINUX_SLL2", "RAW", "IPV4", "IPV6"}
 
 
@@ -51,6 +56,14 @@ def parse_json_lines(text):
             return records, f"stdout line {n} has index {r['index']!r}"
         if r["verdict"] not in VERDICTS or r["reason"] not in REASONS:
             return records, f"packet {n}: unknown verdict or reason {r['verdict']!r} {r['reason']!r}"
+        if r.get("direction") not in DIRECTIONS:
+            return records, f"packet {n}: direction {r.get('direction')!r}, not out or in"
+        if "dns" in r:
+            d = r["dns"]
+            if not isinstance(d, dict) or set(d) != {"name", "action", "learned"} \
+                    or d["action"] not in DNS_ACTIONS or not isinstance(d["name"], (str, type(None))) \
+                    or not isinstance(d["learned"], list) or not all(isinstance(a, str) for a in d["learned"]):
+                return records, f"packet {n}: bad dns object {d!r}"
         if not isinstance(r["summary"], str):
             return records, f"packet {n}: summary is not a string"
         rule = r["rule"]
@@ -63,8 +76,63 @@ def parse_json_lines(text):
     return records, None
 
 
+def dns_of(r):
+    """The dns object as compared: (action, name or "none", learned addresses) or None."""
+    d = r.get("dns")
+    if d is None:
+        return None
+    return (d["action"], d["name"] if d["name"] is not None else "none", tuple(d["learned"]))
+
+
 def result_of(r):
-    return (r["verdict"], r["reason"], r["rule"] if r["rule"] not in (None, "none") else "none")
+    return (r["verdict"], r["reason"], r["rule"] if r["rule"] not in (None, "none") else "none",
+            r["direction"], dns_of(r))
+
+
+def fmt_result(res):
+    """A result as an .expect line spells it."""
+    verdict, reason, rule, direction, dns = res
+    words = [verdict, reason, rule]
+    if direction != "out":
+        words.append(f"dir={direction}")
+    if dns:
+        action, name, learned = dns
+        words.append(f"dns={action}")
+        if name != "none":
+            words.append(f"name={name}")
+        if learned:
+            words.append("learned=" + ",".join(learned))
+    return " ".join(words)
+
+
+def parse_expect_line(body):
+    """An .expect line without its comment: INDEX VERDICT REASON RULE, then optional words
+    dir=out|in (default out), dns=ACTION (default: no dns object), name=NAME (default null),
+    learned=ADDR,ADDR... (default none). Returns (index, result as result_of gives it)."""
+    words = body.split()
+    idx, verdict, reason, rule = words[:4]
+    opts = {}
+    for w in words[4:]:
+        k, eq, v = w.partition("=")
+        if not eq or k not in ("dir", "dns", "name", "learned") or k in opts:
+            raise ValueError(f"bad word {w!r} in .expect line {body!r}")
+        opts[k] = v
+    if ("name" in opts or "learned" in opts) and "dns" not in opts:
+        raise ValueError(f"name= or learned= without dns= in .expect line {body!r}")
+    dns = None
+    if "dns" in opts:
+        learned = tuple(a for a in opts.get("learned", "").split(",") if a)
+        dns = (opts["dns"], opts.get("name", "none"), learned)
+    return int(idx), (verdict, reason, rule, opts.get("dir", "out"), dns)
+
+
+def report(what, problems, passed):
+    """One result line: FAIL with the problems, or PASS with what passed; returns which."""
+    if problems:
+        print(f"FAIL: {what}: " + "; ".join(problems))
+        return False
+    print(f"PASS: {what}: {passed}")
+    return True
 
 
 def first_line(text):
@@ -79,8 +147,12 @@ def check_case(name, mode, rc, out, err, expect):
         if not line.strip() or line.startswith("#"):
             continue
         body, _, comment = line.partition("#")
-        idx, verdict, reason, rule = body.split()
-        exp.append((int(idx), (verdict, reason, rule), comment.strip()))
+        try:
+            idx, want = parse_expect_line(body)
+        except ValueError as e:
+            print(f"FAIL: {what}: {os.path.basename(expect)}: {e}")
+            return False
+        exp.append((idx, want, comment.strip()))
     if int(rc) != 0:
         print(f"FAIL: {what}: vmfwctl exited with status {rc}: {first_line(read(err))}")
         return False
@@ -92,9 +164,9 @@ def check_case(name, mode, rc, out, err, expect):
     for idx, want, comment in exp:
         got = result_of(records[idx - 1]) if idx <= len(records) else None
         if got != want:
-            got_s = " ".join(got) if got else "nothing"
+            got_s = fmt_result(got) if got else "nothing"
             summary = f" [{records[idx - 1]['summary']}]" if got else ""
-            bad.append(f"    packet {idx}: expected {' '.join(want)}, got {got_s}{summary}  # {comment}")
+            bad.append(f"    packet {idx}: expected {fmt_result(want)}, got {got_s}{summary}  # {comment}")
     if len(records) != len(exp):
         bad.append(f"    {len(records)} packets replayed, {len(exp)} expected")
     if bad:
@@ -111,7 +183,7 @@ def check_agree(name, out_a, out_b):
     if pa or pb or not a:
         print(f"FAIL: replay {name}: xdp and tc cannot be compared (a run failed)")
         return False
-    diff = [f"    packet {ra['index']}: xdp {' '.join(result_of(ra))}, tc {' '.join(result_of(rb))}"
+    diff = [f"    packet {ra['index']}: xdp {fmt_result(result_of(ra))}, tc {fmt_result(result_of(rb))}"
             for ra, rb in zip(a, b) if result_of(ra) != result_of(rb)]
     if len(a) != len(b):
         diff.append(f"    xdp gave {len(a)} packets, tc {len(b)}")
@@ -121,6 +193,116 @@ def check_agree(name, out_a, out_b):
         return False
     print(f"PASS: replay {name}: xdp and tc agree on {len(a)} packets")
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# replay --out: the frames that left the programs.
+
+CAPTURE_MAX_FRAME = 14 + 2 * 4 + 40 + 65535    # loader/capture.h: longer frames are read cut
+
+
+def read_pcap(path):
+    """(link type, [(ts_ns, bytes)]) of a classic pcap file, microsecond or nanosecond; raises
+    ValueError when it is not one or is cut short. For CASE.outcheck.py scripts too."""
+    with open(path, "rb") as f:
+        data = f.read()
+    for endian in "<>":
+        magic = struct.unpack(endian + "I", data[:4])[0] if len(data) >= 24 else None
+        if magic in (0xA1B2C3D4, 0xA1B23C4D):
+            break
+    else:
+        raise ValueError(f"{path} is not a pcap file")
+    unit = 1 if magic == 0xA1B23C4D else 1000
+    linktype = struct.unpack(endian + "I", data[20:24])[0]
+    pkts, pos = [], 24
+    while pos < len(data):
+        if pos + 16 > len(data):
+            raise ValueError(f"{path}: a record header is cut short at byte {pos}")
+        sec, frac, caplen, _ = struct.unpack(endian + "IIII", data[pos:pos + 16])
+        pos += 16
+        if pos + caplen > len(data):
+            raise ValueError(f"{path}: a record is cut short at byte {pos}")
+        pkts.append((sec * 10**9 + frac * unit, data[pos:pos + caplen]))
+        pos += caplen
+    return linktype, pkts
+
+
+def plain_ethernet_inputs(captures):
+    """Every packet of the captures when they are all uncompressed Ethernet pcap files (so replay
+    hands their bytes to the programs unchanged), else None."""
+    frames = []
+    for c in captures:
+        try:
+            lt, pkts = read_pcap(c)
+        except (OSError, ValueError):
+            return None
+        if lt != 1:
+            return None
+        frames += pkts
+    return frames
+
+
+def check_out(name, mode, out, pcap, *captures):
+    """The --out pcap holds one frame per packet that was not dropped, in order, at its capture
+    time; with plain Ethernet captures a passed frame is also byte for byte the frame replayed
+    (the programs change nothing they pass). A tx answer's bytes are for CASE.outcheck.py."""
+    what = f"replay {name} ({mode}) --out"
+    records, problem = parse_json_lines(read(out))
+    if problem or not records:
+        print(f"FAIL: {what}: no replay output to compare with ({problem or 'no packets'})")
+        return False
+    try:
+        lt, frames = read_pcap(pcap)
+    except (OSError, ValueError) as e:
+        print(f"FAIL: {what}: {e}")
+        return False
+    kept = [r for r in records if r["verdict"] != "drop"]
+    ntx = sum(r["verdict"] == "tx" for r in kept)
+    bad = []
+    if lt != 1:
+        bad.append(f"    link type {lt}, not Ethernet (1)")
+    if len(frames) != len(kept):
+        bad.append(f"    {len(frames)} frames, {len(kept)} packets passed or answered")
+    inputs = plain_ethernet_inputs(captures)
+    if inputs is not None and len(inputs) != len(records):
+        bad.append(f"    {len(records)} packets replayed, the captures hold {len(inputs)}")
+    elif inputs is not None:
+        for r, (ts, data) in zip(kept, frames):
+            in_ts, in_data = inputs[r["index"] - 1]
+            if ts != in_ts // 1000 * 1000:
+                bad.append(f"    packet {r['index']}: written at {ts} ns, captured at {in_ts} ns")
+            if r["verdict"] == "pass" and data != in_data[:CAPTURE_MAX_FRAME]:
+                bad.append(f"    packet {r['index']}: the {len(data)} bytes written differ from the "
+                           f"{len(in_data)} bytes replayed [{r['summary']}]")
+    if bad:
+        print(f"FAIL: {what}: {len(bad)} problems")
+        print("\n".join(bad[:20]))
+        return False
+    how = ", each passed one as replayed and" if inputs is not None else ","
+    print(f"PASS: {what}: {len(kept) - ntx} passed frames and {ntx} tx answers written{how} in order")
+    return True
+
+
+def outcheck_passed(name, capture, passed, out, _json, mode):
+    """For CASE.outcheck.py: the --out pcap holds exactly packets `passed` (indexes) of the plain
+    Ethernet pcap `capture`, byte for byte, stamped with their capture times."""
+    what = f"replay {name} ({mode}) outcheck"
+    try:
+        _, inputs = read_pcap(capture)
+        linktype, frames = read_pcap(out)
+    except (OSError, ValueError) as e:
+        print(f"FAIL: {what}: {e}")
+        return False
+    want = [inputs[i - 1] for i in passed]
+    bad = [] if linktype == 1 else [f"link type {linktype}, not Ethernet"]
+    if len(frames) != len(want):
+        bad.append(f"{len(frames)} frames written, {len(want)} packets pass")
+    for k, ((ts, data), (in_ts, in_data)) in enumerate(zip(frames, want)):
+        if data != in_data:
+            bad.append(f"frame {k + 1} ({len(data)} bytes) is not packet {passed[k]} ({len(in_data)} bytes)")
+        if ts != in_ts // 1000 * 1000:
+            bad.append(f"frame {k + 1} stamped {ts}, packet {passed[k]} captured at {in_ts}")
+    return report(what, bad, f"exactly packets {', '.join(map(str, passed))}, byte for byte, at their capture times")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +379,7 @@ def parse_diff_json(text):
     return last["summary"], changes, None
 
 
-VERDICT_LINE_RE = re.compile(r"  (old|new): (pass|drop) +(\S+) +(?:none|(\S+:\d+): (.+))")
+VERDICT_LINE_RE = re.compile(r"  (old|new): (pass|drop|tx) +(\S+) +(?:none|(\S+:\d+): (.+))")
 
 
 def parse_diff_text(text):
@@ -255,11 +437,7 @@ def check_diff(name, mode, fmt, rc, out, err, expect):
             problems.append(f"no error at {', '.join(missing)} on stderr: {err_text[:300]!r}")
         if len(errs) != len(want):
             problems.append(f"{len(errs)} lines on stderr, {len(want)} expected: {err_text[:300]!r}")
-        if problems:
-            print(f"FAIL: {what}: " + "; ".join(problems))
-            return False
-        print(f"PASS: {what}: exit 1, {' and '.join(want)} reported, nothing on stdout")
-        return True
+        return report(what, problems, f"exit 1, {' and '.join(want)} reported, nothing on stdout")
     if int(rc) != 0:
         print(f"FAIL: {what}: vmfwctl exited with status {rc}: {first_line(err_text)}")
         return False
@@ -456,6 +634,8 @@ def main(argv):
         return check_case(*argv[2:])
     if len(argv) == 5 and argv[1] == "agree":
         return check_agree(*argv[2:])
+    if len(argv) >= 6 and argv[1] == "out":
+        return check_out(*argv[2:])
     if len(argv) == 9 and argv[1] == "diff":
         return check_diff(*argv[2:])
     if len(argv) == 5 and argv[1] == "classify":

@@ -24,7 +24,7 @@ import sys
 
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
-from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw,  # noqa: E402
+from scapy.all import (ARP, DNS, DNSQR, DNSRR, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw,  # noqa: E402
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS,
                        ICMPv6ND_RA, ICMPv6ND_Redirect, ICMPv6ND_RS)
@@ -60,6 +60,13 @@ NON_IP_DROP = ("drop", "non-ip", None)
 NEIGHBOR = ("pass", "neighbor", None)
 MALFORMED = ("drop", "malformed", None)
 FRAGMENT = ("drop", "fragment", None)
+
+
+def DNS_SEEN(action, name=None, learned=()):
+    """What the program saw of a DNS message (Case.add's dns=): ACTION is allow, refuse, nxdomain,
+    drop, learn or ignore; NAME the question as text with its final dot ("www.example.com."), None
+    when no question was read; learned the addresses an answer taught, in answer order."""
+    return (action, name, tuple(learned))
 
 # ---------------------------------------------------------------------------------------------
 # Packet builders. The VM (10.0.0.2, 2001:db8:ffff::2) sends everything; destinations are
@@ -128,6 +135,41 @@ def arp_reply(target="10.0.0.1"):
     return eth() / ARP(op=2, hwsrc=VM_MAC, psrc=VM4, hwdst=GW_MAC, pdst=target)
 
 
+# Frames to the VM (replay direction "in", chosen with --vm): from the gateway's MAC to the VM's.
+def eth_in(**kw):
+    return Ether(src=GW_MAC, dst=VM_MAC, **kw)
+
+
+def tcp4_in(src, sport, dport=40000, flags="SA"):
+    return eth_in() / IP(src=src, dst=VM4) / TCP(sport=sport, dport=dport, flags=flags)
+
+
+def tcp6_in(src, sport, dport=40000, flags="SA"):
+    return eth_in() / IPv6(src=src, dst=VM6) / TCP(sport=sport, dport=dport, flags=flags)
+
+
+def dns_query(name, server, qtype="A", ident=1, sport=40000, tcp=False):
+    """A query from the VM (IPv4 or IPv6 by the server's address) to server port 53."""
+    l3 = ip6(server) if ":" in server else ip4(server)
+    msg = DNS(id=ident, rd=1, qd=DNSQR(qname=name, qtype=qtype))
+    if tcp:
+        raw = bytes(msg)
+        return eth() / l3 / TCP(sport=sport, dport=53, flags="PA") / Raw(struct.pack("!H", len(raw)) + raw)
+    return eth() / l3 / UDP(sport=sport, dport=53) / msg
+
+
+def dns_answer(name, server, addrs, qtype="A", ident=1, dport=40000, ttl=300, rcode=0):
+    """An answer from server port 53 to the VM: one A or AAAA record per address (by its form)."""
+    v6 = ":" in server
+    l3 = IPv6(src=server, dst=VM6) if v6 else IP(src=server, dst=VM4)
+    an = None
+    for a in addrs:
+        rr = DNSRR(rrname=name, type="AAAA" if ":" in a else "A", ttl=ttl, rdata=a)
+        an = rr if an is None else an / rr
+    msg = DNS(id=ident, qr=1, rd=1, ra=1, rcode=rcode, qd=DNSQR(qname=name, qtype=qtype), an=an)
+    return eth_in() / l3 / UDP(sport=53, dport=dport) / msg
+
+
 def trailing(frame, n, fill=b"\xee"):
     """Bytes past the IP total length / payload length: Ethernet padding or junk."""
     return bytes(frame) + fill * n
@@ -165,23 +207,40 @@ def srh(nh, segleft):
 # Cases.
 
 class Case:
-    def __init__(self, name, about, policy, captures=None):
+    def __init__(self, name, about, policy, captures=None, args=None, outcheck=None):
+        """args: extra replay arguments (CASE.args); outcheck: the body of CASE.outcheck.py."""
         self.name = name
         self.about = about
+        self.args = list(args or [])
+        self.outcheck = outcheck
         self.policy = "# " + name + ": " + about + "\n" + "\n".join(
             line.strip() for line in policy.strip("\n").split("\n")) + "\n"
         # captures: list of (suffix, format, linktype); packets go to the current one
         self.captures = captures or [("pcap", "pcap", LT_ETHER)]
         self.cur = 0
         self.packets = []        # (capture index, ts_ns, bytes, expect, what)
+        self.extra = []          # per packet: the .expect words after RULE
         self.t = T0
 
     def next_capture(self):
         self.cur += 1
 
-    def add(self, expect, frame, what, at=None):
+    def add(self, expect, frame, what, at=None, direction="out", dns=None):
         """One packet: its expected (verdict, reason, rule), the frame, and what it is. `at` is
-        seconds after T0 (a string keeps nanoseconds exact); packets are otherwise 1 ms apart."""
+        seconds after T0 (a string keeps nanoseconds exact); packets are otherwise 1 ms apart.
+        direction: "in" for a frame replay sends to the VM (the case needs --vm); dns: DNS_SEEN(...)
+        when the program reports a DNS message."""
+        assert direction in ("out", "in")
+        words = [] if direction == "out" else [f"dir={direction}"]
+        if dns is not None:
+            action, name, learned = dns
+            assert " " not in (name or "") and "#" not in (name or ""), f"{self.name}: name {name!r}"
+            words.append(f"dns={action}")
+            if name is not None:
+                words.append(f"name={name}")
+            if learned:
+                words.append("learned=" + ",".join(learned))
+        self.extra.append(words)
         if at is not None:
             t = T0 + int(decimal.Decimal(str(at)) * 10**9)
             assert t >= self.t, f"{self.name}: timestamps must not go back"
@@ -204,9 +263,18 @@ class Case:
         lines = [f"# {self.name}: {self.about} (generated by gen.py; do not edit)\n"]
         for i, (_, _, _, (verdict, reason, rule), what) in enumerate(self.packets, 1):
             where = f"{self.name}.policy:{self.line_of(rule)}" if rule else "none"
-            lines.append(f"{i} {verdict} {reason} {where}  # {what}\n")
+            words = " ".join([verdict, reason, where] + self.extra[i - 1])
+            lines.append(f"{i} {words}  # {what}\n")
         with open(base + ".expect", "w") as f:
             f.writelines(lines)
+        if self.args:
+            with open(base + ".args", "w") as f:
+                f.write(f"# {self.name}: extra replay arguments (generated by gen.py; do not edit)\n")
+                f.write(" ".join(self.args) + "\n")
+        if self.outcheck:
+            with open(base + ".outcheck.py", "w") as f:
+                f.write(f"#!/usr/bin/python3\n# {self.name}: checks the --out pcap of a run: {self.about} "
+                        f"(generated by gen.py; do not edit)\n" + self.outcheck)
         for idx, (suffix, fmt, lt) in enumerate(self.captures):
             pkts = [(ts, data) for cap, ts, data, _, _ in self.packets if cap == idx]
             data = write_capture(fmt, lt, pkts)
@@ -890,6 +958,74 @@ def jumbo():
           "IPv6 payload length 65535: the largest IPv6 packet without a jumbogram")
     c.add(MALFORMED, bytes(udp4_of(9000))[:-1], "9000-byte IPv4 packet in a frame one byte short")
     c.add(ALLOW(big4), trailing(udp4_of(1500), 7000, b"\0"), "1500-byte packet in a 8500-byte frame: the rest ignored")
+    return c
+
+
+@case
+def vm_direction():
+    c = Case("vm_direction", "--vm: frames from the VM's addresses go out, every other IP frame in", """
+        default deny
+        allow tcp to 192.0.2.0/24 port 443
+        allow tcp to 2001:db8::/64 port 443
+    """, args=["--vm", "10.0.0.2,2001:db8:ffff::/64"])
+    web4, web6 = "allow tcp to 192.0.2.0/24 port 443", "allow tcp to 2001:db8::/64 port 443"
+    # Frames to the VM are judged by vmfw_tc_in, which passes them: the same frames going out
+    # would meet the policy's default deny.
+    c.add(ALLOW(web4), tcp4("192.0.2.1", 443), "from the VM: out, judged by the rules")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.1", 22), "from the VM, no rule: out and denied")
+    c.add(DEFAULT_ALLOW, tcp4_in("192.0.2.1", 443), "the server's answer to the VM: in, passed",
+          direction="in")
+    c.add(DEFAULT_ALLOW, tcp4_in("198.51.100.7", 40001, dport=22, flags="S"), "a connection to the VM: in",
+          direction="in")
+    c.add(DEFAULT_ALLOW, eth_in() / IP(src="10.0.0.3", dst=VM4) / TCP(sport=40000, dport=22, flags="S"),
+          "a neighbour of the VM: only 10.0.0.2 itself is the VM", direction="in")
+    c.add(ALLOW(web6), tcp6("2001:db8::1", 443), "IPv6 from the VM: out")
+    c.add(DEFAULT_ALLOW, tcp6_in("2001:db8::1", 443), "IPv6 answer to the VM: in", direction="in")
+    c.add(ALLOW(web6), eth() / ip6("2001:db8::1", src="2001:db8:ffff::99") / tcp(443),
+          "another address of the --vm /64: out")
+    c.add(DEFAULT_ALLOW, eth_in() / IPv6(src="2001:db8:fffe::2", dst=VM6) / TCP(sport=443, dport=40000, flags="SA"),
+          "an address just outside the /64: in", direction="in")
+    c.add(DEFAULT_ALLOW, eth_in() / Dot1Q(vlan=10) / IP(src="192.0.2.1", dst=VM4) / TCP(sport=443, dport=40000, flags="SA"),
+          "tagged: the IP source is read behind the tag", direction="in")
+    c.add(ALLOW(web4), eth() / Dot1Q(vlan=10) / ip4("192.0.2.1") / tcp(443), "tagged, from the VM: out")
+    c.add(NON_IP_PASS, arp_request(), "ARP from the VM: not IP, so out")
+    c.add(NON_IP_PASS, eth_in() / ARP(op=2, hwsrc=GW_MAC, psrc="10.0.0.1", hwdst=VM_MAC, pdst=VM4),
+          "ARP to the VM: not IP, so out too")
+    c.add(NON_IP_DROP, bytes(eth_in(type=0x88CC)) + b"\x02\x07\x04" + bytes(20),
+          "LLDP to the VM: out, where the VM-egress program drops it")
+    return c
+
+
+OUTCHECK_PASSED = """import sys
+
+from check import outcheck_passed
+
+# The packets that pass, by index: the --out pcap holds exactly these, in this order.
+sys.exit(0 if outcheck_passed({name!r}, {capture!r}, {passed!r}, *sys.argv[1:4]) else 1)
+"""
+
+
+@case
+def out_frames():
+    c = Case("out_frames", "--out writes exactly the frames that pass, as they were captured", """
+        default deny
+        allow tcp to 192.0.2.0/24 port 443
+        allow udp to 192.0.2.10 port 9000
+    """)
+    web, jumbo = "allow tcp to 192.0.2.0/24 port 443", "allow udp to 192.0.2.10 port 9000"
+    c.add(ALLOW(web), tcp4("192.0.2.1", 443), "passes")
+    c.add(DEFAULT_DENY, tcp4("192.0.2.1", 22), "dropped: not written")
+    c.add(NON_IP_PASS, arp_request(), "a 42-byte frame, which replay pads for test_run: written at 42 bytes")
+    c.add(DEFAULT_DENY, eth() / ip4("192.0.2.10") / udp(9001) / Raw(bytes(8958)), "a dropped jumbo frame")
+    c.add(ALLOW(jumbo), eth() / ip4("192.0.2.10") / udp(9000) / Raw(bytes(range(256)) * 35),
+          "a 9002-byte frame, which tc's test_run gets cut: written whole")
+    c.add(ALLOW(web), trailing(eth() / Dot1Q(vlan=10) / ip4("192.0.2.1") / tcp(443), 26),
+          "tagged, with bytes past the IP packet: written with them")
+    c.add(NON_IP_DROP, eth_raw(0x88CC, b"\x02\x07\x04" + bytes(20)), "LLDP, dropped")
+    c.add(ALLOW(web), tcp4("192.0.2.200", 443, ttl=1), "TTL 1 passes unchanged")
+    c.add(DEFAULT_DENY, ping4("192.0.2.1"), "ICMP, dropped: the last packet is not written")
+    passed = [i for i, (_, _, _, exp, _) in enumerate(c.packets, 1) if exp[0] == "pass"]
+    c.outcheck = OUTCHECK_PASSED.format(capture="out_frames.pcap", passed=passed, name="out_frames")
     return c
 
 
