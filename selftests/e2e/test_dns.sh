@@ -84,11 +84,12 @@ sed 's/^dns grace 0$/dns grace 0\ndns drop/' "$POL" >"$E2E_TMP/drop.policy"
 sed "s/^dns max-ttl 60\$/dns max-ttl $CAP_TTL/" "$POL" >"$E2E_TMP/short.policy"
 
 # hold.py ADDR PORT OUT STOP: one TCP connection kept open: a line every 0.5 s, each echo logged
-# to OUT ("ok N" or "fail N ERROR"; first "connected" or "connect-failed ERROR") until STOP
-# exists, 60 s at the most.
+# to OUT ("ok N T" or "fail N T ERROR", T the seconds since the start; first "connected" or
+# "connect-failed ERROR") until STOP exists, 60 s at the most.
 cat >"$E2E_TMP/hold.py" <<'EOF'
 import os, socket, sys, time
 addr, port, out, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+t0 = time.monotonic()
 def log(s):
     with open(out, "a") as f:
         f.write(s + "\n")
@@ -109,9 +110,9 @@ while not os.path.exists(stop) and time.time() < end:
         got = f.readline()
         if got != b"echo:line %d\n" % n:
             raise OSError("got %r" % got)
-        log("ok %d" % n)
+        log("ok %d %.1f" % (n, time.monotonic() - t0))
     except OSError as e:
-        log("fail %d %s" % (n, e)); sys.exit(1)
+        log("fail %d %.1f %s" % (n, time.monotonic() - t0, e)); sys.exit(1)
     time.sleep(0.5)
 EOF
 
@@ -152,9 +153,11 @@ to_vm_prog_id() {
 # hold_start TAG ADDR PORT: a held connection in the background; hold_ok TAG / hold_fail TAG:
 # the echoes it got and its failures so far; hold_stop TAG. Not through in_vm: $! must be the
 # client itself, not a subshell, for the cleanup to end it.
+declare -A HOLD_PID
 hold_start() {
 	ip netns exec "$NS_VM" "$PY" "$E2E_TMP/hold.py" "$2" "$3" "$E2E_TMP/hold-$1.log" "$E2E_TMP/hold-$1.stop" \
 		>/dev/null 2>&1 &
+	HOLD_PID[$1]=$!
 	E2E_PIDS+=($!)
 }
 hold_ok() {
@@ -163,7 +166,13 @@ hold_ok() {
 	echo "${n:-0}"
 }
 hold_fail() { grep -v '^ok \|^connected$' "$E2E_TMP/hold-$1.log" 2>/dev/null | head -1; }
-hold_stop() { touch "$E2E_TMP/hold-$1.stop"; }
+hold_log() { tr '\n' ' ' <"$E2E_TMP/hold-$1.log" 2>/dev/null; }
+# hold_stop TAG: the client stops at its next line (within 2.5 s) and is waited for, so that it
+# cannot write to a later client's log.
+hold_stop() {
+	touch "$E2E_TMP/hold-$1.stop"
+	wait "${HOLD_PID[$1]}" 2>/dev/null
+}
 
 # ---------------------------------------------------------------- before any filter
 echo "# setup: the resolver and the servers work without vmfw"
@@ -194,7 +203,7 @@ check "setup: curl reaches $DENIED4" "$BODY" "$(http_get "http://$DENIED4/")"
 # ---------------------------------------------------------------- with vmfw
 # run_mode MODE: a fresh instance, every check, unload.
 run_mode() {
-	local mode=$1 name=dns-$1 a0 d0 l0 q0 qd got i prog links prog_in
+	local mode=$1 name=dns-$1 a0 d0 l0 q0 qd t0 got i prog links prog_in
 	echo "# mode $mode"
 	if [ "$mode" = xdp ]; then
 		# Without NAPI on the VM side the veth drops what vmfw sends back with XDP_TX.
@@ -204,9 +213,12 @@ run_mode() {
 	check "$mode: load of the DNS policy exits 0" 0 "$CTL_RC"
 	[ "$CTL_RC" -eq 0 ] || { echo "# stderr: $CTL_ERR"; return; }
 	if [ "$mode" = xdp ]; then
+		d0=$(ctr "$name" point iface dns-denied tx packets)
 		dig_q +timeout=2 "$HOST4" "denied.$ZONE" A
 		check "xdp: with no XDP program (and GRO off) on the VM's end, vmfw's REFUSED is lost on the veth" \
 			timeout "$DIG_STATUS"
+		check "xdp: ... though vmfw answered it (dns-denied tx)" "$(plus "$d0" 1)" \
+			"$(ctr "$name" point iface dns-denied tx packets)"
 		# bpftool, not ip: ip's own loader would pin maps in the test's bpffs.
 		bpftool prog load "$XDP_PASS_OBJ" "$BPFFS/xdp_pass" type xdp ||
 			die "test_dns: cannot load $XDP_PASS_OBJ"
@@ -214,7 +226,7 @@ run_mode() {
 			die "test_dns: cannot attach $XDP_PASS_OBJ to $IF_VM"
 		rm -f "$BPFFS/xdp_pass"
 		check_match "xdp: $IF_VM (the VM's end) runs the pass program" 'prog/xdp .*name xdp_pass' \
-			"$(ip -n "$NS_VM" link show dev "$IF_VM")"
+			"$(ip -n "$NS_VM" link show dev "$IF_VM" 2>/dev/null)"
 	fi
 
 	# (a) allowed names: the first connection after the answer passes.
@@ -250,11 +262,16 @@ run_mode() {
 	# (b) denied names: REFUSED from vmfw at once; the resolver never sees the query.
 	d0=$(dns_ctr "$name" iface dns-denied)
 	qd=$(dnsmasq_queries "denied.$ZONE")
+	t0=$(ctr "$name" point iface dns-denied tx packets)
 	dig_q "$HOST4" "denied.$ZONE" A
 	check "$mode: dig denied.$ZONE: status REFUSED" REFUSED "$DIG_STATUS"
 	check "$mode: ... within 1 s (dig's timeout is 5 s): took ${DIG_MS} ms" yes \
 		"$([ "$DIG_MS" -lt 1000 ] && echo yes || echo no)"
 	check "$mode: ... with no address" "" "$DIG_ADDRS"
+	check_nomatch "$mode: ... and dig finds nothing wrong with it (ID, question, format)" \
+		'[Mm]ismatch|[Ff]ormat error|[Mm]alformed|[Pp]arse' "$DIG_OUT"
+	check "$mode: ... counted as dns-denied, answered (tx)" "$(plus "$t0" 1)" \
+		"$(ctr "$name" point iface dns-denied tx packets)"
 	dig_q "$HOST4" "web.$ZONE" A
 	check "$mode: dig web.$ZONE (a CNAME target, not allowed itself): REFUSED" REFUSED "$DIG_STATUS"
 	dig_q "$HOST4" "xallowed.$ZONE" A
@@ -315,11 +332,11 @@ run_mode() {
 	check "$mode: reload to \`dns max-ttl $CAP_TTL\` exits 0" 0 "$CTL_RC"
 	dig_q "$HOST4" "ttl.allowed.$ZONE" A
 	check "$mode: dig ttl.allowed.$ZONE (TTL $SHORT_TTL): $TTL4" "NOERROR $TTL4" "$DIG_STATUS $DIG_ADDRS"
-	hold_start ttl "$TTL4" 8080
+	hold_start "$mode-ttl" "$TTL4" 8080
 	dig_q "$HOST4" "cap.allowed.$ZONE" A
 	check "$mode: dig cap.allowed.$ZONE (TTL 86400, max-ttl $CAP_TTL): $CAP4" "NOERROR $CAP4" \
 		"$DIG_STATUS $DIG_ADDRS"
-	hold_start cap "$CAP4" 8080
+	hold_start "$mode-cap" "$CAP4" 8080
 	check "$mode: before expiry, a new connection to $TTL4:8080 echoes" "echo:hello 8080" "$(tcp_echo "$TTL4" 8080)"
 	check "$mode: before expiry, a new connection to $CAP4:8080 echoes" "echo:hello 8080" "$(tcp_echo "$CAP4" 8080)"
 	sleep $((CAP_TTL > SHORT_TTL ? CAP_TTL + 1 : SHORT_TTL + 1))
@@ -327,15 +344,21 @@ run_mode() {
 		"$(tcp_syn "$TTL4" 8080)"
 	check "$mode: after max-ttl $CAP_TTL s + grace 0, a new connection to $CAP4:8080 fails" timeout \
 		"$(tcp_syn "$CAP4" 8080)"
-	got=$(hold_ok ttl)
-	i=$(hold_ok cap)
+	got=$(hold_ok "$mode-ttl")
+	i=$(hold_ok "$mode-cap")
 	sleep 1.5
 	check_ge "$mode: the connection to $TTL4 opened before expiry still echoes after it" "$((got + 2))" \
-		"$(hold_ok ttl)"
-	check_ge "$mode: so does the one to $CAP4" "$((i + 2))" "$(hold_ok cap)"
-	hold_stop ttl
-	hold_stop cap
-	check "$mode: ... and neither held connection ever failed" "" "$(hold_fail ttl)$(hold_fail cap)"
+		"$(hold_ok "$mode-ttl")"
+	check_ge "$mode: so does the one to $CAP4" "$((i + 2))" "$(hold_ok "$mode-cap")"
+	hold_stop "$mode-ttl"
+	hold_stop "$mode-cap"
+	check "$mode: ... and neither held connection ever failed" "" "$(hold_fail "$mode-ttl")$(hold_fail "$mode-cap")"
+	if [ -n "$(hold_fail "$mode-ttl")$(hold_fail "$mode-cap")" ]; then
+		echo "# held to $TTL4: $(hold_log "$mode-ttl")"
+		echo "# held to $CAP4: $(hold_log "$mode-cap")"
+		echo "# vmfwctl events $name (the drops vmfw recorded):"
+		vmfwctl events "$name" 2>&1 | tail -20 | sed 's/^/#   /'
+	fi
 	dig_q "$HOST4" "ttl.allowed.$ZONE" A
 	check "$mode: a new answer for ttl.allowed.$ZONE: new connections pass again" "echo:hello 8080" \
 		"$(tcp_echo "$TTL4" 8080)"
@@ -354,7 +377,6 @@ run_mode() {
 	if [ "$mode" = xdp ]; then
 		ip -n "$NS_VM" link set dev "$IF_VM" xdpdrv off
 	fi
-	for i in ttl cap; do rm -f "$E2E_TMP/hold-$i.log" "$E2E_TMP/hold-$i.stop"; done
 }
 
 run_mode tc
