@@ -525,21 +525,21 @@ struct dratio {
 };
 
 static const struct dratio ratios[] = {
-	{ "query for an allowed name, hot: 10 names / plain udp/53 rule", DC_10, DC_PLAIN, true, H_QUERY, H_QUERY },
-	{ "query for an allowed name, hot: 100,000 names / plain udp/53 rule", DC_100K, DC_PLAIN, true, H_QUERY, H_QUERY },
-	{ "query for an allowed name, hot: 100,000 names / 10 names", DC_100K, DC_10, true, H_QUERY, H_QUERY },
-	{ "query below an allowed wildcard, hot: 100,000 names / plain", DC_100K, DC_PLAIN, true, H_QUERY_WILD, H_QUERY_WILD },
-	{ "queries, different allowed names: 10 names / plain", DC_10, DC_PLAIN, false, S_ALLOW, S_ALLOW },
-	{ "queries, different allowed names: 100,000 names / plain", DC_100K, DC_PLAIN, false, S_ALLOW, S_ALLOW },
-	{ "queries, different allowed names: 100,000 / 10 names", DC_100K, DC_10, false, S_ALLOW, S_ALLOW },
-	{ "denied queries answered from the data path: 10 names / plain (passes)", DC_10, DC_PLAIN, false, S_DENY, S_DENY },
-	{ "denied queries answered from the data path: 100,000 names / plain", DC_100K, DC_PLAIN, false, S_DENY, S_DENY },
-	{ "learned address (@dns rule), hot: 10 names / plain prefix rule", DC_10, DC_PLAIN, true, H_LEARNED, H_PREFIX },
-	{ "learned address (@dns rule), hot: 100,000 names / plain prefix rule", DC_100K, DC_PLAIN, true, H_LEARNED, H_PREFIX },
-	{ "new flows, learned addresses (10 names) / prefix-rule addresses (plain)", DC_10, DC_PLAIN, false, S_LEARNED, S_PREFIX },
-	{ "new flows, learned addresses (100,000 names) / prefix-rule (plain)", DC_100K, DC_PLAIN, false, S_LEARNED, S_PREFIX },
-	{ "prefix-rule address, hot, under the 100,000-name policy / plain", DC_100K, DC_PLAIN, true, H_PREFIX, H_PREFIX },
-	{ "new flows, prefix-rule addresses, under the 100,000-name policy / plain", DC_100K, DC_PLAIN, false, S_PREFIX, S_PREFIX },
+	{ "allowed query, hot: 10 names / plain udp/53 rule", DC_10, DC_PLAIN, true, H_QUERY, H_QUERY },
+	{ "allowed query, hot: 100,000 names / plain udp/53 rule", DC_100K, DC_PLAIN, true, H_QUERY, H_QUERY },
+	{ "allowed query, hot: 100,000 / 10 names", DC_100K, DC_10, true, H_QUERY, H_QUERY },
+	{ "query below a wildcard, hot: 100,000 names / plain", DC_100K, DC_PLAIN, true, H_QUERY_WILD, H_QUERY_WILD },
+	{ "allowed queries, different names: 10 names / plain", DC_10, DC_PLAIN, false, S_ALLOW, S_ALLOW },
+	{ "allowed queries, different names: 100,000 names / plain", DC_100K, DC_PLAIN, false, S_ALLOW, S_ALLOW },
+	{ "allowed queries, different names: 100,000 / 10 names", DC_100K, DC_10, false, S_ALLOW, S_ALLOW },
+	{ "denied queries, answered: 10 names / plain (passes them)", DC_10, DC_PLAIN, false, S_DENY, S_DENY },
+	{ "denied queries, answered: 100,000 names / plain (passes them)", DC_100K, DC_PLAIN, false, S_DENY, S_DENY },
+	{ "learned address, hot: 10 names / plain prefix rule", DC_10, DC_PLAIN, true, H_LEARNED, H_PREFIX },
+	{ "learned address, hot: 100,000 names / plain prefix rule", DC_100K, DC_PLAIN, true, H_LEARNED, H_PREFIX },
+	{ "new flows, learned addresses (10 names) / prefix rule (plain)", DC_10, DC_PLAIN, false, S_LEARNED, S_PREFIX },
+	{ "new flows, learned addresses (100,000 names) / prefix rule (plain)", DC_100K, DC_PLAIN, false, S_LEARNED, S_PREFIX },
+	{ "prefix-rule address, hot: 100,000-name policy / plain", DC_100K, DC_PLAIN, true, H_PREFIX, H_PREFIX },
+	{ "new flows, prefix-rule addresses: 100,000-name policy / plain", DC_100K, DC_PLAIN, false, S_PREFIX, S_PREFIX },
 };
 #define NRATIOS (sizeof(ratios) / sizeof(ratios[0]))
 
@@ -625,7 +625,7 @@ static void report(const struct dns_bench_opts *o)
 				print_values(v, o->reps);
 				printf("}");
 			} else {
-				printf("  %-4s %-74s %7.3f (%.3f, %.3f)\n", mode == VMFW_MODE_XDP ? "xdp" : "tc",
+				printf("  %-4s %-67s %7.3f (%.3f, %.3f)\n", mode == VMFW_MODE_XDP ? "xdp" : "tc",
 				       q->what, st.med, st.min, st.max);
 			}
 		}
