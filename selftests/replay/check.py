@@ -25,7 +25,7 @@ VERDICTS = {"pass", "drop", "tx"}
 REASONS = {"rule-allow", "rule-deny", "default-allow", "default-deny", "non-ip", "neighbor",
            "malformed", "fragment", "dns-allowed", "dns-denied", "dns-learned", "dns-unsolicited",
            "dns-malformed"}
-RULE_REASONS = {"rule-allow", "rule-deny"}
+RULE_REASONS = {"rule-allow", "rule-deny", "dns-allowed"}   # dns-allowed: the `allow dns` rule
 DIRECTIONS = {"out", "in"}
 DNS_ACTIONS = {"allow", "refuse", "nxdomain", "drop", "learn", "ignore"}
 SUPPORTED_LINKS = {"EN10MB", "LINUX_SLL", "LINUX_SLL2", "RAW", "IPV4", "IPV6"}
