@@ -988,6 +988,9 @@ def vm_direction():
     c.add(DEFAULT_ALLOW, eth_in() / Dot1Q(vlan=10) / IP(src="192.0.2.1", dst=VM4) / TCP(sport=443, dport=40000, flags="SA"),
           "tagged: the IP source is read behind the tag", direction="in")
     c.add(ALLOW(web4), eth() / Dot1Q(vlan=10) / ip4("192.0.2.1") / tcp(443), "tagged, from the VM: out")
+    c.add(DEFAULT_ALLOW, eth_in() / IP(src="192.0.2.1", dst=VM4) / UDP(sport=9000, dport=40000) / Raw(bytes(8958)),
+          "a 9000-byte frame to the VM: in, through tc's test_run (which gets it cut) in XDP mode too",
+          direction="in")
     c.add(NON_IP_PASS, arp_request(), "ARP from the VM: not IP, so out")
     c.add(NON_IP_PASS, eth_in() / ARP(op=2, hwsrc=GW_MAC, psrc="10.0.0.1", hwdst=VM_MAC, pdst=VM4),
           "ARP to the VM: not IP, so out too")
