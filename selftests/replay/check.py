@@ -409,9 +409,11 @@ def check_dns_answer(query, answer, rcode):
     # Several questions may be echoed whole or as the first one.
     if aqd != qd and not (qd > 1 and aqd == 1):
         probs.append(f"qdcount {aqd}, query {qd}")
-    want = _questions(q, aqd)
-    if want is None or a[12:] != want:
-        probs.append(f"question section {a[12:]!r}, query's {want!r}")
+    want, held = _questions(q, aqd), _questions(a, aqd)
+    if held is None or len(held) != len(a) - 12:
+        probs.append(f"qdcount {aqd}, but the message after the header is {a[12:]!r}")
+    elif want is None or a[12:] != want:
+        probs.append(f"question section {a[12:]!r}, the query's {want!r}")
     return probs
 
 

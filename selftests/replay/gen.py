@@ -1475,7 +1475,37 @@ def dns_learn():
     c.add(DEFAULT_DENY, syn("192.0.2.67", 80), "the additional section's address: not learned")
     c.add(DEFAULT_DENY, syn("192.0.2.99", 80), "an address never answered")
     c.add(ALLOW(L_ANY), syn("192.0.2.10", 80, sport=41001, flags="A"), "a later packet to a learned address")
+    c.add(DNS_ALLOWED(names), dns_tcp_out(dns_msg(4, [question("tcp.example.org")]), RES4, 40004),
+          "query for tcp.example.org over TCP, one segment", dns=DNS_SEEN("allow", "tcp.example.org."))
+    msg = answer("tcp.example.org", 4, a_records("tcp.example.org", ["192.0.2.30"]))
+    c.add(DNS_LEARNED, eth_in() / IP(src=RES4, dst=VM4) / TCP(sport=53, dport=40004, flags="PA", seq=2000, ack=1000) /
+          Raw(struct.pack("!H", len(msg)) + msg), "its answer over TCP in one segment: learned", direction="in",
+          dns=DNS_SEEN("learn", "tcp.example.org.", ["192.0.2.30"]))
+    c.add(ALLOW(L_ORG), syn("192.0.2.30", 443), "the address a TCP answer taught")
+    c.add(DNS_UNSOLICITED, answer_in(msg, dport=40004), "the same answer over UDP: the query went over TCP",
+          direction="in", dns=DNS_SEEN("ignore", "tcp.example.org."))
     return c
+
+
+@case
+def dns_star():
+    c = dns_case("dns_star", "`allow dns *`: every name, but odd queries still denied; names in the policy in "
+                 "any case", """
+        default deny
+        allow dns Mixed.Example.NET
+        allow dns *
+    """)
+    mixed, star = "allow dns Mixed.Example.NET", "allow dns *"
+    c.add(DNS_ALLOWED(mixed), query("mixed.example.net", 1), "a policy name with capitals matches its lower case",
+          dns=DNS_SEEN("allow", "mixed.example.net."))
+    c.add(DNS_ALLOWED(star), query("anything.test", 2, sport=40002), "any other name: *",
+          dns=DNS_SEEN("allow", "anything.test."))
+    c.add(DNS_ALLOWED(star), query("com", 3, sport=40003), "a one-label name: *", dns=DNS_SEEN("allow", "com."))
+    c.add(DNS_TX, query([b"a.b", b"test"], 4, sport=40004), "a label holding a dot matches not even *",
+          dns=DNS_SEEN("refuse", "a\\046b.test."))
+    c.add(DNS_TX, dns_udp_out(dns_msg(5, [question("a.test"), question("b.test")]), RES4, 40005),
+          "two questions: denied under * too", dns=DNS_SEEN("refuse", "a.test."))
+    return answers_checked(c)
 
 
 @case
@@ -1521,7 +1551,12 @@ def dns_unsolicited():
     c.add(DNS_LEARNED, ans(11, "192.0.2.47", 40011), "its answer at 24.5 s: within 5 s, learned", at="24.5",
           direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.47"]))
     c.add(ALLOW(web), syn("192.0.2.47", 443), "its address: learned")
-    return c
+    c.add(DNS_TX, q(12, 40012, "evil.example.net"), "a denied query, answered REFUSED from the data path",
+          dns=DNS_SEEN("refuse", "evil.example.net."))
+    c.add(DNS_UNSOLICITED, ans(12, "192.0.2.48", 40012, name="evil.example.net"),
+          "a forged answer to it: that query never went out", direction="in", dns=DNS_SEEN("ignore", "evil.example.net."))
+    c.add(DEFAULT_DENY, syn("192.0.2.48", 443), "its address: not learned")
+    return answers_checked(c)
 
 
 @case
