@@ -1385,6 +1385,8 @@ def dns_names():
           "TCP query for an allowed name, one segment with its 2-byte length", dns=DNS_SEEN("allow", "example.com."))
     c.add(DNS_DENIED_DROP, dns_tcp_out(dns_msg(23, [question("example.org")]), RES4, 40023),
           "TCP query for a denied name: dropped, not answered", dns=DNS_SEEN("drop", "example.org."))
+    c.add(DNS_BAD_QUERY, frag4(RES4, 77, 0, True, udp_hdr(53, 40, 40023) + dns_msg(24, [question("example.com")])[:16]),
+          "first fragment of a query: cannot be judged, dropped", dns=DNS_SEEN("drop"))
     c.add(DNS_ALLOWED(None), syn(RES4, 53, 40024), "TCP SYN to port 53: no question yet, it passes")
     c.add(DNS_ALLOWED(None), syn(RES6, 53, 40025), "TCP SYN to port 53 over IPv6")
     c.add(DNS_ALLOWED(org), q("A.Example.Org", 26, server=RES6, qtype="AAAA"), "IPv6, mixed case, wildcard",
@@ -1484,6 +1486,20 @@ def dns_learn():
     c.add(ALLOW(L_ORG), syn("192.0.2.30", 443), "the address a TCP answer taught")
     c.add(DNS_UNSOLICITED, answer_in(msg, dport=40004), "the same answer over UDP: the query went over TCP",
           direction="in", dns=DNS_SEEN("ignore", "tcp.example.org."))
+    c.add(DNS_ALLOWED(names), query("Back.Example.ORG", 5, sport=40005), "query with mixed case (0x20 style)",
+          dns=DNS_SEEN("allow", "back.example.org."))
+    back = [rr("BACK.example.org", "CNAME", "front.EXAMPLE.net"), rr("FRONT.example.net", "A", "192.0.2.31")]
+    c.add(DNS_LEARNED, answer_in(answer("Back.Example.ORG", 5, back), dport=40005),
+          "its answer, the question echoed as sent, the chain's names in other cases: names compare case-insensitively",
+          direction="in", dns=DNS_SEEN("learn", "back.example.org.", ["192.0.2.31"]))
+    c.add(ALLOW(L_ORG), syn("192.0.2.31", 443), "the address of that answer")
+    c.add(DNS_ALLOWED(names), query("order.example.org", 6, sport=40006), "query for order.example.org",
+          dns=DNS_SEEN("allow", "order.example.org."))
+    order = [rr("edge2.example.net", "A", "192.0.2.32"), rr("order.example.org", "CNAME", "edge2.example.net")]
+    c.add(DNS_LEARNED, answer_in(answer("order.example.org", 6, order), dport=40006),
+          "its answer lists the A record of the chain before the CNAME leading to it: still on the chain",
+          direction="in", dns=DNS_SEEN("learn", "order.example.org.", ["192.0.2.32"]))
+    c.add(ALLOW(L_ORG), syn("192.0.2.32", 443), "the address of that answer")
     return c
 
 
@@ -1625,7 +1641,12 @@ def ttl_case(name, about, settings):
 @case
 def dns_ttl():
     c, names, web = ttl_case("dns_ttl", "learned addresses expire after their TTL (grace 0), by capture time; "
-                             "flows started before stay", "dns grace 0")
+                             "flows started before stay while active", "dns grace 0\nallow udp to @dns port 443")
+    quic = "allow udp to @dns port 443"
+
+    def udp_to(dst, sport):
+        return eth() / ip4(dst) / UDP(sport=sport, dport=443) / Raw(b"quic")
+
     c.add(DNS_ALLOWED(names), query("example.com", 1, sport=40001), "query at 10 s", at=10,
           dns=DNS_SEEN("allow", "example.com."))
     c.add(DNS_LEARNED, answer_in(answer("example.com", 1, a_records("example.com", ["192.0.2.60"], ttl=5)), dport=40001),
@@ -1633,10 +1654,14 @@ def dns_ttl():
           dns=DNS_SEEN("learn", "example.com.", ["192.0.2.60"]))
     c.add(ALLOW(web), syn("192.0.2.60", 443, 41000), "new flow at 13 s: passes", at=13)
     c.add(ALLOW(web), syn("192.0.2.60", 443, 41000, "A"), "its next packet at 14 s", at=14)
+    c.add(ALLOW(quic), udp_to("192.0.2.60", 42000), "a new UDP flow at 14.5 s: passes", at="14.5")
     c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41001), "a new flow at 17 s: the address expired", at=17)
     c.add(ALLOW(web), syn("192.0.2.60", 443, 41000, "PA"), "the flow opened at 13 s, at 17 s: keeps passing",
           at="17.001")
     c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41001), "the new flow again: still dropped", at="17.002")
+    c.add(ALLOW(quic), udp_to("192.0.2.60", 42000), "the UDP flow opened at 14.5 s, at 17 s: keeps passing",
+          at="17.003")
+    c.add(DEFAULT_DENY, udp_to("192.0.2.60", 42001), "a new UDP flow at 17 s: dropped", at="17.004")
     c.add(DNS_ALLOWED(names), query("example.com", 2, sport=40002), "query at 20 s", at=20,
           dns=DNS_SEEN("allow", "example.com."))
     c.add(DNS_LEARNED, answer_in(answer("example.com", 2, a_records("example.com", ["192.0.2.61"], ttl=2**31)),
@@ -1650,9 +1675,14 @@ def dns_ttl():
                                  dport=40003),
           "answer with TTL 2^31-1: valid, capped at max-ttl 3600", at=30, direction="in",
           dns=DNS_SEEN("learn", "example.com.", ["192.0.2.62"]))
+    # The ABI's idle timeouts of flows admitted by @dns rules: 300 s for UDP, 3600 s for TCP.
+    c.add(DEFAULT_DENY, udp_to("192.0.2.60", 42000), "the UDP flow at 400 s, idle 383 s (over 300): ended", at=400)
+    c.add(ALLOW(web), syn("192.0.2.60", 443, 41000, "A"), "the TCP flow at 400 s, idle 383 s (under 3600): passes",
+          at="400.001")
     c.add(ALLOW(web), syn("192.0.2.62", 443, 41003), "a flow at 3000 s: passes", at=3000)
     c.add(DEFAULT_DENY, syn("192.0.2.62", 443, 41004), "a new flow at 3631 s: expired", at=3631)
     c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41005), "the first address, long expired", at=3632)
+    c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41000, "A"), "the TCP flow at 4100 s, idle 3700 s: ended", at=4100)
     return c
 
 
