@@ -1629,6 +1629,39 @@ def dns_compression():
     return c
 
 
+@case
+def dns_bad_answers():
+    c = dns_case("dns_bad_answers", "malformed answers to queries let out teach nothing, not even their good records", """
+        default deny
+        allow dns example.com
+        allow tcp to @dns port 443
+    """)
+    names, web = "allow dns example.com", "allow tcp to @dns port 443"
+    good = rr(ptr(12), "A", "192.0.2.90")
+    # Each: (the answer section's bytes, ancount, what is wrong), all after a good A record.
+    bad = [(good + rr(ptr(12), "A", "192.0.2.91")[:9], 2, "the second record cut inside its fixed part"),
+           (good, 2, "ancount 2 with one record"),
+           (good + ptr(12) + struct.pack("!HHIH", 1, 1, 300, 5) + bytes([192, 0, 2, 92, 0]), 2,
+            "an A record with RDLENGTH 5"),
+           (good + ptr(12) + struct.pack("!HHIH", 1, 1, 300, 8) + bytes([192, 0, 2, 93]), 2,
+            "RDLENGTH past the message's end"),
+           (good + b"\x40" + b"x" * 64 + b"\0" + struct.pack("!HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, 94]), 2,
+            "a label of 64 bytes (type bits 01)")]
+    for i, (section, ancount, what) in enumerate(bad, 1):
+        c.add(DNS_ALLOWED(names), query("example.com", i, sport=40000 + i), "query",
+              dns=DNS_SEEN("allow", "example.com."))
+        msg = dns_msg(i, [question("example.com")], [section], qr=1, ra=1, counts=(1, ancount, 0, 0))
+        c.add(DNS_BAD_ANSWER, answer_in(msg, dport=40000 + i), f"answer: a good A record, then {what}: malformed",
+              direction="in", dns=DNS_SEEN("ignore", "example.com."))
+    for addr in ("192.0.2.90", "192.0.2.91", "192.0.2.92", "192.0.2.93", "192.0.2.94"):
+        c.add(DEFAULT_DENY, syn(addr, 443), f"{addr}: not learned")
+    c.add(DNS_ALLOWED(names), query("example.com", 9, sport=40009), "query", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 9, [good]), dport=40009), "the good record alone: learned",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.90"]))
+    c.add(ALLOW(web), syn("192.0.2.90", 443), "its address now passes")
+    return c
+
+
 def ttl_case(name, about, settings):
     c = dns_case(name, about, """
         default deny
