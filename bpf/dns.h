@@ -465,6 +465,8 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 		__builtin_memcpy(s->rk.addr, p->daddr, 16);
 		if (!bpf_map_lookup_elem(&vmfw_dns_resolvers, &s->rk)) {
 			set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
+			if (rp)
+				rp->dns.seen = VMFW_DNS_SEEN_DROP;
 			return 1;
 		}
 	}

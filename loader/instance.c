@@ -536,12 +536,45 @@ static int dns_retag_pending(const struct vmfw_maps *mp, const struct vmfw_compi
 	return 0;
 }
 
+/* A flow admitted through a learned address keeps passing while active, also after a reload:
+ * it gets the new policy's selectors of its address (none when the new policy no longer allows
+ * the address's name, which ends the flow). Run after the learned addresses were retagged. */
+static int dns_retag_flows(const struct vmfw_maps *mp, __u32 slot)
+{
+	struct vmfw_dns_flow_key key, next;
+	bool first = true;
+
+	while (!bpf_map_get_next_key(mp->dns_flows, first ? NULL : &key, &next)) {
+		struct vmfw_dns_learned_key lk = {};
+		struct vmfw_dns_learned lv;
+		struct vmfw_dns_flow val;
+		__u32 tags = 0;
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(mp->dns_flows, &key, &val))
+			continue;
+		lk.family = key.family;
+		memcpy(lk.addr, key.daddr, sizeof(lk.addr));
+		if (!bpf_map_lookup_elem(mp->dns_learned, &lk, &lv))
+			tags = lv.tags[slot];
+		if (val.tags[slot] == tags)
+			continue;
+		val.tags[slot] = tags;
+		if (bpf_map_update_elem(mp->dns_flows, &key, &val, BPF_EXIST) && errno != ENOENT)
+			return vmfw_err_r(-errno, "cannot update a DNS flow: %s", strerror(errno));
+	}
+	return 0;
+}
+
 static int dns_retag(const struct vmfw_maps *mp, const struct vmfw_compiled *c, __u32 slot,
 		     bool prune)
 {
 	int err = dns_retag_learned(mp, c, slot, prune);
 
-	return err ? err : dns_retag_pending(mp, c, slot);
+	if (!err)
+		err = dns_retag_pending(mp, c, slot);
+	return err ? err : dns_retag_flows(mp, slot);
 }
 
 int vmfw_instance_reload(struct vmfw_instance *inst, const struct vmfw_policy *p,

@@ -740,6 +740,11 @@ static int parse_allow_dns(struct parser *ps, struct lexer *lx, struct tok *t, s
 	while (t->len) {
 		if (!is_text(t))
 			return perr(ps, t->col, "expected a DNS name or pattern, got %s", show(t, sb));
+		/* Names both, but far likelier a rule's syntax carried over by mistake. */
+		if (is_word(t, "to") || is_word(t, "port"))
+			return perr(ps, t->col,
+				    "'allow dns' takes names only, no %s: queries to port 53 are judged by their name",
+				    show(t, sb));
 		err = add_pattern(ps, t->s, t->len, t->col, &rc->r.names, &rc->r.nnames, &cap);
 		if (err)
 			return err;

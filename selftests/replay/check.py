@@ -26,6 +26,7 @@ REASONS = {"rule-allow", "rule-deny", "default-allow", "default-deny", "non-ip",
            "malformed", "fragment", "dns-allowed", "dns-denied", "dns-learned", "dns-unsolicited",
            "dns-malformed"}
 RULE_REASONS = {"rule-allow", "rule-deny"}
+MAY_RULE_REASONS = {"dns-allowed"}    # the allow dns rule of a query's name; none for a bare TCP SYN
 DIRECTIONS = {"out", "in"}
 DNS_ACTIONS = {"allow", "refuse", "nxdomain", "drop", "learn", "ignore"}
 SUPPORTED_LINKS = {"EN10MB", "LINUX_SLL", "LINUX_SLL2", "RAW", "IPV4", "IPV6"}
@@ -70,6 +71,8 @@ def parse_json_lines(text):
         if r["reason"] in RULE_REASONS:
             if not isinstance(rule, str) or not re.fullmatch(r".+:\d+", rule):
                 return records, f"packet {n}: reason {r['reason']} with rule {rule!r}, not FILE:LINE"
+        elif r["reason"] in MAY_RULE_REASONS and isinstance(rule, str) and re.fullmatch(r".+:\d+", rule):
+            pass
         elif rule not in (None, "none"):
             return records, f"packet {n}: reason {r['reason']} names rule {rule!r}"
         records.append(r)
@@ -283,16 +286,25 @@ def check_out(name, mode, out, pcap, *captures):
     return True
 
 
-def outcheck_passed(name, capture, passed, out, _json, mode):
-    """For CASE.outcheck.py: the --out pcap holds exactly packets `passed` (indexes) of the plain
-    Ethernet pcap `capture`, byte for byte, stamped with their capture times."""
-    what = f"replay {name} ({mode}) outcheck"
+def read_outcheck_pcaps(what, capture, out):
+    """(captured packets, --out link type, --out frames), or None after printing a FAIL line."""
     try:
         _, inputs = read_pcap(capture)
         linktype, frames = read_pcap(out)
     except (OSError, ValueError) as e:
         print(f"FAIL: {what}: {e}")
+        return None
+    return inputs, linktype, frames
+
+
+def outcheck_passed(name, capture, passed, out, _json, mode):
+    """For CASE.outcheck.py: the --out pcap holds exactly packets `passed` (indexes) of the plain
+    Ethernet pcap `capture`, byte for byte, stamped with their capture times."""
+    what = f"replay {name} ({mode}) outcheck"
+    pcaps = read_outcheck_pcaps(what, capture, out)
+    if pcaps is None:
         return False
+    inputs, linktype, frames = pcaps
     want = [inputs[i - 1] for i in passed]
     bad = [] if linktype == 1 else [f"link type {linktype}, not Ethernet"]
     if len(frames) != len(want):
@@ -304,6 +316,138 @@ def outcheck_passed(name, capture, passed, out, _json, mode):
             bad.append(f"frame {k + 1} stamped {ts}, packet {passed[k]} captured at {in_ts}")
     return report(what, bad, f"exactly packets {', '.join(map(str, passed))}, byte for byte, at their capture times")
 
+
+
+def _csum(data):
+    """The Internet checksum of data (RFC 1071): 0 when data holds a correct checksum."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def _udp_of(frame):
+    """(l3 family, src, dst, ip header bytes or None, udp segment bytes, problems) of an untagged
+    Ethernet frame carrying IPv4 or IPv6 UDP without options or extension headers."""
+    etype = struct.unpack("!H", frame[12:14])[0]
+    if etype == 0x0800:
+        ihl = (frame[14] & 15) * 4
+        hdr = frame[14:14 + ihl]
+        total = struct.unpack("!H", hdr[2:4])[0]
+        probs = [] if hdr[9] == 17 else [f"IP protocol {hdr[9]}, not UDP"]
+        if _csum(hdr):
+            probs.append("bad IPv4 header checksum")
+        seg = frame[14 + ihl:14 + total]
+        pseudo = hdr[12:20] + struct.pack("!BBH", 0, 17, len(seg))
+        return 4, hdr[12:16], hdr[16:20], pseudo, seg, probs
+    if etype == 0x86DD:
+        hdr = frame[14:54]
+        plen = struct.unpack("!H", hdr[4:6])[0]
+        probs = [] if hdr[6] == 17 else [f"IPv6 next header {hdr[6]}, not UDP"]
+        seg = frame[54:54 + plen]
+        pseudo = hdr[8:40] + struct.pack("!IxxxB", len(seg), 17)
+        return 6, hdr[8:24], hdr[24:40], pseudo, seg, probs
+    return None, None, None, None, b"", [f"ethertype {etype:#06x}, not IP"]
+
+
+def _questions(msg, count):
+    """The bytes of the first `count` questions of a DNS message (uncompressed names), or None."""
+    pos = 12
+    for _ in range(count):
+        while pos < len(msg) and msg[pos] != 0:
+            if msg[pos] & 0xC0:
+                return None
+            pos += 1 + msg[pos]
+        pos += 5
+        if pos > len(msg):
+            return None
+    return msg[12:pos]
+
+
+def check_dns_answer(query, answer, rcode):
+    """Problems of `answer`, the data path's response to the frame `query` with rcode: addresses
+    and ports swapped, valid checksums, the query's ID, opcode, RD and question(s) byte for byte,
+    QR=1, no answer, authority or additional records (an EDNS OPT record is dropped)."""
+    probs = []
+    if answer[0:6] != query[6:12] or answer[6:12] != query[0:6]:
+        probs.append("Ethernet addresses not swapped")
+    if answer[12:14] != query[12:14]:
+        return probs + ["ethertype differs from the query's"]
+    _, qsrc, qdst, _, qseg, qp = _udp_of(query)
+    fa, asrc, adst, pseudo, aseg, ap = _udp_of(answer)
+    probs += ap
+    if qp or ap or len(aseg) < 20:
+        return probs + qp + [f"UDP segment of {len(aseg)} bytes"]
+    if (asrc, adst) != (qdst, qsrc):
+        probs.append("IP addresses not swapped")
+    if aseg[0:2] != qseg[2:4] or aseg[2:4] != qseg[0:2]:
+        probs.append("UDP ports not swapped")
+    ulen, ucsum = struct.unpack("!HH", aseg[4:8])
+    if ulen != len(aseg):
+        probs.append(f"UDP length {ulen}, segment {len(aseg)} bytes")
+    if ucsum == 0 and fa == 6:
+        probs.append("IPv6 UDP checksum 0")
+    elif ucsum != 0 and _csum(pseudo + aseg):
+        probs.append(f"bad UDP checksum {ucsum:#06x}")
+    q, a = qseg[8:], aseg[8:]
+    qid, qflags, qd = struct.unpack("!HHH", q[:6])
+    aid, aflags, aqd, an, ns, ar = struct.unpack("!HHHHHH", a[:12])
+    if aid != qid:
+        probs.append(f"ID {aid:#06x}, query {qid:#06x}")
+    if not aflags & 0x8000:
+        probs.append("QR not set")
+    if (aflags >> 11) & 15 != (qflags >> 11) & 15:
+        probs.append(f"opcode {(aflags >> 11) & 15}, query {(qflags >> 11) & 15}")
+    if (aflags >> 8) & 1 != (qflags >> 8) & 1:
+        probs.append(f"RD {(aflags >> 8) & 1}, query {(qflags >> 8) & 1}")
+    if aflags & 15 != rcode:
+        probs.append(f"rcode {aflags & 15}, not {rcode}")
+    if (an, ns, ar) != (0, 0, 0):
+        probs.append(f"an/ns/ar {an}/{ns}/{ar}, not 0/0/0")
+    # Several questions may be echoed whole or as the first one.
+    if aqd != qd and not (qd > 1 and aqd == 1):
+        probs.append(f"qdcount {aqd}, query {qd}")
+    want, held = _questions(q, aqd), _questions(a, aqd)
+    if held is None or len(held) != len(a) - 12:
+        probs.append(f"qdcount {aqd}, but the message after the header is {a[12:]!r}")
+    elif want is None or a[12:] != want:
+        probs.append(f"question section {a[12:]!r}, the query's {want!r}")
+    return probs
+
+
+def outcheck_dns_answers(name, capture, out, json_out, mode):
+    """For CASE.outcheck.py: each tx record of the run is a well-formed response (check_dns_answer)
+    to its query in the plain Ethernet pcap `capture`, REFUSED (rcode 5) or NXDOMAIN (3) as its dns
+    action says; passed frames are check_out's business."""
+    what = f"replay {name} ({mode}) outcheck"
+    pcaps = read_outcheck_pcaps(what, capture, out)
+    if pcaps is None:
+        return False
+    inputs, _, frames = pcaps
+    records, problem = parse_json_lines(read(json_out))
+    if problem:
+        return report(what, [problem], "")
+    kept = [r for r in records if r["verdict"] != "drop"]
+    if len(kept) != len(frames):
+        return report(what, [f"{len(frames)} frames written, {len(kept)} packets kept"], "")
+    bad, n = [], 0
+    for r, (_, data) in zip(kept, frames):
+        if r["verdict"] != "tx":
+            continue
+        n += 1
+        action = (r.get("dns") or {}).get("action")
+        rcode = {"refuse": 5, "nxdomain": 3}.get(action)
+        if rcode is None:
+            bad.append(f"packet {r['index']}: tx with dns action {action!r}")
+            continue
+        probs = check_dns_answer(inputs[r["index"] - 1][1], data, rcode)
+        bad += [f"packet {r['index']}: {p}" for p in probs]
+    if n == 0:
+        bad.append("no tx answer to check")
+    return report(what, bad, f"{n} answers well-formed: addresses and ports swapped, checksums valid, "
+                  "ID, opcode, RD and question echoed, QR set, rcode as the action, no records")
 
 # ---------------------------------------------------------------------------------------------
 # replay --diff: the changed flows and the summary, from the text or the JSON output.

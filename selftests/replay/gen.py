@@ -988,6 +988,9 @@ def vm_direction():
     c.add(DEFAULT_ALLOW, eth_in() / Dot1Q(vlan=10) / IP(src="192.0.2.1", dst=VM4) / TCP(sport=443, dport=40000, flags="SA"),
           "tagged: the IP source is read behind the tag", direction="in")
     c.add(ALLOW(web4), eth() / Dot1Q(vlan=10) / ip4("192.0.2.1") / tcp(443), "tagged, from the VM: out")
+    c.add(DEFAULT_ALLOW, eth_in() / IP(src="192.0.2.1", dst=VM4) / UDP(sport=9000, dport=40000) / Raw(bytes(8958)),
+          "a 9000-byte frame to the VM: in, through tc's test_run (which gets it cut) in XDP mode too",
+          direction="in")
     c.add(NON_IP_PASS, arp_request(), "ARP from the VM: not IP, so out")
     c.add(NON_IP_PASS, eth_in() / ARP(op=2, hwsrc=GW_MAC, psrc="10.0.0.1", hwdst=VM_MAC, pdst=VM4),
           "ARP to the VM: not IP, so out too")
@@ -1137,6 +1140,612 @@ def flavour_gzip():
     c.add(NON_IP_PASS, arp_request(), "second file: ARP")
     return c
 
+
+# ---------------------------------------------------------------------------------------------
+# DNS-name allowlist (`allow dns`): queries from the VM judged by their question, answers to the
+# VM believed only when they answer a query let out, addresses learned on the CNAME chain of the
+# question for min(TTL, max-ttl) + grace. Every DNS case replays with --vm, so that answers (and
+# a server's SYN+ACK) go in, through the program on the path to the VM, which passes them all.
+# DNS messages are built here byte by byte, so that every name, pointer and count is the one meant.
+
+RES4, RES6 = "10.0.2.3", "fd00::3"          # the resolvers the VM queries
+DNS_VM_ARGS = ["--vm", f"{VM4},{VM6}"]
+
+
+def DNS_ALLOWED(rule):
+    return ("pass", "dns-allowed", rule)
+
+
+DNS_TX = ("tx", "dns-denied", None)               # a denied query answered from the data path
+DNS_DENIED_DROP = ("drop", "dns-denied", None)
+DNS_LEARNED = ("pass", "dns-learned", None)       # answers always pass; the reason says what they taught
+DNS_UNSOLICITED = ("pass", "dns-unsolicited", None)
+DNS_BAD_ANSWER = ("pass", "dns-malformed", None)
+DNS_BAD_QUERY = ("drop", "dns-malformed", None)
+
+
+def wname(name):
+    """A name in wire form, root label included: from text ("a.example.com"), or from a list of
+    labels as bytes (which may hold a dot or a NUL)."""
+    labels = [x.encode() for x in name.rstrip(".").split(".")] if isinstance(name, str) else name
+    return b"".join(bytes([len(x)]) + x for x in labels) + b"\0"
+
+
+QTYPES = {"A": 1, "CNAME": 5, "AAAA": 28, "OPT": 41}
+
+
+def question(name, qtype="A"):
+    """A question: a name (text, labels, or wire bytes already) with its type and class IN."""
+    wire = name if isinstance(name, bytes) else wname(name)
+    return wire + struct.pack("!HH", QTYPES[qtype], 1)
+
+
+def rr(name, rtype, rdata, ttl=300):
+    """A resource record; name is text or wire bytes (which may be or end in a pointer); rdata
+    for A and AAAA is an address in text, for CNAME a name (text or wire bytes)."""
+    wire = name if isinstance(name, bytes) else wname(name)
+    if rtype in ("A", "AAAA"):
+        import socket
+        rdata = socket.inet_pton(socket.AF_INET6 if rtype == "AAAA" else socket.AF_INET, rdata)
+    elif rtype == "CNAME" and isinstance(rdata, str):
+        rdata = wname(rdata)
+    return wire + struct.pack("!HHIH", QTYPES[rtype], 1, ttl, len(rdata)) + rdata
+
+
+def ptr(offset):
+    """A compression pointer to `offset` bytes from the message start (the question name is at 12)."""
+    return struct.pack("!H", 0xC000 | offset)
+
+
+EDNS_OPT = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)    # OPT record: root name, UDP size 1232
+
+
+def dns_msg(ident, qd=(), an=(), ar=(), qr=0, opcode=0, rd=1, ra=0, rcode=0, counts=None):
+    """A DNS message: header, then the questions and records (bytes) as given; counts overrides
+    (qdcount, ancount, nscount, arcount)."""
+    flags = qr << 15 | opcode << 11 | rd << 8 | ra << 7 | rcode
+    n = counts or (len(qd), len(an), 0, len(ar))
+    return struct.pack("!HHHHHH", ident, flags, *n) + b"".join(qd) + b"".join(an) + b"".join(ar)
+
+
+def query(name, ident, server=RES4, qtype="A", sport=40000, **kw):
+    """A standard query from the VM for one name (text or labels) over UDP."""
+    return dns_udp_out(dns_msg(ident, [question(name, qtype)], **kw), server, sport)
+
+
+def dns_udp_out(msg, server, sport=40000):
+    l3 = ip6(server) if ":" in server else ip4(server)
+    return eth() / l3 / UDP(sport=sport, dport=53) / Raw(msg)
+
+
+def dns_tcp_out(msg, server, sport=40000, flags="PA"):
+    """A DNS message over TCP in one segment: the 2-byte length, then the message."""
+    l3 = ip6(server) if ":" in server else ip4(server)
+    return eth() / l3 / TCP(sport=sport, dport=53, flags=flags, seq=1000, ack=2000) / \
+        Raw(struct.pack("!H", len(msg)) + msg)
+
+
+def answer_in(msg, server=RES4, dport=40000):
+    """A message from server port 53 to the VM."""
+    l3 = IPv6(src=server, dst=VM6) if ":" in server else IP(src=server, dst=VM4)
+    return eth_in() / l3 / UDP(sport=53, dport=dport) / Raw(msg)
+
+
+def answer(name, ident, records, qtype="A", ar=(), **kw):
+    """An answer to a query for name: the question, then records (bytes) in the answer section."""
+    return dns_msg(ident, [question(name, qtype)], records, ar, qr=1, ra=1, **kw)
+
+
+def a_records(name, addrs, ttl=300):
+    """One A or AAAA record for name per address; the name as a pointer to the question's."""
+    return [rr(ptr(12), "AAAA" if ":" in a else "A", a, ttl) for a in addrs]
+
+
+def syn(dst, dport, sport=41000, flags="S"):
+    """A TCP packet from the VM (a SYN unless flags say otherwise)."""
+    return eth() / (ip6(dst) if ":" in dst else ip4(dst)) / TCP(sport=sport, dport=dport, flags=flags)
+
+
+OUTCHECK_DNS = """import sys
+
+from check import outcheck_dns_answers
+
+# Every tx packet's frame in the --out pcap is a well-formed REFUSED or NXDOMAIN response to it.
+sys.exit(0 if outcheck_dns_answers({name!r}, {capture!r}, *sys.argv[1:4]) else 1)
+"""
+
+
+def dns_case(name, about, policy):
+    return Case(name, about, policy, args=DNS_VM_ARGS)
+
+
+def answers_checked(c):
+    """The case's outcheck checks every answer the data path sent (its tx packets)."""
+    assert any(exp[0] == "tx" for _, _, _, exp, _ in c.packets), f"{c.name}: no tx packet to check"
+    c.outcheck = OUTCHECK_DNS.format(name=c.name, capture=c.name + ".pcap")
+    return c
+
+
+def refused_queries(c, allowed_rule, denied):
+    """Allowed and denied queries, IPv4 and IPv6, UDP and TCP; denied ones get `denied`, a result
+    (DNS_TX or DNS_DENIED_DROP) with the dns action the policy's `dns` statement gives them."""
+    verdict, action = denied
+    c.add(DNS_ALLOWED(allowed_rule), query("example.com", 0x0101), "allowed query, IPv4: goes out",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(verdict, query("Evil.Example.NET", 0x1234, sport=40001),
+          "denied query, mixed case: the answer echoes the question as sent, the report lower-cases it",
+          dns=DNS_SEEN(action, "evil.example.net."))
+    c.add(verdict, query("evil.example.net", 0xBEEF, sport=40002, rd=0), "denied query with RD clear: RD copied (0)",
+          dns=DNS_SEEN(action, "evil.example.net."))
+    c.add(verdict, dns_udp_out(dns_msg(0x4242, [question("evil.example.net", "AAAA")], ar=[EDNS_OPT]), RES4, 40003),
+          "denied query with an EDNS OPT record: the answer has no additional record",
+          dns=DNS_SEEN(action, "evil.example.net."))
+    c.add(DNS_ALLOWED(allowed_rule), query("example.com", 0x0102, RES6, "AAAA"), "allowed query, IPv6",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(verdict, query("evil.example.net", 0x0666, RES6, "AAAA", sport=40004),
+          "denied query, IPv6: the answer's UDP checksum must be set and valid",
+          dns=DNS_SEEN(action, "evil.example.net."))
+    c.add(verdict, dns_udp_out(dns_msg(0x0667, [question("WWW.evil.example.net")], ar=[EDNS_OPT]), RES6, 40005),
+          "denied IPv6 query with an EDNS OPT record", dns=DNS_SEEN(action, "www.evil.example.net."))
+    c.add(DNS_ALLOWED(allowed_rule), dns_tcp_out(dns_msg(0x0103, [question("example.com")]), RES4),
+          "allowed query over TCP, one segment", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_DENIED_DROP, dns_tcp_out(dns_msg(0x0668, [question("evil.example.net")]), RES4, 40006),
+          "denied query over TCP: dropped whatever `dns` says, no TCP answer is crafted",
+          dns=DNS_SEEN("drop", "evil.example.net."))
+    c.add(DEFAULT_DENY, tcp4("192.0.2.1", 443), "not DNS: the L3/L4 rules judge it")
+    return c
+
+
+def denied_query_case(name, about, statement, denied):
+    """The queries of refused_queries under `allow dns example.com` and the `dns` statement given."""
+    c = dns_case(name, about, "default deny\nallow dns example.com\n" + statement)
+    return refused_queries(c, "allow dns example.com", denied)
+
+
+@case
+def dns_allow_refuse():
+    return answers_checked(denied_query_case("dns_allow_refuse", "allowed queries go out, denied ones are answered "
+                                             "REFUSED (the default)", "", (DNS_TX, "refuse")))
+
+
+@case
+def dns_nxdomain():
+    return answers_checked(denied_query_case("dns_nxdomain", "`dns nxdomain`: denied queries are answered NXDOMAIN",
+                                             "dns nxdomain", (DNS_TX, "nxdomain")))
+
+
+@case
+def dns_drop():
+    c = denied_query_case("dns_drop", "`dns drop`: denied queries are dropped, nothing answers them", "dns drop",
+                          (DNS_DENIED_DROP, "drop"))
+    passed = [i for i, (_, _, _, exp, _) in enumerate(c.packets, 1) if exp[0] == "pass"]
+    c.outcheck = OUTCHECK_PASSED.format(capture="dns_drop.pcap", passed=passed, name="dns_drop")
+    return c
+
+
+@case
+def dns_names():
+    c = dns_case("dns_names", "how query names match: wildcards, case, exact names, trailing dots, odd queries", """
+        default deny
+        allow dns example.com
+        allow dns *.example.org
+        allow dns *.example.com
+        allow dns www.example.com
+        allow dns exact.example.net trailing.example.net.
+    """)
+    exact, org, com, www, net = ("allow dns example.com", "allow dns *.example.org", "allow dns *.example.com",
+                                 "allow dns www.example.com", "allow dns exact.example.net trailing.example.net.")
+
+    def q(name, ident, **kw):
+        return query(name, ident, sport=40000 + ident, **kw)
+
+    c.add(DNS_ALLOWED(org), q("a.example.org", 1), "*.example.org: one label below",
+          dns=DNS_SEEN("allow", "a.example.org."))
+    c.add(DNS_ALLOWED(org), q("x.y.example.org", 2), "*.example.org: two labels below",
+          dns=DNS_SEEN("allow", "x.y.example.org."))
+    c.add(DNS_TX, q("example.org", 3), "example.org itself: not matched by *.example.org",
+          dns=DNS_SEEN("refuse", "example.org."))
+    c.add(DNS_TX, q("badexample.org", 4), "badexample.org: ends in the base's text, not below it",
+          dns=DNS_SEEN("refuse", "badexample.org."))
+    c.add(DNS_ALLOWED(exact), q("ExAmPle.COM", 5), "ExAmPle.COM: names match case-insensitively",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_ALLOWED(com), q("www.example.com", 6),
+          "www.example.com: the first allow dns rule that matches (*.example.com), not the later exact one",
+          dns=DNS_SEEN("allow", "www.example.com."))
+    c.add(DNS_ALLOWED(net), q("exact.example.net", 7), "an exact name", dns=DNS_SEEN("allow", "exact.example.net."))
+    c.add(DNS_TX, q("a.exact.example.net", 8), "below an exact name: not matched",
+          dns=DNS_SEEN("refuse", "a.exact.example.net."))
+    c.add(DNS_TX, q("example.net", 9), "above an exact name: not matched", dns=DNS_SEEN("refuse", "example.net."))
+    c.add(DNS_ALLOWED(net), q("trailing.example.net", 10), "a name the policy writes with a trailing dot",
+          dns=DNS_SEEN("allow", "trailing.example.net."))
+    c.add(DNS_ALLOWED(net), q("TRAILING.example.NET", 11), "the same, upper case",
+          dns=DNS_SEEN("allow", "trailing.example.net."))
+    c.add(DNS_TX, dns_udp_out(dns_msg(12, [question("example.com"), question("example.com", "AAAA")]), RES4, 40012),
+          "two questions, both for an allowed name: denied", dns=DNS_SEEN("refuse", "example.com."))
+    c.add(DNS_BAD_QUERY, dns_udp_out(dns_msg(13, [], counts=(0, 0, 0, 0)), RES4, 40013),
+          "no question: nothing to judge (the ABI's dns-malformed: cannot be parsed or judged), dropped",
+          dns=DNS_SEEN("drop"))
+    c.add(DNS_TX, q([b"a.b", b"example", b"org"], 14),
+          "a label holding a dot (a.b under example.org): never matches", dns=DNS_SEEN("refuse", "a\\046b.example.org."))
+    c.add(DNS_TX, q([b"a\0", b"example", b"org"], 15), "a label holding a NUL byte: never matches",
+          dns=DNS_SEEN("refuse", "a\\000.example.org."))
+    c.add(DNS_TX, q("example.com", 16, opcode=2), "opcode 2 (status), not a standard query: denied",
+          dns=DNS_SEEN("refuse", "example.com."))
+    c.add(DNS_TX, q("example.com", 17, opcode=5), "opcode 5 (update) for an allowed zone: denied",
+          dns=DNS_SEEN("refuse", "example.com."))
+    c.add(DNS_BAD_QUERY, dns_udp_out(answer("example.com", 18, a_records("example.com", ["192.0.2.1"])), RES4, 40018),
+          "a response (QR=1) sent by the VM to port 53: malformed, dropped", dns=DNS_SEEN("drop", "example.com."))
+    c.add(DNS_BAD_QUERY, dns_udp_out(dns_msg(19, [question("example.com")])[:20], RES4, 40019),
+          "a query cut inside its question name: malformed, dropped", dns=DNS_SEEN("drop"))
+    c.add(DNS_BAD_QUERY, dns_udp_out(dns_msg(20, [question("example.com")])[:8], RES4, 40020),
+          "8 bytes: not even a DNS header", dns=DNS_SEEN("drop"))
+    c.add(DNS_BAD_QUERY, dns_udp_out(dns_msg(21, [wname("example.com") + b"\0\1"], counts=(1, 0, 0, 0)), RES4, 40021),
+          "a question without its class: malformed", dns=DNS_SEEN("drop"))
+    c.add(DNS_ALLOWED(exact), dns_tcp_out(dns_msg(22, [question("example.com")]), RES4, 40022),
+          "TCP query for an allowed name, one segment with its 2-byte length", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_DENIED_DROP, dns_tcp_out(dns_msg(23, [question("example.org")]), RES4, 40023),
+          "TCP query for a denied name: dropped, not answered", dns=DNS_SEEN("drop", "example.org."))
+    c.add(DNS_BAD_QUERY, frag4(RES4, 77, 0, True, udp_hdr(53, 40, 40023) + dns_msg(24, [question("example.com")])[:16]),
+          "first fragment of a query: cannot be judged, dropped", dns=DNS_SEEN("drop"))
+    c.add(DNS_ALLOWED(None), syn(RES4, 53, 40024), "TCP SYN to port 53: no question yet, it passes")
+    c.add(DNS_ALLOWED(None), syn(RES6, 53, 40025), "TCP SYN to port 53 over IPv6")
+    c.add(DNS_ALLOWED(org), q("A.Example.Org", 26, server=RES6, qtype="AAAA"), "IPv6, mixed case, wildcard",
+          dns=DNS_SEEN("allow", "a.example.org."))
+    return answers_checked(c)
+
+
+@case
+def dns_resolvers():
+    c = dns_case("dns_resolvers", "`dns resolvers`: allowed names go out only to the listed servers", """
+        default deny
+        allow dns example.com
+        dns resolvers { 10.0.2.3, fd00::3 }
+        allow udp to any port 53
+        allow tcp to any port 53
+    """)
+    ok = "allow dns example.com"
+    c.add(DNS_ALLOWED(ok), query("example.com", 1), "allowed name to the IPv4 resolver", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_ALLOWED(ok), query("example.com", 2, RES6, "AAAA"), "allowed name to the IPv6 resolver",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_DENIED_DROP, query("example.com", 3, "10.0.2.4", sport=40003),
+          "allowed name to another server: dropped (the udp port 53 rule does not judge DNS)",
+          dns=DNS_SEEN("drop", "example.com."))
+    c.add(DNS_DENIED_DROP, query("example.com", 4, "8.8.8.8", sport=40004), "allowed name to a public server: dropped",
+          dns=DNS_SEEN("drop", "example.com."))
+    c.add(DNS_DENIED_DROP, query("example.com", 5, "fd00::4", "AAAA", sport=40005),
+          "allowed name to another IPv6 server: dropped", dns=DNS_SEEN("drop", "example.com."))
+    c.add(DNS_DENIED_DROP, dns_tcp_out(dns_msg(6, [question("example.com")]), "10.0.2.4", 40006),
+          "allowed name over TCP to another server: dropped", dns=DNS_SEEN("drop", "example.com."))
+    c.add(DNS_TX, query("evil.example.net", 7, sport=40007), "denied name to the resolver: REFUSED",
+          dns=DNS_SEEN("refuse", "evil.example.net."))
+    c.add(DNS_ALLOWED(None), syn(RES4, 53, 40008), "TCP SYN to the resolver's port 53: passes")
+    c.add(DNS_DENIED_DROP, syn("10.0.2.4", 53, 40009), "TCP SYN to port 53 of another server: dropped")
+    return answers_checked(c)
+
+
+LEARN_POLICY = """
+    default deny
+    allow dns example.com *.example.org
+    allow tcp to @dns(*.example.org) port 443
+    allow tcp to @dns port 80
+"""
+L_ORG, L_ANY = "allow tcp to @dns(*.example.org) port 443", "allow tcp to @dns port 80"
+
+
+@case
+def dns_learn():
+    c = dns_case("dns_learn", "answers to queries let out teach the A and AAAA records on the question's CNAME "
+                 "chain; @dns rules admit flows to them", LEARN_POLICY)
+    names = "allow dns example.com *.example.org"
+    c.add(DNS_ALLOWED(names), query("example.com", 1, sport=40001), "query for example.com",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 1, a_records("example.com", ["192.0.2.10", "192.0.2.11"])),
+                                 dport=40001),
+          "its answer: two A records, both learned", direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.10", "192.0.2.11"]))
+    c.add(DNS_ALLOWED(names), query("example.com", 2, RES6, "AAAA", sport=40002), "AAAA query over IPv6",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 2, a_records("example.com", ["2001:db8::10"]), "AAAA"),
+                                 RES6, 40002),
+          "its answer: an AAAA record", direction="in", dns=DNS_SEEN("learn", "example.com.", ["2001:db8::10"]))
+    c.add(DNS_ALLOWED(names), query("www.example.org", 3, sport=40003), "query for www.example.org",
+          dns=DNS_SEEN("allow", "www.example.org."))
+    chain = [rr("www.example.org", "CNAME", "cdn.example.net"),
+             rr("unrelated.example.com", "A", "192.0.2.66"),
+             rr("cdn.example.net", "CNAME", "edge.example.net"),
+             rr("edge.example.net", "A", "192.0.2.20"),
+             rr("edge.example.net", "AAAA", "2001:db8::20"),
+             rr("cdn.example.org", "A", "192.0.2.68")]
+    c.add(DNS_LEARNED, answer_in(answer("www.example.org", 3, chain, ar=[rr("edge.example.net", "A", "192.0.2.67")]),
+                                 dport=40003),
+          "answer: www.example.org CNAME cdn.example.net CNAME edge.example.net, whose A and AAAA are learned "
+          "(for www.example.org); A records of unrelated.example.com and cdn.example.org (off the chain) and the "
+          "additional section teach nothing", direction="in",
+          dns=DNS_SEEN("learn", "www.example.org.", ["192.0.2.20", "2001:db8::20"]))
+    c.add(DEFAULT_ALLOW, tcp4_in("192.0.2.10", 80, 41000), "a server's SYN+ACK to the VM: in, passed", direction="in")
+    c.add(ALLOW(L_ANY), syn("192.0.2.10", 80), "to an address learned for example.com, port 80: @dns")
+    c.add(DEFAULT_DENY, syn("192.0.2.10", 443), "port 443 of it: only @dns(*.example.org), which example.com is not")
+    c.add(ALLOW(L_ANY), syn("192.0.2.11", 80), "the second address of that answer")
+    c.add(ALLOW(L_ANY), syn("2001:db8::10", 80), "the AAAA address")
+    c.add(DEFAULT_DENY, syn("2001:db8::10", 443), "the AAAA address, port 443: example.com is not *.example.org")
+    c.add(ALLOW(L_ORG), syn("192.0.2.20", 443), "learned for www.example.org (through CNAMEs), port 443")
+    c.add(ALLOW(L_ORG), syn("2001:db8::20", 443), "its AAAA, port 443")
+    c.add(ALLOW(L_ANY), syn("192.0.2.20", 80), "the same address, port 80: plain @dns")
+    c.add(DEFAULT_DENY, syn("192.0.2.20", 22), "the same address, port 22: no rule")
+    c.add(DEFAULT_DENY, syn("192.0.2.66", 80), "the unrelated A record of that answer: not learned")
+    c.add(DEFAULT_DENY, syn("192.0.2.68", 443), "the off-chain A record of an allowed name: not learned")
+    c.add(DEFAULT_DENY, syn("192.0.2.67", 80), "the additional section's address: not learned")
+    c.add(DEFAULT_DENY, syn("192.0.2.99", 80), "an address never answered")
+    c.add(ALLOW(L_ANY), syn("192.0.2.10", 80, sport=41001, flags="A"), "a later packet to a learned address")
+    c.add(DNS_ALLOWED(names), dns_tcp_out(dns_msg(4, [question("tcp.example.org")]), RES4, 40004),
+          "query for tcp.example.org over TCP, one segment", dns=DNS_SEEN("allow", "tcp.example.org."))
+    msg = answer("tcp.example.org", 4, a_records("tcp.example.org", ["192.0.2.30"]))
+    c.add(DNS_LEARNED, eth_in() / IP(src=RES4, dst=VM4) / TCP(sport=53, dport=40004, flags="PA", seq=2000, ack=1000) /
+          Raw(struct.pack("!H", len(msg)) + msg), "its answer over TCP in one segment: learned", direction="in",
+          dns=DNS_SEEN("learn", "tcp.example.org.", ["192.0.2.30"]))
+    c.add(ALLOW(L_ORG), syn("192.0.2.30", 443), "the address a TCP answer taught")
+    c.add(DNS_UNSOLICITED, answer_in(msg, dport=40004), "the same answer over UDP: the query went over TCP",
+          direction="in", dns=DNS_SEEN("ignore", "tcp.example.org."))
+    c.add(DNS_ALLOWED(names), query("Back.Example.ORG", 5, sport=40005), "query with mixed case (0x20 style)",
+          dns=DNS_SEEN("allow", "back.example.org."))
+    back = [rr("BACK.example.org", "CNAME", "front.EXAMPLE.net"), rr("FRONT.example.net", "A", "192.0.2.31")]
+    c.add(DNS_LEARNED, answer_in(answer("Back.Example.ORG", 5, back), dport=40005),
+          "its answer, the question echoed as sent, the chain's names in other cases: names compare case-insensitively",
+          direction="in", dns=DNS_SEEN("learn", "back.example.org.", ["192.0.2.31"]))
+    c.add(ALLOW(L_ORG), syn("192.0.2.31", 443), "the address of that answer")
+    c.add(DNS_ALLOWED(names), query("order.example.org", 6, sport=40006), "query for order.example.org",
+          dns=DNS_SEEN("allow", "order.example.org."))
+    order = [rr("edge2.example.net", "A", "192.0.2.32"), rr("order.example.org", "CNAME", "edge2.example.net")]
+    c.add(DNS_LEARNED, answer_in(answer("order.example.org", 6, order), dport=40006),
+          "its answer lists the A record of the chain before the CNAME leading to it: still on the chain",
+          direction="in", dns=DNS_SEEN("learn", "order.example.org.", ["192.0.2.32"]))
+    c.add(ALLOW(L_ORG), syn("192.0.2.32", 443), "the address of that answer")
+    return c
+
+
+@case
+def dns_star():
+    c = dns_case("dns_star", "`allow dns *`: every name, but odd queries still denied; names in the policy in "
+                 "any case", """
+        default deny
+        allow dns Mixed.Example.NET
+        allow dns *
+    """)
+    mixed, star = "allow dns Mixed.Example.NET", "allow dns *"
+    c.add(DNS_ALLOWED(mixed), query("mixed.example.net", 1), "a policy name with capitals matches its lower case",
+          dns=DNS_SEEN("allow", "mixed.example.net."))
+    c.add(DNS_ALLOWED(star), query("anything.test", 2, sport=40002), "any other name: *",
+          dns=DNS_SEEN("allow", "anything.test."))
+    c.add(DNS_ALLOWED(star), query("com", 3, sport=40003), "a one-label name: *", dns=DNS_SEEN("allow", "com."))
+    c.add(DNS_TX, query([b"a.b", b"test"], 4, sport=40004), "a label holding a dot matches not even *",
+          dns=DNS_SEEN("refuse", "a\\046b.test."))
+    c.add(DNS_TX, dns_udp_out(dns_msg(5, [question("a.test"), question("b.test")]), RES4, 40005),
+          "two questions: denied under * too", dns=DNS_SEEN("refuse", "a.test."))
+    return answers_checked(c)
+
+
+@case
+def dns_unsolicited():
+    c = dns_case("dns_unsolicited", "answers to no query let out, or not matching it, teach nothing", """
+        default deny
+        allow dns example.com www.example.com
+        allow tcp to @dns port 443
+    """)
+    names, web = "allow dns example.com www.example.com", "allow tcp to @dns port 443"
+
+    def ans(ident, addr, dport, name="example.com", server=RES4):
+        return answer_in(answer(name, ident, a_records(name, [addr])), server, dport)
+
+    def q(ident, sport, name="example.com"):
+        return query(name, ident, sport=sport)
+
+    ign = DNS_SEEN("ignore", "example.com.")
+    c.add(DNS_UNSOLICITED, ans(1, "192.0.2.40", 40001), "an answer with no query before it", direction="in", dns=ign)
+    c.add(DNS_ALLOWED(names), q(2, 40002), "query, ID 2, port 40002", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_UNSOLICITED, ans(3, "192.0.2.41", 40002), "answer with ID 3", direction="in", dns=ign)
+    c.add(DNS_ALLOWED(names), q(4, 40004), "query, ID 4, port 40004", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_UNSOLICITED, ans(4, "192.0.2.42", 40005), "answer with its ID to port 40005", direction="in", dns=ign)
+    c.add(DNS_ALLOWED(names), q(6, 40006), "query, ID 6, port 40006", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_UNSOLICITED, ans(6, "192.0.2.43", 40006, name="www.example.com"),
+          "answer with ID and port right, for another (allowed) name", direction="in",
+          dns=DNS_SEEN("ignore", "www.example.com."))
+    c.add(DNS_ALLOWED(names), q(8, 40008), "query, ID 8, port 40008, to 10.0.2.3", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_UNSOLICITED, ans(8, "192.0.2.44", 40008, server="10.0.2.4"), "the answer from 10.0.2.4",
+          direction="in", dns=ign)
+    c.add(DNS_UNSOLICITED, ans(8, "2001:db8::44", 40008, server=RES6), "the answer from the IPv6 resolver",
+          direction="in", dns=ign)
+    for addr in ("192.0.2.40", "192.0.2.41", "192.0.2.42", "192.0.2.43", "192.0.2.44", "2001:db8::44"):
+        c.add(DEFAULT_DENY, syn(addr, 443), f"{addr}, from an answer not believed: not learned")
+    c.add(DNS_LEARNED, ans(2, "192.0.2.45", 40002), "the right answer to the query with ID 2 (after one with ID 3)",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.45"]))
+    c.add(ALLOW(web), syn("192.0.2.45", 443), "its address: learned")
+    c.add(DNS_ALLOWED(names), q(10, 40010), "query at 10 s", at=10, dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_UNSOLICITED, ans(10, "192.0.2.46", 40010), "its answer at 16 s: more than 5 s later", at=16,
+          direction="in", dns=ign)
+    c.add(DEFAULT_DENY, syn("192.0.2.46", 443), "its address: not learned")
+    c.add(DNS_ALLOWED(names), q(11, 40011), "query at 20 s", at=20, dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, ans(11, "192.0.2.47", 40011), "its answer at 24.5 s: within 5 s, learned", at="24.5",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.47"]))
+    c.add(ALLOW(web), syn("192.0.2.47", 443), "its address: learned")
+    c.add(DNS_TX, q(12, 40012, "evil.example.net"), "a denied query, answered REFUSED from the data path",
+          dns=DNS_SEEN("refuse", "evil.example.net."))
+    c.add(DNS_UNSOLICITED, ans(12, "192.0.2.48", 40012, name="evil.example.net"),
+          "a forged answer to it: that query never went out", direction="in", dns=DNS_SEEN("ignore", "evil.example.net."))
+    c.add(DEFAULT_DENY, syn("192.0.2.48", 443), "its address: not learned")
+    return answers_checked(c)
+
+
+@case
+def dns_compression():
+    c = dns_case("dns_compression", "compression pointers in answers: followed, with loops malformed", """
+        default deny
+        allow dns example.com *.example.org
+        allow tcp to @dns port 443
+    """)
+    names, web = "allow dns example.com *.example.org", "allow tcp to @dns port 443"
+    c.add(DNS_ALLOWED(names), query("example.com", 1, sport=40001), "query", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 1, a_records("example.com", ["192.0.2.50", "192.0.2.51"])),
+                                 dport=40001),
+          "answer whose record names point to the question (offset 12)", direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.50", "192.0.2.51"]))
+    # a.example.org: question name at 12 ("\1a" then "example.org" at 14). The CNAME's rdata is
+    # "cdn" + pointer to 14; it starts at 12 + 15 + 4 (question) + 2 + 10 (record head) = 43.
+    c.add(DNS_ALLOWED(names), query("a.example.org", 2, sport=40002), "query for a.example.org",
+          dns=DNS_SEEN("allow", "a.example.org."))
+    msg = answer("a.example.org", 2, [rr(ptr(12), "CNAME", b"\3cdn" + ptr(14)), rr(ptr(43), "A", "192.0.2.52")])
+    assert msg[43:47] == b"\3cdn"
+    c.add(DNS_LEARNED, answer_in(msg, dport=40002),
+          "CNAME to cdn.example.org written as \"cdn\" + pointer into the question; its A record's name a pointer "
+          "to that", direction="in", dns=DNS_SEEN("learn", "a.example.org.", ["192.0.2.52"]))
+    c.add(DNS_ALLOWED(names), query("example.com", 3, sport=40003), "query", dns=DNS_SEEN("allow", "example.com."))
+    # example.com: question 12..29 (13-byte name, 4), the record's name at 29.
+    msg = answer("example.com", 3, [rr(ptr(29), "A", "192.0.2.53")])
+    c.add(DNS_BAD_ANSWER, answer_in(msg, dport=40003), "a record name that points to itself: a loop, malformed",
+          direction="in", dns=DNS_SEEN("ignore", "example.com."))
+    c.add(DNS_ALLOWED(names), query("example.com", 4, sport=40004), "query", dns=DNS_SEEN("allow", "example.com."))
+    # The CNAME's rdata at 41 is a pointer to 43, the A record's name, which points back to 41.
+    msg = answer("example.com", 4, [rr(ptr(12), "CNAME", ptr(43)), ptr(41) + struct.pack("!HHIH", 1, 1, 300, 4) +
+                                    bytes([192, 0, 2, 54])])
+    assert msg[41:45] == ptr(43) + ptr(41)
+    c.add(DNS_BAD_ANSWER, answer_in(msg, dport=40004), "two pointers pointing at each other: a loop, malformed",
+          direction="in", dns=DNS_SEEN("ignore", "example.com."))
+    c.add(DNS_ALLOWED(names), query("example.com", 5, sport=40005), "query", dns=DNS_SEEN("allow", "example.com."))
+    # A forward pointer: the first record's name points to the second's, written out at 45.
+    msg = answer("example.com", 5, [rr(ptr(45), "A", "192.0.2.55"), rr("example.com", "A", "192.0.2.56")])
+    assert msg[45:58] == wname("example.com")
+    c.add(DNS_LEARNED, answer_in(msg, dport=40005),
+          "a record name that points forward to the next record's name: followed (bounded), both learned",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.55", "192.0.2.56"]))
+    c.add(DNS_ALLOWED(names), query("example.com", 6, sport=40006), "query", dns=DNS_SEEN("allow", "example.com."))
+    msg = answer("example.com", 6, [rr(ptr(200), "A", "192.0.2.57")])
+    c.add(DNS_BAD_ANSWER, answer_in(msg, dport=40006), "a pointer past the message's end: malformed",
+          direction="in", dns=DNS_SEEN("ignore", "example.com."))
+    c.add(ALLOW(web), syn("192.0.2.50", 443), "learned through pointers to the question")
+    c.add(ALLOW(web), syn("192.0.2.52", 443), "learned through a compressed CNAME chain")
+    c.add(DEFAULT_DENY, syn("192.0.2.53", 443), "from the self-loop answer: not learned")
+    c.add(DEFAULT_DENY, syn("192.0.2.54", 443), "from the two-pointer loop answer: not learned")
+    c.add(ALLOW(web), syn("192.0.2.55", 443), "learned through a forward pointer")
+    c.add(DEFAULT_DENY, syn("192.0.2.57", 443), "from the answer with a pointer past its end: not learned")
+    return c
+
+
+@case
+def dns_bad_answers():
+    c = dns_case("dns_bad_answers", "malformed answers to queries let out teach nothing, not even their good records", """
+        default deny
+        allow dns example.com
+        allow tcp to @dns port 443
+    """)
+    names, web = "allow dns example.com", "allow tcp to @dns port 443"
+    good = rr(ptr(12), "A", "192.0.2.90")
+    # Each: (the answer section's bytes, ancount, what is wrong), all after a good A record.
+    bad = [(good + rr(ptr(12), "A", "192.0.2.91")[:9], 2, "the second record cut inside its fixed part"),
+           (good, 2, "ancount 2 with one record"),
+           (good + ptr(12) + struct.pack("!HHIH", 1, 1, 300, 5) + bytes([192, 0, 2, 92, 0]), 2,
+            "an A record with RDLENGTH 5"),
+           (good + ptr(12) + struct.pack("!HHIH", 1, 1, 300, 8) + bytes([192, 0, 2, 93]), 2,
+            "RDLENGTH past the message's end"),
+           (good + b"\x40" + b"x" * 64 + b"\0" + struct.pack("!HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, 94]), 2,
+            "a label of 64 bytes (type bits 01)")]
+    for i, (section, ancount, what) in enumerate(bad, 1):
+        c.add(DNS_ALLOWED(names), query("example.com", i, sport=40000 + i), "query",
+              dns=DNS_SEEN("allow", "example.com."))
+        msg = dns_msg(i, [question("example.com")], [section], qr=1, ra=1, counts=(1, ancount, 0, 0))
+        c.add(DNS_BAD_ANSWER, answer_in(msg, dport=40000 + i), f"answer: a good A record, then {what}: malformed",
+              direction="in", dns=DNS_SEEN("ignore", "example.com."))
+    for addr in ("192.0.2.90", "192.0.2.91", "192.0.2.92", "192.0.2.93", "192.0.2.94"):
+        c.add(DEFAULT_DENY, syn(addr, 443), f"{addr}: not learned")
+    c.add(DNS_ALLOWED(names), query("example.com", 9, sport=40009), "query", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 9, [good]), dport=40009), "the good record alone: learned",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.90"]))
+    c.add(ALLOW(web), syn("192.0.2.90", 443), "its address now passes")
+    return c
+
+
+def ttl_case(name, about, settings):
+    c = dns_case(name, about, """
+        default deny
+        allow dns example.com
+        allow tcp to @dns port 443
+    """ + settings)
+    return c, "allow dns example.com", "allow tcp to @dns port 443"
+
+
+@case
+def dns_ttl():
+    c, names, web = ttl_case("dns_ttl", "learned addresses expire after their TTL (grace 0), by capture time; "
+                             "flows started before stay while active", "dns grace 0\nallow udp to @dns port 443")
+    quic = "allow udp to @dns port 443"
+
+    def udp_to(dst, sport):
+        return eth() / ip4(dst) / UDP(sport=sport, dport=443) / Raw(b"quic")
+
+    c.add(DNS_ALLOWED(names), query("example.com", 1, sport=40001), "query at 10 s", at=10,
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 1, a_records("example.com", ["192.0.2.60"], ttl=5)), dport=40001),
+          "answer at 10 s, TTL 5: expires at 15 s", at=10, direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.60"]))
+    c.add(ALLOW(web), syn("192.0.2.60", 443, 41000), "new flow at 13 s: passes", at=13)
+    c.add(ALLOW(web), syn("192.0.2.60", 443, 41000, "A"), "its next packet at 14 s", at=14)
+    c.add(ALLOW(quic), udp_to("192.0.2.60", 42000), "a new UDP flow at 14.5 s: passes", at="14.5")
+    c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41001), "a new flow at 17 s: the address expired", at=17)
+    c.add(ALLOW(web), syn("192.0.2.60", 443, 41000, "PA"), "the flow opened at 13 s, at 17 s: keeps passing",
+          at="17.001")
+    c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41001), "the new flow again: still dropped", at="17.002")
+    c.add(ALLOW(quic), udp_to("192.0.2.60", 42000), "the UDP flow opened at 14.5 s, at 17 s: keeps passing",
+          at="17.003")
+    c.add(DEFAULT_DENY, udp_to("192.0.2.60", 42001), "a new UDP flow at 17 s: dropped", at="17.004")
+    c.add(DNS_ALLOWED(names), query("example.com", 2, sport=40002), "query at 20 s", at=20,
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 2, a_records("example.com", ["192.0.2.61"], ttl=2**31)),
+                                 dport=40002),
+          "answer with TTL 2^31: counts as 0, so it expires at once", at=20, direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.61"]))
+    c.add(DEFAULT_DENY, syn("192.0.2.61", 443, 41002), "a flow 1 ms later: expired")
+    c.add(DNS_ALLOWED(names), query("example.com", 3, sport=40003), "query at 30 s", at=30,
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 3, a_records("example.com", ["192.0.2.62"], ttl=2**31 - 1)),
+                                 dport=40003),
+          "answer with TTL 2^31-1: valid, capped at max-ttl 3600", at=30, direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.62"]))
+    # The ABI's idle timeouts of flows admitted by @dns rules: 300 s for UDP, 3600 s for TCP.
+    c.add(DEFAULT_DENY, udp_to("192.0.2.60", 42000), "the UDP flow at 400 s, idle 383 s (over 300): ended", at=400)
+    c.add(ALLOW(web), syn("192.0.2.60", 443, 41000, "A"), "the TCP flow at 400 s, idle 383 s (under 3600): passes",
+          at="400.001")
+    c.add(ALLOW(web), syn("192.0.2.62", 443, 41003), "a flow at 3000 s: passes", at=3000)
+    c.add(DEFAULT_DENY, syn("192.0.2.62", 443, 41004), "a new flow at 3631 s: expired", at=3631)
+    c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41005), "the first address, long expired", at=3632)
+    c.add(DEFAULT_DENY, syn("192.0.2.60", 443, 41000, "A"), "the TCP flow at 4100 s, idle 3700 s: ended", at=4100)
+    return c
+
+
+@case
+def dns_ttl_cap():
+    c, names, web = ttl_case("dns_ttl_cap", "`dns max-ttl 10` caps a TTL of 3600", "dns max-ttl 10\ndns grace 0")
+    c.add(DNS_ALLOWED(names), query("example.com", 1, sport=40001), "query at 10 s", at=10,
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 1, a_records("example.com", ["192.0.2.63"], ttl=3600)),
+                                 dport=40001),
+          "answer at 10 s, TTL 3600: capped to 10", at=10, direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.63"]))
+    c.add(ALLOW(web), syn("192.0.2.63", 443, 41000), "a flow at 19 s: passes", at=19)
+    c.add(DEFAULT_DENY, syn("192.0.2.63", 443, 41001), "a new flow at 21 s: expired", at=21)
+    return c
+
+
+@case
+def dns_ttl_grace():
+    c, names, web = ttl_case("dns_ttl_grace", "`dns grace 60`: a learned address outlives its TTL by 60 s",
+                             "dns grace 60")
+    c.add(DNS_ALLOWED(names), query("example.com", 1, sport=40001), "query at 10 s", at=10,
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 1, a_records("example.com", ["192.0.2.64"], ttl=5)), dport=40001),
+          "answer at 10 s, TTL 5: expires at 75 s", at=10, direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.64"]))
+    c.add(ALLOW(web), syn("192.0.2.64", 443, 41000), "a flow at 40 s: within the grace", at=40)
+    c.add(ALLOW(web), syn("192.0.2.64", 443, 41001), "a flow at 74 s", at=74)
+    c.add(DEFAULT_DENY, syn("192.0.2.64", 443, 41002), "a flow at 76 s: expired", at=76)
+    return c
 
 # ---------------------------------------------------------------------------------------------
 # Policy diffs (`vmfwctl replay --diff OLD NEW`): each packet with its result under both policies

@@ -899,6 +899,9 @@ static void dns_statement_errors_name_their_column(void **state)
 	expect_error("allow dns a.com,\n", "1:17", "expected a DNS name or pattern after ',', got end of line");
 	expect_error("allow dns a.com { b.com }\n", "1:17", "expected a DNS name or pattern, got '{'");
 	expect_error("deny dns a.com\n", "1:6", "there is no 'deny dns'");
+	expect_error("allow dns a.com port 53\n", "1:17",
+		     "'allow dns' takes names only, no 'port': queries to port 53 are judged by their name");
+	expect_error("allow dns TO 10.0.2.3\n", "1:11", "'allow dns' takes names only, no 'TO'");
 	expect_error("allow dns a\ndns foo\n", "2:5",
 		     "expected 'resolvers', 'refuse', 'nxdomain', 'drop', 'max-ttl' or 'grace' after 'dns', got 'foo'");
 	expect_error("allow dns a\ndns\n", "2:4",
