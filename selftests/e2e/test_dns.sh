@@ -281,6 +281,8 @@ run_mode() {
 	check "$mode: dnsmasq never saw a query for denied.$ZONE" "$qd" "$(dnsmasq_queries "denied.$ZONE")"
 	check_ge "$mode: stats: iface dns-denied counted the 3 UDP queries and the TCP one" "$(plus "$d0" 4)" \
 		"$(dns_ctr "$name" iface dns-denied)"
+	check "$mode: stats: vmfw's own answers did not count as unsolicited answers (iface-in)" 0 \
+		"$(dns_ctr "$name" iface-in dns-unsolicited)"
 
 	# (d) addresses never answered for an allowed name stay blocked.
 	check "$mode: curl http://$OTHER4/ (never answered): fails" curl-exit-28 "$(http_get "http://$OTHER4/")"
