@@ -1391,6 +1391,21 @@ def dns_names():
     c.add(DNS_ALLOWED(None), syn(RES6, 53, 40025), "TCP SYN to port 53 over IPv6")
     c.add(DNS_ALLOWED(org), q("A.Example.Org", 26, server=RES6, qtype="AAAA"), "IPv6, mixed case, wildcard",
           dns=DNS_SEEN("allow", "a.example.org."))
+    # docs/policy.md: behind IPv6 extension headers a query is judged alike, a denied one dropped, not answered.
+    for ident, name, result, action in [(27, "a.example.org", DNS_ALLOWED(org), "allow"),
+                                        (28, "example.org", DNS_DENIED_DROP, "drop")]:
+        c.add(result, eth() / ip6(RES6) / IPv6ExtHdrDestOpt() / UDP(sport=40000 + ident, dport=53) /
+              Raw(dns_msg(ident, [question(name)])), f"IPv6 query for {name} behind a destination options header",
+              dns=DNS_SEEN(action, name + "."))
+    # docs/policy.md: a TCP segment must hold exactly one length-prefixed message.
+    whole = dns_msg(29, [question("example.com")])
+    for frame, what in [
+            (dns_tcp_out(whole, RES4, 40029) / Raw(struct.pack("!H", len(whole)) + whole), "two queries in one TCP segment"),
+            (eth() / ip4(RES4) / TCP(sport=40030, dport=53, flags="PA", seq=1000, ack=2000) /
+             Raw(struct.pack("!H", len(whole) + 10) + whole), "a TCP query whose length says 10 bytes more follow"),
+            (eth() / ip4(RES4) / TCP(sport=40031, dport=53, flags="PA", seq=1000, ack=2000) / Raw(b"\0"),
+             "one byte of TCP payload")]:
+        c.add(DNS_BAD_QUERY, frame, what + ": malformed, dropped", dns=DNS_SEEN("drop"))
     return answers_checked(c)
 
 
