@@ -64,13 +64,15 @@ $(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(HDRS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Werror=unused-function $< $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 
-# A program the cgroup end-to-end test attaches below vmfw's, to show it cannot switch vmfw off.
-$(BUILD)/selftests/allow_all.bpf.o: selftests/e2e/allow_all.bpf.c
+# Programs the end-to-end tests attach beside vmfw's: allow_all below vmfw's in a cgroup, to show
+# it cannot switch vmfw off; xdp_pass on a VM-side veth end, so that vmfw's XDP_TX reaches it.
+E2E_BPF_OBJS := $(patsubst selftests/e2e/%.c,$(BUILD)/selftests/%.o,$(wildcard selftests/e2e/*.bpf.c))
+$(BUILD)/selftests/%.bpf.o: selftests/e2e/%.bpf.c
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-unit: $(UNIT_BINS) $(BUILD)/selftests/allow_all.bpf.o
+unit: $(UNIT_BINS) $(E2E_BPF_OBJS)
 
 deps:
 	$(Q)./selftests/deps.sh
@@ -103,9 +105,9 @@ $(BUILD)/flood_gen.skel.h: $(BUILD)/bench/flood_gen.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name flood_gen_bpf > $@
 
-$(BUILD)/vmfw-bench: bench/bench.c $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
+$(BUILD)/vmfw-bench: bench/bench.c bench/dns.c $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) bench/bench.c $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) bench/bench.c bench/dns.c $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/vmfw-flood: bench/flood.c $(BUILD)/flood_gen.skel.h
 	$(call msg,LINK,$@)

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """make bench's report: the goals P1-P12 from vmfw-bench's JSON and bench/run.sh's raw records,
+the DNS figures from vmfw-bench --dns,
 a table for people on stdout, bench/results/latest.json (schema: docs/performance.md) and the plot.
 
 Every goal is a ratio within one repetition (each repetition ran every case once); its figure is
@@ -34,6 +35,7 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--testrun", required=True)
+    ap.add_argument("--dns", help="vmfw-bench --dns --json output")
     ap.add_argument("--raw", required=True)
     ap.add_argument("--reps", type=int, required=True)
     ap.add_argument("--iperf-secs", type=float, required=True)
@@ -45,6 +47,10 @@ def main():
 
     with open(a.testrun) as f:
         tr = json.load(f)
+    dns = None
+    if a.dns:
+        with open(a.dns) as f:
+            dns = json.load(f)
     raw = []
     with open(a.raw) as f:
         raw = [json.loads(line) for line in f if line.strip()]
@@ -77,6 +83,10 @@ def main():
     for g in tr["goals"]:
         op = None if not g["limit"] else "<="
         goal(g["goal"], "test_run " + g["figure"], op, g["limit"] or None, g["values"], g["unit"])
+
+    # DNS (issue 4): informative ratios within each repetition, no goal was set.
+    for q in (dns or {}).get("ratios", []):
+        goal("DNS", f"test_run {q['hook']}: {q['figure']}", None, None, q["values"])
 
     # P4-P6: bulk TCP, on veth and on tap.
     for link in ("veth", "tap"):
@@ -152,6 +162,7 @@ def main():
                          "probes": load, "max_busy": max((p["busy"] for p in load), default=None)},
         "goals": goals,
         "testrun": {"cases": tr["cases"], "control_plane": tr["control_plane"], "e1_events": tr["e1_events"]},
+        "dns": dns,
         "flood": [r for r in raw if r["section"] == "flood"],
         "bulk": [r for r in raw if r["section"] == "bulk"],
         "socket": [r for r in raw if r["section"] == "socket"],
@@ -199,6 +210,9 @@ def main():
         print(f"  reload under traffic: {rt[0]['reloads']} reloads during {rt[0]['seconds']:.1f} s of UDP, "
               f"{rt[0]['sent']} packets sent, {rt[0]['lost']} lost by iperf3, {rt[0]['vmfw_drops']} dropped by vmfw")
 
+    if dns:
+        print_dns(dns)
+
     print("\nGoals: median of per-repetition ratios, with min and max\n")
     print(f"{'':5}{'figure':<82}{'goal':>9}{'median':>9}{'min':>9}{'max':>9}  result")
     missed = 0
@@ -216,6 +230,24 @@ def main():
         print(f"bench: {missed} goal(s) MISSED (see docs/performance.md for the causes)", file=sys.stderr)
         return 3
     return 0
+
+
+def print_dns(dns):
+    """The DNS cases: ns per packet (median) under each policy, per hook."""
+    print(f"\nDNS (vmfw-bench --dns, test_run, ns per packet, median of {dns['repetitions']}): hot = "
+          f"{dns['hot_repeat']:,} runs of one frame, stream = {dns['flows']:,} frames x 1 run")
+    cols = [("plain", 0), ("dns", 10), ("dns", 100000)]
+    print(f"  {'hook':<5}{'case':<48}{'kind':<8}{'plain L3/L4':>12}{'10 names':>12}{'100,000':>12}")
+    seen = []
+    for c in dns["cases"]:
+        if (c["hook"], c["case"], c["kind"]) not in seen:
+            seen.append((c["hook"], c["case"], c["kind"]))
+    for hook, case, kind in seen:
+        cells = []
+        for pol, n in cols:
+            v = [c["ns_median"] for c in dns["cases"] if (c["hook"], c["case"], c["kind"], c["policy"], c["names"]) == (hook, case, kind, pol, n)]
+            cells.append(f"{v[0]:.1f}" if v else "-")
+        print(f"  {hook:<5}{case:<48}{kind:<8}" + "".join(f"{x:>12}" for x in cells))
 
 
 def plot(res, path):

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bench: vmfw side by side with the kernel's floor, a parse-only program and nftables.
 #
-#   1. vmfw-bench: per-packet cost with BPF_PROG_TEST_RUN, control-plane time and memory;
+#   1. vmfw-bench: per-packet cost with BPF_PROG_TEST_RUN, control-plane time and memory; then
+#      vmfw-bench --dns: DNS queries against allowlists of 10 and 100,000 names, and packets to
+#      learned addresses, beside the plain L3/L4 path;
 #   2. a 64-byte flood generated in the kernel (vmfw-flood) over veth pairs, counted on the receiver;
 #   3. bulk TCP (iperf3) over veth pairs and over taps joined by vmfw-tapfwd;
 #   4. a policy reload of 100,000 rules under UDP traffic: packets lost;
@@ -177,6 +179,9 @@ case $tr_status in
 0 | 3) ;;
 *) die "vmfw-bench failed (exit $tr_status)" ;;
 esac
+say "1/4 vmfw-bench --dns: DNS queries and learned addresses, BPF_PROG_TEST_RUN (CPU $RECV_CPU)"
+"$BENCH" --dns --json --cpu "$RECV_CPU" --reps "$([ -n "$QUICK" ] && echo 3 || echo 5)" \
+	$([ -n "$QUICK" ] && echo --quick) >"$TMP/dns.json" || die "vmfw-bench --dns failed (exit $?)"
 probe_load after-testrun
 
 # ---- 2. 64-byte flood over veth -------------------------------------------------------------
@@ -370,7 +375,7 @@ if [ -n "$QUICK" ]; then
 else
 	out=$HERE/results/latest.json plot=$HERE/../docs/performance.png
 fi
-/usr/bin/python3 "$HERE/report.py" --testrun "$TMP/testrun.json" --raw "$RAW" \
+/usr/bin/python3 "$HERE/report.py" --testrun "$TMP/testrun.json" --dns "$TMP/dns.json" --raw "$RAW" \
 	--reps "$REPS" --iperf-secs "$IPERF_SECS" --flood-secs "$FLOOD_SECS" \
 	$([ -n "$QUICK" ] && echo --quick) --out "$out" --plot "$plot" || status=$?
 exit "$status"

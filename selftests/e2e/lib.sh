@@ -463,3 +463,76 @@ plus() {
 		echo "$1"
 	fi
 }
+
+# ---------------------------------------------------------------- DNS: resolver and client
+
+# serve_dnsmasq ADDR... -- OPTION...: a real resolver (Debian's dnsmasq) in the host namespace,
+# listening on port 53 of each ADDR only, knowing nothing but what the OPTIONs give it (no
+# upstream servers, no /etc/hosts, no config file), logging every query to $DNSMASQ_LOG.
+# It stays in the foreground, so $! is dnsmasq itself and the cleanup's kill reaches it.
+serve_dnsmasq() {
+	local listen=() a i
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		listen+=("--listen-address=$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	command -v dnsmasq >/dev/null || die "$E2E_NAME: dnsmasq is missing (make deps installs dnsmasq-base)"
+	command -v dig >/dev/null || die "$E2E_NAME: dig is missing (make deps installs bind9-dnsutils)"
+	DNSMASQ_LOG=$E2E_TMP/dnsmasq.log
+	: >"$DNSMASQ_LOG"
+	ip netns exec "$NS_HOST" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv \
+		--no-hosts --port=53 "${listen[@]}" --bind-interfaces --user=root \
+		--pid-file="$E2E_TMP/dnsmasq.pid" --log-facility="$DNSMASQ_LOG" --log-queries \
+		"$@" >"$E2E_TMP/dnsmasq.out" 2>&1 &
+	E2E_PIDS+=($!)
+	a=${listen[0]#--listen-address=}
+	for i in $(seq 50); do
+		in_host dig +tries=1 +timeout=1 -p 53 "@$a" vmfw-e2e-probe.invalid >/dev/null 2>&1 && return 0
+		kill -0 "${E2E_PIDS[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	die "$E2E_NAME: dnsmasq did not start ($(e2e_oneline "$(cat "$E2E_TMP/dnsmasq.out" "$DNSMASQ_LOG")"))"
+}
+
+# dnsmasq_queries NAME: how many queries for NAME (any type) dnsmasq has logged so far.
+dnsmasq_queries() {
+	grep -c "query\[[A-Z0-9]*\] $1 from" "$DNSMASQ_LOG"
+}
+
+# vm_resolv_conf ADDR: the VM's /etc/resolv.conf names ADDR, so that the VM's own programs (glibc's
+# getaddrinfo in curl) resolve through it. A bind mount in the test's mount namespace: no other
+# process on the machine sees it, and it goes when the test exits.
+vm_resolv_conf() {
+	printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$1" >"$E2E_TMP/resolv.conf"
+	mount --bind "$E2E_TMP/resolv.conf" /etc/resolv.conf ||
+		die "$E2E_NAME: cannot bind-mount a resolv.conf for the VM in the test's mount namespace"
+}
+
+# dig_q [DIG OPTION...] SERVER NAME TYPE: one query from the VM (one try, 5 s timeout unless an
+# option says otherwise). Leaves DIG_STATUS (NOERROR, REFUSED, NXDOMAIN, ... or timeout when
+# nothing came back), DIG_ADDRS (the answer's A and AAAA addresses, sorted, space-separated),
+# DIG_CNAME (the answer's CNAME targets) and DIG_MS (wall-clock milliseconds the query took).
+dig_q() {
+	local n=$# t0 t1 out
+	local opts=("${@:1:n-3}") server=${*:n-2:1} name=${*:n-1:1} type=${*:n:1}
+	t0=$(date +%s%N)
+	out=$(in_vm dig +tries=1 +timeout=5 "${opts[@]}" "@$server" "$name" "$type" 2>&1)
+	t1=$(date +%s%N)
+	DIG_MS=$(((t1 - t0) / 1000000))
+	DIG_STATUS=$(printf '%s\n' "$out" | sed -n 's/.*->>HEADER<<-.* status: \([A-Z]*\),.*/\1/p' | head -1)
+	[ -n "$DIG_STATUS" ] || DIG_STATUS=timeout
+	DIG_ADDRS=$(printf '%s\n' "$out" | awk '!/^;/ && ($4 == "A" || $4 == "AAAA") { print $5 }' | sort | tr '\n' ' ' | sed 's/ $//')
+	DIG_CNAME=$(printf '%s\n' "$out" | awk '!/^;/ && $4 == "CNAME" { print $5 }' | tr '\n' ' ' | sed 's/ $//')
+	DIG_OUT=$out
+}
+
+# http_get URL [CURL OPTION...]: one GET from the VM, no retry, 2 s to connect: prints the body,
+# or "curl-exit-N" when curl failed.
+http_get() {
+	local url=$1 rc out
+	shift
+	out=$(in_vm curl -sS --retry 0 --connect-timeout 2 --max-time 5 "$@" "$url" 2>/dev/null)
+	rc=$?
+	[ "$rc" -eq 0 ] && printf '%s\n' "$out" || echo "curl-exit-$rc"
+}
