@@ -51,13 +51,20 @@ struct rec_walk {
 	__u32 nl;          /* addresses collected in learn[] */
 	__u32 chain_len;
 	__u32 err;
+	__u32 start;       /* the first record */
+	__u32 next_len;    /* a CNAME from the chain's name was found: its target, in next[] */
+	__u32 passes;
 };
+
+/* CNAMEs followed from the question: one pass over the records per name of the chain. */
+#define DNS_MAX_CHAIN 8
 
 /* Per-CPU working memory: a DNS message and the names taken from it are too big for the stack. */
 struct dns_scratch {
 	__u8 buf[DNS_BUF_OFF + VMFW_DNS_MSG_MAX + 8];
 	__u8 name[256];      /* the last name decoded: wire form, lower-cased, zero-filled */
 	__u8 chain[256];     /* answers: the name the CNAME chain has reached */
+	__u8 next[256];      /* answers: the target of the chain name's CNAME */
 	__u8 keybuf[520];    /* queries: the name table key, at KEY_END_POS - n - 3 */
 	/* The walk's state lives here, not on the stack, so that the verifier checks the step
 	 * function once rather than once per value the walk goes through. */
@@ -141,8 +148,8 @@ static long dns_step(__u32 i, void *ctx)
 		ptr = ((__u32)(b & 0x3f) << 8) | msg_byte(s, w->pos + 1);
 		if (!w->end)
 			w->end = w->pos + 2;
-		/* Backwards only, past the header, and a bounded number of times: a loop is malformed. */
-		if (++w->hops > VMFW_DNS_MAX_HOPS || ptr < DNS_HDR_LEN || ptr >= w->pos) {
+		/* Past the header, inside the message, a bounded number of times: a loop is malformed. */
+		if (++w->hops > VMFW_DNS_MAX_HOPS || ptr < DNS_HDR_LEN || ptr >= w->msglen) {
 			w->err = 1;
 			return 1;
 		}
@@ -318,6 +325,9 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 	/* Header: a response (QR) to the same opcode, RD and CD echoed, the rest clear. */
 	b[DNS_BUF_OFF + 2] = 0x80 | (b[DNS_BUF_OFF + 2] & 0x79);
 	b[DNS_BUF_OFF + 3] = (b[DNS_BUF_OFF + 3] & 0x10) | rcode;
+	/* One question, the one echoed; no records. */
+	b[DNS_BUF_OFF + 4] = 0;
+	b[DNS_BUF_OFF + 5] = 1;
 	for (i = 6; i < DNS_HDR_LEN; i++)
 		b[DNS_BUF_OFF + i] = 0;
 	/* UDP header, and the IPv6 pseudo-header in front of it. */
@@ -445,7 +455,7 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 	struct vmfw_dns_pending_key *pk;
 	struct dns_scratch *s;
 	__u32 slot, off = 0, len = 0, qd, qend;
-	int n, st, msglen;
+	int n, st, msglen, to_resolver = 1;
 	__u8 flags, action;
 
 	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->dport != VMFW_DNS_PORT)
@@ -458,27 +468,22 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 		set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
 		return 1;
 	}
+	/* A fragmented query cannot be judged by its question; its later fragments inherit this. */
+	if (p->frag != VMFW_FRAG_NONE)
+		goto malformed;
 	if (cfg->dns_flags & VMFW_DNS_F_RESOLVERS) {
 		__builtin_memset(&s->rk, 0, sizeof(s->rk));
 		s->rk.slot = slot;
 		s->rk.family = p->family;
 		__builtin_memcpy(s->rk.addr, p->daddr, 16);
-		if (!bpf_map_lookup_elem(&vmfw_dns_resolvers, &s->rk)) {
-			set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
-			if (rp)
-				rp->dns.seen = VMFW_DNS_SEEN_DROP;
-			return 1;
-		}
-	}
-	/* A fragmented query cannot be judged by its question; its later fragments inherit this. */
-	if (p->frag != VMFW_FRAG_NONE) {
-		set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
-		return 1;
+		to_resolver = bpf_map_lookup_elem(&vmfw_dns_resolvers, &s->rk) != NULL;
 	}
 	st = dns_message(ctx, hook, p, &off, &len);
 	if (st == 0) {
 		/* TCP handshake, acknowledgements, FIN: the connection to a resolver itself. */
-		set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
+		set_result(r, to_resolver ? VMFW_PASS : VMFW_DROP, VMFW_R_DNS_ALLOWED);
+		if (!to_resolver)
+			r->reason = VMFW_R_DNS_DENIED;
 		return 1;
 	}
 	if (st < 0 || len > VMFW_DNS_MSG_MAX)
@@ -489,13 +494,21 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 	flags = msg_byte(s, 2);
 	qd = msg_u16(s, 4);
 	n = dns_name(s, DNS_HDR_LEN, (__u32)msglen, 1);
-	if (n < 0 || (flags & 0x80))
+	if (n < 0)
 		goto malformed;
 	qend = s->walk.end + 4;
 	if (qend > (__u32)msglen)
 		goto malformed;
 	if (rp)
 		replay_dns_name(rp, s, (__u32)n, VMFW_DNS_SEEN_ALLOW);
+	if (flags & 0x80)
+		goto malformed;   /* a response sent to port 53 */
+	if (!to_resolver) {
+		set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
+		if (rp)
+			rp->dns.seen = VMFW_DNS_SEEN_DROP;
+		return 1;
+	}
 	/* Only a standard query with one question is judged by its name. */
 	if (((flags >> 3) & 0xf) != 0 || qd != 1 || s->walk.odd ||
 	    dns_lookup_name(s, (__u32)n, (__u8)slot, &s->m))
@@ -591,8 +604,8 @@ static __always_inline void dns_learn_one(const struct dns_learn_item *it,
 		__sync_fetch_and_add((__u32 *)&act->dns_epoch, 1);
 }
 
-/* One answer record: on the CNAME chain from the question, a CNAME moves the chain on and an A
- * or AAAA record is collected; every other record is skipped. */
+/* One answer record: one whose owner is the chain's current name is collected when it is an A or
+ * AAAA record, and gives the chain's next name when it is a CNAME; every other record is skipped. */
 static long dns_record_step(__u32 i, void *ctx)
 {
 	struct dns_scratch *s = dns_scratch();
@@ -627,6 +640,10 @@ static long dns_record_step(__u32 i, void *ctx)
 		rw->err = rw->msglen != VMFW_DNS_MSG_MAX;
 		return 1;
 	}
+	if (class == DNS_C_IN && ((type == DNS_T_A && rdlen != 4) || (type == DNS_T_AAAA && rdlen != 16))) {
+		rw->err = 1;   /* an address of the wrong size: the whole answer is suspect */
+		return 1;
+	}
 	same = class == DNS_C_IN && (__u32)n == rw->chain_len && names_equal(s->name, s->chain);
 	if (same && type == DNS_T_CNAME) {
 		n = dns_name(s, rd, rw->msglen, 0);
@@ -634,8 +651,10 @@ static long dns_record_step(__u32 i, void *ctx)
 			rw->err = 1;
 			return 1;
 		}
-		__builtin_memcpy(s->chain, s->name, sizeof(s->chain));
-		rw->chain_len = (__u32)n;
+		if (!rw->next_len) {
+			__builtin_memcpy(s->next, s->name, sizeof(s->next));
+			rw->next_len = (__u32)n;
+		}
 	} else if (same && ((type == DNS_T_A && rdlen == 4) || (type == DNS_T_AAAA && rdlen == 16)) &&
 		   rw->nl < VMFW_DNS_MAX_LEARN) {
 		struct dns_learn_item *it = &s->learn[rw->nl & (VMFW_DNS_MAX_LEARN - 1)];
@@ -650,6 +669,29 @@ static long dns_record_step(__u32 i, void *ctx)
 		rw->nl++;
 	}
 	rw->pos = next;
+	return 0;
+}
+
+/* One pass over the answer records for one name of the CNAME chain; the next pass follows the
+ * CNAME it found. Records may come in any order: each name of the chain gets its own pass. */
+static long dns_chain_step(__u32 i, void *ctx)
+{
+	struct dns_scratch *s = dns_scratch();
+	struct rec_walk *rw;
+
+	(void)i;
+	(void)ctx;
+	if (!s)
+		return 1;
+	rw = &s->rec;
+	rw->pos = rw->start;
+	rw->next_len = 0;
+	rw->passes++;
+	bpf_loop(VMFW_DNS_MAX_RECORDS, dns_record_step, NULL, 0);
+	if (rw->err || !rw->next_len)
+		return 1;
+	__builtin_memcpy(s->chain, s->next, sizeof(s->chain));
+	rw->chain_len = rw->next_len;
 	return 0;
 }
 
@@ -717,9 +759,9 @@ static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, stru
 	__builtin_memset(&s->rec, 0, sizeof(s->rec));
 	s->rec.chain_len = (__u32)n;
 	s->rec.an = msg_u16(s, 6);
-	s->rec.pos = s->walk.end + 4;
+	s->rec.start = s->walk.end + 4;
 	s->rec.msglen = (__u32)msglen;
-	bpf_loop(VMFW_DNS_MAX_RECORDS, dns_record_step, NULL, 0);
+	bpf_loop(DNS_MAX_CHAIN, dns_chain_step, NULL, 0);
 	if (s->rec.err)
 		goto malformed;
 	nl = s->rec.nl;

@@ -1391,6 +1391,21 @@ def dns_names():
     c.add(DNS_ALLOWED(None), syn(RES6, 53, 40025), "TCP SYN to port 53 over IPv6")
     c.add(DNS_ALLOWED(org), q("A.Example.Org", 26, server=RES6, qtype="AAAA"), "IPv6, mixed case, wildcard",
           dns=DNS_SEEN("allow", "a.example.org."))
+    # docs/policy.md: behind IPv6 extension headers a query is judged alike, a denied one dropped, not answered.
+    for ident, name, result, action in [(27, "a.example.org", DNS_ALLOWED(org), "allow"),
+                                        (28, "example.org", DNS_DENIED_DROP, "drop")]:
+        c.add(result, eth() / ip6(RES6) / IPv6ExtHdrDestOpt() / UDP(sport=40000 + ident, dport=53) /
+              Raw(dns_msg(ident, [question(name)])), f"IPv6 query for {name} behind a destination options header",
+              dns=DNS_SEEN(action, name + "."))
+    # docs/policy.md: a TCP segment must hold exactly one length-prefixed message.
+    whole = dns_msg(29, [question("example.com")])
+    for frame, what in [
+            (dns_tcp_out(whole, RES4, 40029) / Raw(struct.pack("!H", len(whole)) + whole), "two queries in one TCP segment"),
+            (eth() / ip4(RES4) / TCP(sport=40030, dport=53, flags="PA", seq=1000, ack=2000) /
+             Raw(struct.pack("!H", len(whole) + 10) + whole), "a TCP query whose length says 10 bytes more follow"),
+            (eth() / ip4(RES4) / TCP(sport=40031, dport=53, flags="PA", seq=1000, ack=2000) / Raw(b"\0"),
+             "one byte of TCP payload")]:
+        c.add(DNS_BAD_QUERY, frame, what + ": malformed, dropped", dns=DNS_SEEN("drop"))
     return answers_checked(c)
 
 
@@ -1486,20 +1501,20 @@ def dns_learn():
     c.add(ALLOW(L_ORG), syn("192.0.2.30", 443), "the address a TCP answer taught")
     c.add(DNS_UNSOLICITED, answer_in(msg, dport=40004), "the same answer over UDP: the query went over TCP",
           direction="in", dns=DNS_SEEN("ignore", "tcp.example.org."))
-    c.add(DNS_ALLOWED(names), query("Back.Example.ORG", 5, sport=40005), "query with mixed case (0x20 style)",
-          dns=DNS_SEEN("allow", "back.example.org."))
-    back = [rr("BACK.example.org", "CNAME", "front.EXAMPLE.net"), rr("FRONT.example.net", "A", "192.0.2.31")]
-    c.add(DNS_LEARNED, answer_in(answer("Back.Example.ORG", 5, back), dport=40005),
-          "its answer, the question echoed as sent, the chain's names in other cases: names compare case-insensitively",
-          direction="in", dns=DNS_SEEN("learn", "back.example.org.", ["192.0.2.31"]))
-    c.add(ALLOW(L_ORG), syn("192.0.2.31", 443), "the address of that answer")
-    c.add(DNS_ALLOWED(names), query("order.example.org", 6, sport=40006), "query for order.example.org",
-          dns=DNS_SEEN("allow", "order.example.org."))
-    order = [rr("edge2.example.net", "A", "192.0.2.32"), rr("order.example.org", "CNAME", "edge2.example.net")]
-    c.add(DNS_LEARNED, answer_in(answer("order.example.org", 6, order), dport=40006),
-          "its answer lists the A record of the chain before the CNAME leading to it: still on the chain",
-          direction="in", dns=DNS_SEEN("learn", "order.example.org.", ["192.0.2.32"]))
-    c.add(ALLOW(L_ORG), syn("192.0.2.32", 443), "the address of that answer")
+    # Each: (question as sent, ID, its answer records, the address learned, what the answer shows).
+    for qname, ident, records, addr, what in [
+            ("Back.Example.ORG", 5, [rr("BACK.example.org", "CNAME", "front.EXAMPLE.net"),
+                                     rr("FRONT.example.net", "A", "192.0.2.31")], "192.0.2.31",
+             "question in mixed case (0x20 style), echoed as sent; the chain's names in other cases: names compare "
+             "case-insensitively"),
+            ("order.example.org", 6, [rr("edge2.example.net", "A", "192.0.2.32"),
+                                      rr("order.example.org", "CNAME", "edge2.example.net")], "192.0.2.32",
+             "the chain's A record listed before the CNAME leading to it: still on the chain")]:
+        c.add(DNS_ALLOWED(names), query(qname, ident, sport=40000 + ident), f"query for {qname}",
+              dns=DNS_SEEN("allow", qname.lower() + "."))
+        c.add(DNS_LEARNED, answer_in(answer(qname, ident, records), dport=40000 + ident), "its answer: " + what,
+              direction="in", dns=DNS_SEEN("learn", qname.lower() + ".", [addr]))
+        c.add(ALLOW(L_ORG), syn(addr, 443), "the address of that answer")
     return c
 
 
