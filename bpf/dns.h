@@ -87,6 +87,21 @@ struct {
 	__type(value, struct dns_scratch);
 } vmfw_dns_scratch SEC(".maps");
 
+/* The answer vmfw_tc just redirected back out of its interface: the redirect runs the egress
+ * hook on this CPU before anything else, and vmfw_tc_in must not take vmfw's own answer for an
+ * unsolicited one. 1 << 32 | ID << 16 | client port; 0 when none. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} vmfw_dns_own SEC(".maps");
+
+static __always_inline __u64 dns_own_stamp(__u32 id, __u32 cport)
+{
+	return (1ull << 32) | (id << 16) | cport;
+}
+
 static __always_inline struct dns_scratch *dns_scratch(void)
 {
 	__u32 zero = 0;
@@ -545,6 +560,13 @@ denied:
 	    !dns_answer_here(ctx, hook, p, s, off, qend,
 			     action == VMFW_DNS_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_REFUSED)) {
 		set_result(r, VMFW_TX, VMFW_R_DNS_DENIED);
+		if (hook == VMFW_HOOK_TC && !replay_mode) {
+			__u32 zero = 0;
+			__u64 *own = bpf_map_lookup_elem(&vmfw_dns_own, &zero);
+
+			if (own)
+				*own = dns_own_stamp(msg_u16(s, 0), p->sport);
+		}
 		if (rp)
 			rp->dns.seen = action == VMFW_DNS_NXDOMAIN ? VMFW_DNS_SEEN_NXDOMAIN
 								   : VMFW_DNS_SEEN_REFUSE;
@@ -700,7 +722,8 @@ static long dns_chain_step(__u32 i, void *ctx)
  * then the A and AAAA records on the CNAME chain from the question are learned. Returns 1 when
  * the packet was DNS to learn from (r set), 0 otherwise. Frames to the workload always pass. */
 static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p,
-					    struct vmfw_result *r, struct vmfw_replay *rp)
+					    struct vmfw_result *r, struct vmfw_replay *rp,
+					    __u64 own_stamp)
 {
 	const struct vmfw_slot_cfg *cfg;
 	struct vmfw_dns_pending_key pk = {};
@@ -725,6 +748,8 @@ static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, stru
 	if (st < 0 || !s)
 		goto ignore;
 	msglen = dns_load(ctx, hook, s, off, len);
+	if (msglen >= 0 && own_stamp && own_stamp == dns_own_stamp(msg_u16(s, 0), p->dport))
+		return 0;   /* vmfw's own answer to a denied query */
 	if (msglen < 0 || !(msg_byte(s, 2) & 0x80) || msg_u16(s, 4) != 1)
 		goto ignore;
 

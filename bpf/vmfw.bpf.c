@@ -1026,6 +1026,7 @@ int vmfw_tc_in(struct __sk_buff *skb)
 	struct vmfw_replay *rp = NULL;
 	struct vmfw_pkt p = {};
 	struct vmfw_result r;
+	__u64 *own, own_stamp = 0;
 	__u32 zero = 0;
 	int st;
 
@@ -1035,9 +1036,17 @@ int vmfw_tc_in(struct __sk_buff *skb)
 		if (rp && rp->len_set)
 			p.len = rp->frame_len;
 	}
+	/* The frame right after vmfw_tc redirected an answer back is that answer: the marker is
+	 * good for this one frame only. */
+	own = bpf_map_lookup_elem(&vmfw_dns_own, &zero);
+	if (own && *own) {
+		own_stamp = *own;
+		*own = 0;
+	}
 	set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
 	st = parse_frame(skb, VMFW_HOOK_TC, &p);
-	if (st == VMFW_P_IP && p.frag != VMFW_FRAG_LATER && learn_dns_answer(skb, VMFW_HOOK_TC, &p, &r, rp))
+	if (st == VMFW_P_IP && p.frag != VMFW_FRAG_LATER &&
+	    learn_dns_answer(skb, VMFW_HOOK_TC, &p, &r, rp, own_stamp))
 		count_result(VMFW_POINT_IFACE_IN, &r, skb->len);
 	if (rp)
 		rp->last = r;
