@@ -70,7 +70,8 @@ static __always_inline int judge_sock_call(struct bpf_sock_addr *ctx, int v6, __
 	struct vmfw_result r;
 
 	sock_addr_dest(ctx, v6, &p);
-	judge_policy(&p, &r);
+	if (!judge_dns_call(&p, &r))
+		judge_policy(&p, &r);
 	count(VMFW_REASON_INDEX(VMFW_POINT_SOCKET, r.reason, r.verdict), &vmfw_reason_stats, 0);
 	if (r.verdict == VMFW_PASS)
 		return SOCK_ALLOW;
@@ -279,16 +280,22 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 	 * so an allowed flow pays nothing for it. A drop, and anything else, is parsed and judged
 	 * as a packet. */
 	if (fs && tcp_sock_dest(fs, &p)) {
+		/* TCP to port 53 is DNS to judge by its question, with `allow dns`: parsed below. */
+		if (p.dport == VMFW_DNS_PORT && dns_port_judged(p.dport))
+			goto parse;
 		judge_policy(&p, &r);
 		if (r.verdict == VMFW_DROP && answers_peer(fs))
 			set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
 		if (r.verdict == VMFW_PASS)
 			goto out;
+parse:
 		__builtin_memset(&p, 0, sizeof(p));
 		p.len = skb->len;
 	}
 	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
-	judge_frame(NULL, VMFW_HOOK_CGROUP, &p, st, &r, NULL);
+	/* With `allow dns`, queries are judged by their question here (the socket hooks saw only
+	 * their server). */
+	judge_frame(p.dport == VMFW_DNS_PORT ? skb : NULL, VMFW_HOOK_CGROUP, &p, st, &r, NULL);
 out:
 	count_result(VMFW_POINT_CGROUP_OUT, &r, skb->len);
 	record_event(&src, &p, &r);
@@ -346,8 +353,20 @@ int vmfw_cgroup_ingress(struct __sk_buff *skb)
 	if (!sk)
 		return 1;
 	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP || sk->state != BPF_TCP_LISTEN)
+	if (!sk)
 		return 1;
+	/* DNS answers to the cgroup's sockets teach their addresses, as on an interface; parsed
+	 * only while the policy has `allow dns`. */
+	if (sk->protocol != IPPROTO_TCP || sk->state != BPF_TCP_LISTEN) {
+		if (dns_port_judged(VMFW_DNS_PORT)) {
+			p.len = skb->len;
+			st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
+			if (st == VMFW_P_IP && p.frag != VMFW_FRAG_LATER &&
+			    learn_dns_answer(skb, VMFW_HOOK_CGROUP, &p, &r, NULL, 0))
+				count_result(VMFW_POINT_CGROUP_IN, &r, skb->len);
+		}
+		return 1;
+	}
 	mark_listen_port(sk->src_port);
 	cfg = active_cfg(&slot);
 	if (!cfg || cfg->bind_mode == VMFW_BIND_ANY || !wildcard_listener(sk) ||

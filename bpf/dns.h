@@ -451,6 +451,16 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 	return 0;
 }
 
+/* Whether the packet's destination is one of the slot's `dns resolvers`. */
+static __always_inline int dns_to_resolver(struct dns_scratch *s, __u32 slot, const struct vmfw_pkt *p)
+{
+	__builtin_memset(&s->rk, 0, sizeof(s->rk));
+	s->rk.slot = slot;
+	s->rk.family = p->family;
+	__builtin_memcpy(s->rk.addr, p->daddr, 16);
+	return bpf_map_lookup_elem(&vmfw_dns_resolvers, &s->rk) != NULL;
+}
+
 static __always_inline void replay_dns_name(struct vmfw_replay *rp, const struct dns_scratch *s,
 					    __u32 n, __u8 seen)
 {
@@ -486,13 +496,8 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 	/* A fragmented query cannot be judged by its question; its later fragments inherit this. */
 	if (p->frag != VMFW_FRAG_NONE)
 		goto malformed;
-	if (cfg->dns_flags & VMFW_DNS_F_RESOLVERS) {
-		__builtin_memset(&s->rk, 0, sizeof(s->rk));
-		s->rk.slot = slot;
-		s->rk.family = p->family;
-		__builtin_memcpy(s->rk.addr, p->daddr, 16);
-		to_resolver = bpf_map_lookup_elem(&vmfw_dns_resolvers, &s->rk) != NULL;
-	}
+	if (cfg->dns_flags & VMFW_DNS_F_RESOLVERS)
+		to_resolver = dns_to_resolver(s, slot, p);
 	st = dns_message(ctx, hook, p, &off, &len);
 	if (st == 0) {
 		/* TCP handshake, acknowledgements, FIN: the connection to a resolver itself. */
@@ -556,7 +561,8 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 
 denied:
 	action = cfg->dns_action;
-	if (action != VMFW_DNS_DROP && p->proto == IPPROTO_UDP &&
+	/* A cgroup's packet cannot be answered (its sender gets EPERM from the drop instead). */
+	if (hook != VMFW_HOOK_CGROUP && action != VMFW_DNS_DROP && p->proto == IPPROTO_UDP &&
 	    !dns_answer_here(ctx, hook, p, s, off, qend,
 			     action == VMFW_DNS_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_REFUSED)) {
 		set_result(r, VMFW_TX, VMFW_R_DNS_DENIED);
@@ -581,6 +587,42 @@ malformed:
 	if (rp)
 		rp->dns.seen = VMFW_DNS_SEEN_DROP;
 	return 1;
+}
+
+/* connect() or sendmsg() of a cgroup's socket to port 53 while the policy has `allow dns`: the
+ * call sees no question, so it is judged by its server alone (EPERM for a server that `dns
+ * resolvers` does not list); the query itself is judged as it leaves the cgroup. Returns 1 when
+ * it decided r. */
+static __always_inline int judge_dns_call(const struct vmfw_pkt *p, struct vmfw_result *r)
+{
+	const struct vmfw_slot_cfg *cfg;
+	struct dns_scratch *s;
+	__u32 slot;
+
+	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->dport != VMFW_DNS_PORT)
+		return 0;
+	cfg = active_cfg(&slot);
+	if (!cfg || !(cfg->dns_flags & VMFW_DNS_F_ON))
+		return 0;
+	set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
+	if (!(cfg->dns_flags & VMFW_DNS_F_RESOLVERS))
+		return 1;
+	s = dns_scratch();
+	if (!s || !dns_to_resolver(s, slot, p))
+		set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
+	return 1;
+}
+
+/* Whether a cgroup's packet to or from port 53 is DNS for vmfw to judge or learn from. */
+static __always_inline int dns_port_judged(__u16 port)
+{
+	const struct vmfw_slot_cfg *cfg;
+	__u32 slot;
+
+	if (port != VMFW_DNS_PORT)
+		return 0;
+	cfg = active_cfg(&slot);
+	return cfg && (cfg->dns_flags & VMFW_DNS_F_ON);
 }
 
 /* Adds one address of a believed answer to the learned set. */

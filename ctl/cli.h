@@ -50,8 +50,9 @@ int vmfw_parse_mode(const char *s, int *mode);
 const char *vmfw_mode_name(int mode);
 const char *vmfw_reason_name(int reason);
 const char *vmfw_verdict_name(int verdict);
-/* Whether a reason can come with a verdict (tx only with dns-denied): what stats report. */
-bool vmfw_reason_verdict(int reason, int verdict);
+/* Whether a reason can come with a verdict at a point (-1: any point): tx only with dns-denied
+ * on an interface. What stats report. */
+bool vmfw_reason_verdict(int point, int reason, int verdict);
 /* enum vmfw_hook_id: where an event was recorded. */
 const char *vmfw_hook_name(int hook);
 /* Enforcement points: their names, whether an instance has them, which reasons they count. */

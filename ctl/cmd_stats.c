@@ -204,7 +204,7 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 		for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 			struct vmfw_counter c = reason_total(s, r, v);
 
-			if (!vmfw_reason_verdict(r, v))
+			if (!vmfw_reason_verdict(-1, r, v))
 				continue;
 			struct vmfw_counter pc = prev ? reason_total(prev, r, v) : c;
 
@@ -225,7 +225,7 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 			for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 				__u32 idx = VMFW_REASON_INDEX(pt, r, v);
 
-				if (!vmfw_reason_verdict(r, v))
+				if (!vmfw_reason_verdict(pt, r, v))
 					continue;
 				printf("%s\"%s\":", v ? "," : "", vmfw_verdict_name(v));
 				json_counter(&s->reasons[idx], prev ? &prev->reasons[idx] : &s->reasons[idx],
@@ -359,7 +359,7 @@ static void print_prometheus(FILE *f, const struct vmfw_instance *insts, const s
 				if (!vmfw_point_used(&insts[i].meta, pt) || !vmfw_point_reason(pt, r))
 					continue;
 				for (v = 0; v < VMFW_VERDICT_MAX; v++) {
-					if (!vmfw_reason_verdict(r, v))
+					if (!vmfw_reason_verdict(pt, r, v))
 						continue;
 					const struct vmfw_counter *c =
 						&s[i].reasons[VMFW_REASON_INDEX(pt, r, v)];

@@ -113,10 +113,11 @@ const char *vmfw_verdict_name(int verdict)
 	}
 }
 
-bool vmfw_reason_verdict(int reason, int verdict)
+bool vmfw_reason_verdict(int point, int reason, int verdict)
 {
-	/* Only a denied query is answered from the data path. */
-	return verdict != VMFW_TX || reason == VMFW_R_DNS_DENIED;
+	/* Only a denied query on an interface is answered from the data path. */
+	return verdict != VMFW_TX ||
+	       (reason == VMFW_R_DNS_DENIED && (point < 0 || point == VMFW_POINT_IFACE));
 }
 
 const char *vmfw_hook_name(int hook)
@@ -170,11 +171,16 @@ bool vmfw_point_reason(int point, int reason)
 		return reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||
 		       reason == VMFW_R_DNS_MALFORMED;
 	case VMFW_POINT_CGROUP_OUT:
-		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED;
+		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED ||
+		       reason == VMFW_R_DNS_ALLOWED || reason == VMFW_R_DNS_DENIED ||
+		       reason == VMFW_R_DNS_MALFORMED;
 	case VMFW_POINT_SOCKET:
-		return reason <= VMFW_R_DEFAULT_DENY;
+		return reason <= VMFW_R_DEFAULT_DENY || reason == VMFW_R_DNS_ALLOWED ||
+		       reason == VMFW_R_DNS_DENIED;
 	case VMFW_POINT_CGROUP_IN:
-		return reason == VMFW_R_WILDCARD_LISTENER || reason == VMFW_R_MALFORMED;
+		return reason == VMFW_R_WILDCARD_LISTENER || reason == VMFW_R_MALFORMED ||
+		       reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||
+		       reason == VMFW_R_DNS_MALFORMED;
 	case VMFW_POINT_BIND:
 		return reason == VMFW_R_BIND_WILDCARD || reason == VMFW_R_BIND_OTHER;
 	default:

@@ -8,7 +8,9 @@
 # and a server that is not a listed resolver, stay unreachable; `vmfwctl dns` lists what was
 # learned, with its name; the stats count allowed, denied and learned; after TTL (capped by
 # `dns max-ttl`) plus grace a new connection to a learned address fails while a connection
-# opened before keeps working, and a new answer lets new connections through again.
+# opened before keeps working, and a new answer lets new connections through again. On a cgroup
+# instance, the same policy judges the cgroup's queries: allowed ones resolve and teach addresses,
+# a denied one fails its sendto() with EPERM at once, and so does a query to another server.
 #
 # XDP mode and veth: vmfw sends a denied query's answer back with XDP_TX, and a veth delivers a
 # frame its peer sent that way only while the receiving end runs NAPI, i.e. has an XDP program
@@ -383,6 +385,84 @@ run_mode() {
 
 run_mode tc
 run_mode xdp
+
+# A cgroup instance: the same policy on the sockets of a cgroup whose processes run in the VM
+# namespace (no vmfw on the interface now). A query leaves only when its name is allowed: a denied
+# one, or one to a server that is not a listed resolver, fails with EPERM where it is sent (no
+# REFUSED can be written for a socket), and the answers to the allowed ones teach addresses.
+cgroup_setup
+cg_dig() {
+	local t0 t1 out
+	t0=$(date +%s%N)
+	out=$(in_cg "$CG" "$NS_VM" dig +tries=1 +timeout=2 "@$1" "$2" A 2>&1)
+	t1=$(date +%s%N)
+	DIG_MS=$(((t1 - t0) / 1000000))
+	DIG_STATUS=$(printf '%s\n' "$out" | sed -n 's/.*->>HEADER<<-.* status: \([A-Z]*\),.*/\1/p' | head -1)
+	if [ -z "$DIG_STATUS" ]; then
+		if printf '%s\n' "$out" | grep -qi 'operation not permitted'; then
+			DIG_STATUS=EPERM
+		else
+			DIG_STATUS=timeout
+		fi
+	fi
+	DIG_ADDRS=$(printf '%s\n' "$out" | awk '!/^;/ && ($4 == "A" || $4 == "AAAA") { print $5 }' | sort | tr '\n' ' ' | sed 's/ $//')
+}
+cg_get() {
+	local out rc
+	out=$(in_cg "$CG" "$NS_VM" curl -sS --retry 0 --connect-timeout 2 --max-time 5 "$1" 2>&1)
+	rc=$?
+	[ "$rc" -eq 0 ] && printf '%s\n' "$out" || echo "curl-exit-$rc"
+}
+run_ctl load --policy "$POL" --cgroup "$CG" --name dns-cg
+check "cgroup: load --cgroup with the DNS policy exits 0" 0 "$CTL_RC"
+[ "$CTL_RC" -eq 0 ] || echo "# $CTL_ERR"
+before=$(dnsmasq_queries "denied.$ZONE")
+cg_dig "$HOST4" "allowed.$ZONE"
+check "cgroup: dig allowed.$ZONE in the cgroup: NOERROR with $ALLOWED4" "NOERROR $ALLOWED4" "$DIG_STATUS $DIG_ADDRS"
+check "cgroup: curl http://$ALLOWED4/ from the cgroup right after: first try" "$BODY" "$(cg_get "http://$ALLOWED4/")"
+# dig reports a refused send only as a timeout: the EPERM is shown with a plain UDP client, which
+# sends one query and prints the errno of its sendto(), or the answer's rcode.
+cat >"$E2E_TMP/q.py" <<'EOF'
+import errno, socket, struct, sys
+server, name = sys.argv[1], sys.argv[2]
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+try:
+    s.sendto(q, (server, 53))
+    print("rcode", s.recv(512)[3] & 15)
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+EOF
+cg_q() { in_cg "$CG" "$NS_VM" timeout 5 "$PY" "$E2E_TMP/q.py" "$@" 2>&1; }
+t0=$(date +%s%N)
+got=$(cg_q "$HOST4" "denied.$ZONE")
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "cgroup: a query for denied.$ZONE from the cgroup: sendto() fails with EPERM" EPERM "$got"
+check "cgroup: ... at once (under 1 s): $ms ms" yes "$([ "$ms" -lt 1000 ] && echo yes || echo "no ($ms ms)")"
+check "cgroup: a query for allowed.$ZONE the same way: answered (rcode 0)" "rcode 0" "$(cg_q "$HOST4" "allowed.$ZONE")"
+cg_dig "$HOST4" "denied.$ZONE"
+check "cgroup: dig denied.$ZONE in the cgroup gets no answer" timeout "$DIG_STATUS"
+check "cgroup: ... and the resolver never saw it" "$before" "$(dnsmasq_queries "denied.$ZONE")"
+check "cgroup: curl http://$DENIED4/ (never answered) from the cgroup fails" curl-exit-7 "$(cg_get "http://$DENIED4/")"
+check "cgroup: a query to $OTHER4 (not in dns resolvers) from the cgroup: EPERM" EPERM "$(cg_q "$OTHER4" "allowed.$ZONE")"
+check "cgroup: vmfwctl dns lists $ALLOWED4 for allowed.$ZONE" "allowed.$ZONE" "$(learned dns-cg "$ALLOWED4")"
+check "cgroup: vmfwctl dns does not list $DENIED4" none "$(learned dns-cg "$DENIED4")"
+check_ge "cgroup: stats: cgroup-in dns-learned counted the answer" 1 \
+	"$(ctr dns-cg point cgroup-in dns-learned pass packets)"
+check_ge "cgroup: stats: cgroup-out dns-denied dropped the denied query" 1 \
+	"$(ctr dns-cg point cgroup-out dns-denied drop packets)"
+check_ge "cgroup: stats: socket dns-denied refused the call to $OTHER4" 1 \
+	"$(ctr dns-cg point socket dns-denied drop packets)"
+check "cgroup: a process outside the cgroup resolves denied.$ZONE" "NOERROR $DENIED4" \
+	"$(dig_q "$HOST4" "denied.$ZONE" A; echo "$DIG_STATUS $DIG_ADDRS")"
+run_ctl unload dns-cg
+check "cgroup: unload exits 0" 0 "$CTL_RC"
+cg_dig "$HOST4" "denied.$ZONE"
+check "cgroup: once unloaded, denied.$ZONE resolves in the cgroup" "NOERROR $DENIED4" "$DIG_STATUS $DIG_ADDRS"
 
 umount /etc/resolv.conf
 e2e_finish
