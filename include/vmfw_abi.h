@@ -352,6 +352,7 @@ struct vmfw_event_drops {
  * stays active: a packet at least this often. */
 #define VMFW_DNS_FLOW_IDLE_TCP_NS (3600ull * 1000000000ull)
 #define VMFW_DNS_FLOW_IDLE_NS     (300ull * 1000000000ull)
+#define VMFW_DNS_NO_ROOM         64u      /* their size in an instance loaded without `allow dns` */
 #define VMFW_DNS_MAX_RECORDS     32u      /* answer records read from one answer */
 #define VMFW_DNS_MAX_LEARN       16u      /* addresses learned from one answer */
 #define VMFW_DNS_MAX_HOPS        16u      /* compression pointers followed in one name */

@@ -263,6 +263,17 @@ static int assign_counter_ids(const struct vmfw_maps *m, const struct vmfw_polic
 	err = vmfw_rule_room(m, &room);
 	if (err)
 		return err;
+	if (p->dns_on) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(m->dns_learned, &info, &len))
+			return vmfw_err_r(-errno, "cannot read the learned-address map: %s", strerror(errno));
+		if (info.max_entries < VMFW_DNS_LEARNED_SIZE)
+			return vmfw_err_r(-E2BIG, "%s has `allow dns`, but this instance was loaded with "
+					  "a policy without it, and so without room for DNS state; unload it "
+					  "and load this policy", p->path);
+	}
 	if (p->nrules > room)
 		return vmfw_err_r(-E2BIG, "%s has %zu rules, but this instance was loaded with counters "
 				  "for %u; unload it and load again (vmfwctl load --max-rules)", p->path,

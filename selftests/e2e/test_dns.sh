@@ -386,6 +386,21 @@ run_mode() {
 run_mode tc
 run_mode xdp
 
+# An instance loaded without `allow dns` has no room for DNS state (its tables would cost 25 MiB):
+# a reload to a policy with `allow dns` is refused, and the instance keeps its policy.
+POL_PLAIN=$E2E_TMP/plain.policy
+printf 'default deny\nallow udp to %s port 53\n' "$HOST4" >"$POL_PLAIN"
+run_ctl load --policy "$POL_PLAIN" --iface "$IF_HOST" --name dns-room
+check "room: load without allow dns exits 0" 0 "$CTL_RC"
+run_ctl reload --policy "$POL" dns-room
+check "room: reload to a policy with allow dns exits 1" 1 "$CTL_RC"
+check_match "room: ... saying why and what to do" "without room for DNS state; unload it and load this policy" "$CTL_ERR"
+check "room: the instance keeps its policy" "$POL_PLAIN" "$(status_field dns-room policy)"
+dig_q "$HOST4" "denied.$ZONE" A
+check "room: DNS is still judged by the old policy's rule" "NOERROR $DENIED4" "$DIG_STATUS $DIG_ADDRS"
+run_ctl unload dns-room
+check "room: unload exits 0" 0 "$CTL_RC"
+
 # A cgroup instance: the same policy on the sockets of a cgroup whose processes run in the VM
 # namespace (no vmfw on the interface now). A query leaves only when its name is allowed: a denied
 # one, or one to a server that is not a listed resolver, fails with EPERM where it is sent (no

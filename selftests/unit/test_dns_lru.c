@@ -1,0 +1,244 @@
+/* In-kernel tests of the DNS tables under pressure: pending queries and learned addresses stay
+ * within their LRU sizes, and what was asked or learned last is what is kept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <bpf/bpf.h>
+
+#include "instance.h"
+#include "pkt.h"
+#include "policy.h"
+#include "replay.h"
+
+#define VM "10.0.2.15"
+#define RESOLVER "10.0.2.3"
+
+static const char policy_text[] =
+	"allow dns *.example.com\n"
+	"dns resolvers { " RESOLVER " }\n"
+	"allow tcp to @dns port 443\n";
+
+struct env {
+	struct vmfw_policy *p;
+	struct vmfw_compiled *c;
+	struct vmfw_replayer *r;
+	uint64_t now;
+};
+
+static void env_open(struct env *e)
+{
+	struct vmfw_replay_opts o = { .mode = VMFW_MODE_TC };
+
+	memset(e, 0, sizeof(*e));
+	assert_int_equal(vmfw_policy_parse_buf("lru.policy", policy_text, strlen(policy_text), stderr,
+					       &e->p), 0);
+	assert_int_equal(vmfw_compile(e->p, stderr, &e->c), 0);
+	assert_int_equal(vmfw_replayer_open(&o, e->p, e->c, &e->r), 0);
+	e->now = 1000000000ull;
+}
+
+static void env_close(struct env *e)
+{
+	vmfw_replayer_close(e->r);
+	vmfw_compiled_free(e->c);
+	vmfw_policy_free(e->p);
+}
+
+/* "hN.example.com" in wire form; returns its length. */
+static size_t qname(uint8_t *b, unsigned n)
+{
+	char label[16];
+	size_t len = (size_t)snprintf(label, sizeof(label), "h%u", n);
+
+	b[0] = (uint8_t)len;
+	memcpy(b + 1, label, len);
+	memcpy(b + 1 + len, "\x07" "example" "\x03" "com" "\x00", 13);
+	return 1 + len + 13;
+}
+
+static void put16(uint8_t *b, unsigned v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/* A query for hN.example.com from client port `port`, ID `id`: VM -> resolver. */
+static void build_query(struct tpkt *t, unsigned n, unsigned port, unsigned id)
+{
+	uint8_t *d;
+	size_t q;
+
+	tpkt_eth(t, 0x0800);
+	tpkt_ipv4(t, VM, RESOLVER, 17);
+	tpkt_ports(t, (uint16_t)port, 53, 0);
+	d = t->b + t->len;
+	memset(d, 0, 12);
+	put16(d, id);
+	put16(d + 2, 0x0100);        /* a query, RD */
+	put16(d + 4, 1);             /* one question */
+	q = qname(d + 12, n);
+	put16(d + 12 + q, 1);        /* A */
+	put16(d + 14 + q, 1);        /* IN */
+	t->len += 16 + q;
+	tpkt_finish(t);
+}
+
+/* Its answer: one A record, `addr`, TTL 300, the owner a pointer to the question. */
+static void build_answer(struct tpkt *t, unsigned n, unsigned port, unsigned id, uint32_t addr)
+{
+	uint8_t *d, *rr;
+	size_t q;
+
+	tpkt_eth(t, 0x0800);
+	tpkt_ipv4(t, RESOLVER, VM, 17);
+	tpkt_ports(t, 53, (uint16_t)port, 0);
+	d = t->b + t->len;
+	memset(d, 0, 12);
+	put16(d, id);
+	put16(d + 2, 0x8180);        /* a response, RD, RA, NOERROR */
+	put16(d + 4, 1);
+	put16(d + 6, 1);             /* one answer */
+	q = qname(d + 12, n);
+	put16(d + 12 + q, 1);
+	put16(d + 14 + q, 1);
+	rr = d + 16 + q;
+	put16(rr, 0xc00c);
+	put16(rr + 2, 1);
+	put16(rr + 4, 1);
+	put16(rr + 6, 0);
+	put16(rr + 8, 300);
+	put16(rr + 10, 4);
+	rr[12] = (uint8_t)(addr >> 24);
+	rr[13] = (uint8_t)(addr >> 16);
+	rr[14] = (uint8_t)(addr >> 8);
+	rr[15] = (uint8_t)addr;
+	t->len += 16 + q + 16;
+	tpkt_finish(t);
+}
+
+static void build_syn(struct tpkt *t, uint32_t addr)
+{
+	char dst[16];
+
+	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
+		 addr & 255);
+	tpkt_eth(t, 0x0800);
+	tpkt_ipv4(t, VM, dst, 6);
+	tpkt_ports(t, 40000, 443, 1);
+	tpkt_finish(t);
+}
+
+static struct vmfw_replay_pkt judge(struct env *e, int dir, const struct tpkt *t)
+{
+	struct vmfw_replay_pkt out;
+
+	e->now += 1000;   /* 1 us apart: every answer comes well within the 5 s it is waited for */
+	assert_int_equal(vmfw_replayer_judge(e->r, dir, t->b, (uint32_t)t->len, e->now, &out), 0);
+	return out;
+}
+
+static unsigned map_count(int fd, size_t key_size)
+{
+	uint8_t key[64], next[64];
+	unsigned n = 0;
+	int first = 1;
+
+	assert_true(key_size <= sizeof(key));
+	while (!bpf_map_get_next_key(fd, first ? NULL : key, next)) {
+		memcpy(key, next, key_size);
+		first = 0;
+		n++;
+	}
+	return n;
+}
+
+#define ADDR(i) (0x0a000000u + 0x00010000u + (uint32_t)(i))   /* 10.1.0.0 + i */
+
+/* 20,000 queries let out and never answered: the pending table holds at most its 8,192, and the
+ * answer to the last query is still believed and teaches its address. */
+static void pending_queries_stay_bounded_and_the_last_is_believed(void **state)
+{
+	const unsigned n = 20000, last = n - 1;
+	struct vmfw_replay_pkt out;
+	struct env e;
+	struct tpkt t;
+	unsigned i, count;
+
+	(void)state;
+	env_open(&e);
+	for (i = 0; i < n; i++) {
+		build_query(&t, i, 1024 + i % 60000, i & 0xffff);
+		out = judge(&e, VMFW_REPLAY_OUT, &t);
+		assert_int_equal(out.res.reason, VMFW_R_DNS_ALLOWED);
+	}
+	count = map_count(vmfw_replayer_maps(e.r)->dns_pending, sizeof(struct vmfw_dns_pending_key));
+	print_message("  %u queries let out: %u pending (at most %u)\n", n, count, VMFW_DNS_PENDING_SIZE);
+	assert_true(count <= VMFW_DNS_PENDING_SIZE);
+	assert_true(count >= VMFW_DNS_PENDING_SIZE / 2);
+	build_answer(&t, last, 1024 + last % 60000, last & 0xffff, ADDR(1));
+	out = judge(&e, VMFW_REPLAY_IN, &t);
+	print_message("  the answer to the last query: reason %u, %u learned\n", out.res.reason,
+		      out.dns.n_learned);
+	assert_int_equal(out.res.reason, VMFW_R_DNS_LEARNED);
+	assert_int_equal(out.dns.n_learned, 1);
+	build_syn(&t, ADDR(1));
+	out = judge(&e, VMFW_REPLAY_OUT, &t);
+	assert_int_equal(out.res.verdict, VMFW_PASS);
+	env_close(&e);
+}
+
+/* 70,000 addresses learned, each from its own answer: the learned set holds at most its 65,536,
+ * the last 100 learned still pass, and an address never answered does not. */
+static void learned_set_stays_bounded_and_recent_addresses_pass(void **state)
+{
+	const unsigned n = 70000;
+	struct vmfw_replay_pkt out;
+	struct env e;
+	struct tpkt t;
+	unsigned i, count, passed = 0;
+
+	(void)state;
+	env_open(&e);
+	for (i = 0; i < n; i++) {
+		unsigned port = 1024 + i % 60000, id = i & 0xffff;
+
+		build_query(&t, i, port, id);
+		judge(&e, VMFW_REPLAY_OUT, &t);
+		build_answer(&t, i, port, id, ADDR(i));
+		out = judge(&e, VMFW_REPLAY_IN, &t);
+		assert_int_equal(out.res.reason, VMFW_R_DNS_LEARNED);
+	}
+	count = map_count(vmfw_replayer_maps(e.r)->dns_learned, sizeof(struct vmfw_dns_learned_key));
+	print_message("  %u addresses learned: %u kept (at most %u)\n", n, count, VMFW_DNS_LEARNED_SIZE);
+	assert_true(count <= VMFW_DNS_LEARNED_SIZE);
+	assert_true(count >= VMFW_DNS_LEARNED_SIZE / 2);
+	for (i = n - 100; i < n; i++) {
+		build_syn(&t, ADDR(i));
+		out = judge(&e, VMFW_REPLAY_OUT, &t);
+		passed += out.res.verdict == VMFW_PASS;
+	}
+	print_message("  SYNs to the last 100 learned: %u pass\n", passed);
+	assert_int_equal(passed, 100);
+	build_syn(&t, ADDR(n + 5));
+	out = judge(&e, VMFW_REPLAY_OUT, &t);
+	print_message("  SYN to an address never answered: %s\n", out.res.verdict == VMFW_DROP ? "drop" : "pass");
+	assert_int_equal(out.res.verdict, VMFW_DROP);
+	env_close(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pending_queries_stay_bounded_and_the_last_is_believed),
+		cmocka_unit_test(learned_set_stays_bounded_and_recent_addresses_pass),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
