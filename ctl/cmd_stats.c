@@ -288,6 +288,12 @@ static void print_table(const struct vmfw_instance *inst, const struct snapshot 
 			/* Queries answered from the data path did not go out: counted with the drops. */
 			dd = tx_with_drops(s, pt, r);
 			pdd = prev ? tx_with_drops(prev, pt, r) : dd;
+			/* People see the DNS reasons when the policy has `allow dns`, or when they
+			 * counted something (under an earlier policy); JSON and Prometheus always
+			 * have them. */
+			if (r >= VMFW_R_DNS_ALLOWED && r <= VMFW_R_DNS_MALFORMED && !s->policy->dns_on &&
+			    !p->packets && !dd.packets)
+				continue;
 			d = &dd;
 			pd = &pdd;
 			printf("  %-10s %-17s %14.0f %14.0f %14.0f %14.0f\n", vmfw_point_name(pt),

@@ -130,7 +130,6 @@ const char *vmfw_hook_name(int hook)
 		[VMFW_HOOK_ID_BIND] = "bind",
 		[VMFW_HOOK_ID_CGROUP_OUT] = "cgroup-out",
 		[VMFW_HOOK_ID_CGROUP_IN] = "cgroup-in",
-		[VMFW_HOOK_ID_TC_IN] = "tc-in",
 	};
 
 	if (hook < 0 || hook >= (int)(sizeof(names) / sizeof(names[0])))

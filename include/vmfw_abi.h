@@ -288,7 +288,6 @@ enum vmfw_hook_id {
 	VMFW_HOOK_ID_BIND,         /* bind4/bind6 */
 	VMFW_HOOK_ID_CGROUP_OUT,   /* cgroup_skb egress */
 	VMFW_HOOK_ID_CGROUP_IN,    /* cgroup_skb ingress */
-	VMFW_HOOK_ID_TC_IN,        /* tc on the interface, frames to the VM */
 };
 
 enum vmfw_direction {
