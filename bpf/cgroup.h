@@ -281,7 +281,7 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 	 * as a packet. */
 	if (fs && tcp_sock_dest(fs, &p)) {
 		/* TCP to port 53 is DNS to judge by its question, with `allow dns`: parsed below. */
-		if (p.dport == VMFW_DNS_PORT && dns_port_judged(p.dport))
+		if (p.dport == VMFW_DNS_PORT && dns_on())
 			goto parse;
 		judge_policy(&p, &r);
 		if (r.verdict == VMFW_DROP && answers_peer(fs))
@@ -358,7 +358,7 @@ int vmfw_cgroup_ingress(struct __sk_buff *skb)
 	/* DNS answers to the cgroup's sockets teach their addresses, as on an interface; parsed
 	 * only while the policy has `allow dns`. */
 	if (sk->protocol != IPPROTO_TCP || sk->state != BPF_TCP_LISTEN) {
-		if (dns_port_judged(VMFW_DNS_PORT)) {
+		if (dns_on()) {
 			p.len = skb->len;
 			st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
 			if (st == VMFW_P_IP && p.frag != VMFW_FRAG_LATER &&

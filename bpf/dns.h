@@ -613,14 +613,12 @@ static __always_inline int judge_dns_call(const struct vmfw_pkt *p, struct vmfw_
 	return 1;
 }
 
-/* Whether a cgroup's packet to or from port 53 is DNS for vmfw to judge or learn from. */
-static __always_inline int dns_port_judged(__u16 port)
+/* Whether the active policy judges DNS by name (`allow dns`). */
+static __always_inline int dns_on(void)
 {
 	const struct vmfw_slot_cfg *cfg;
 	__u32 slot;
 
-	if (port != VMFW_DNS_PORT)
-		return 0;
 	cfg = active_cfg(&slot);
 	return cfg && (cfg->dns_flags & VMFW_DNS_F_ON);
 }

@@ -1055,6 +1055,10 @@ int vmfw_tc_in(struct __sk_buff *skb)
 		if (rp && rp->len_set)
 			p.len = rp->frame_len;
 	}
+	set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
+	/* Without `allow dns` there is nothing to learn: frames to the VM are not even parsed. */
+	if (!dns_on())
+		goto out;
 	/* The frame right after vmfw_tc redirected an answer back is that answer: the marker is
 	 * good for this one frame only. */
 	own = bpf_map_lookup_elem(&vmfw_dns_own, &zero);
@@ -1062,11 +1066,11 @@ int vmfw_tc_in(struct __sk_buff *skb)
 		own_stamp = *own;
 		*own = 0;
 	}
-	set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
 	st = parse_frame(skb, VMFW_HOOK_TC, &p);
 	if (st == VMFW_P_IP && p.frag != VMFW_FRAG_LATER &&
 	    learn_dns_answer(skb, VMFW_HOOK_TC, &p, &r, rp, own_stamp))
 		count_result(VMFW_POINT_IFACE_IN, &r, skb->len);
+out:
 	if (rp)
 		rp->last = r;
 	return TC_ACT_UNSPEC;

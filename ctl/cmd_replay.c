@@ -8,6 +8,7 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "dns.h"
 #include "flow.h"
 #include "log.h"
 #include "pcap_out.h"
@@ -97,38 +98,6 @@ static int direction_of(const struct vm_set *s, const uint8_t *frame, uint32_t l
 	return VMFW_REPLAY_IN;
 }
 
-/* A question name in wire form as text, "www.example.com." ("." for the root); bytes other than
- * printable ASCII, and "." or "\" inside a label, as \DDD. -EINVAL when malformed. */
-static int dns_name_text(const uint8_t *w, size_t len, char *buf, size_t n)
-{
-	struct vmfw_out o = { .buf = buf, .n = n };
-	size_t i = 0, k;
-
-	buf[0] = '\0';
-	while (i < len) {
-		uint8_t l = w[i++];
-
-		if (!l) {
-			if (i != len)
-				return -EINVAL;
-			if (!o.used)
-				vmfw_out_put(&o, ".");
-			return 0;
-		}
-		if (l > 63 || i + l > len)
-			return -EINVAL;
-		for (k = i; k < i + l; k++) {
-			if (w[k] > 0x20 && w[k] < 0x7f && w[k] != '.' && w[k] != '\\')
-				vmfw_out_put(&o, "%c", w[k]);
-			else
-				vmfw_out_put(&o, "\\%03u", w[k]);
-		}
-		vmfw_out_put(&o, ".");
-		i += l;
-	}
-	return -EINVAL;
-}
-
 static const char *dns_action_name(int seen)
 {
 	switch (seen) {
@@ -156,8 +125,8 @@ static void dns_text_of(const struct vmfw_replay_dns *d, struct dns_text *t)
 	unsigned i;
 
 	t->has_name = d->qname_len &&
-		      !dns_name_text(d->qname, d->qname_len < sizeof(d->qname) ? d->qname_len : sizeof(d->qname),
-				     t->name, sizeof(t->name));
+		      !vmfw_dns_wire_to_text(d->qname, d->qname_len < sizeof(d->qname) ? d->qname_len :
+					     sizeof(d->qname), t->name, sizeof(t->name));
 	t->n_learned = 0;
 	for (i = 0; i < d->n_learned && i < VMFW_DNS_MAX_LEARN; i++) {
 		int af = d->learned[i].family == VMFW_F_IPV6 ? AF_INET6 : AF_INET;
