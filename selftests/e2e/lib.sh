@@ -255,7 +255,9 @@ def tcp(port):
     s.listen(64)
     def serve(c):
         with c:
-            c.settimeout(5)
+            # Long enough that a test holding a connection across a slow load (a busy
+            # machine verifies for seconds) gets no FIN that reads as an echo-less answer.
+            c.settimeout(60)
             try:
                 while True:
                     d = c.recv(4096)
