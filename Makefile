@@ -74,6 +74,16 @@ $(BUILD)/selftests/%.bpf.o: selftests/e2e/%.bpf.c
 
 unit: $(UNIT_BINS) $(E2E_BPF_OBJS)
 
+# What the verifier did with each program (instructions processed, size, stack): recorded before
+# and after a data-path change. Needs root: it loads every program, cgroup ones included.
+$(BUILD)/vmfw-verifier-stats: bench/verifier_stats.c
+	@mkdir -p $(@D)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lbpf -lelf -lz
+
+verifier-stats: $(BUILD)/bpf/vmfw.bpf.o $(BUILD)/vmfw-verifier-stats
+	$(Q)$(BUILD)/vmfw-verifier-stats $(BUILD)/bpf/vmfw.bpf.o
+
 deps:
 	$(Q)./selftests/deps.sh
 
@@ -133,4 +143,4 @@ install: $(BUILD)/vmfwctl
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit deps check demo bench install clean
+.PHONY: all unit deps check demo bench verifier-stats install clean
