@@ -1117,10 +1117,12 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return perr(ps, (unsigned)i + 1, "unexpected control character 0x%02x", c);
+		/* One compare per byte for the printable ASCII that policies are made of. */
+		if ((unsigned char)(c - 0x20) < 0x5f || c == '\t')
+			continue;
 		if (c >= 0x80)
 			return non_ascii(ps, s, len, i);
+		return perr(ps, (unsigned)i + 1, "unexpected control character 0x%02x", c);
 	}
 	while (lx.len && (s[lx.len - 1] == ' ' || s[lx.len - 1] == '\t'))
 		lx.len--;
