@@ -1084,7 +1084,7 @@ static unsigned utf8_char(const unsigned char *s, size_t len, uint32_t *cp)
 
 /* A non-ASCII byte outside a comment. Every word of the language is ASCII, so the character is
  * named by its code point: quoted in a token, a byte-order mark or a no-break space would be
- * invisible, and a Cyrillic 'а' would pass for a Latin 'a'. */
+ * invisible, and a Cyrillic a (U+0430) would pass for a Latin one. */
 static int non_ascii(struct parser *ps, const char *s, size_t len, size_t i)
 {
 	const unsigned char *u = (const unsigned char *)s + i;
