@@ -1191,11 +1191,12 @@ static void too_many_rules_names_the_limit(void **state)
 	free(text);
 }
 
+/* The parser's own CPU time: on a shared machine the wall clock also counts the neighbours. */
 static double now_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -1214,7 +1215,7 @@ static void hundred_thousand_rules_parse_in_well_under_a_second(void **state)
 	t0 = now_s();
 	p = parse_ok(text);
 	dt = now_s() - t0;
-	print_message("100,000 rules (%zu bytes) parsed in %.3f s\n", off, dt);
+	print_message("100,000 rules (%zu bytes) parsed in %.3f s of CPU time\n", off, dt);
 	assert_int_equal(p->nrules, 100000);
 	assert_int_equal(p->rules[99999].line, 100000);
 	/* Valgrind slows everything down some 50x; the bound is for native runs. */
