@@ -136,9 +136,16 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(BENCH_BPF_OBJS)
 	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(or $(QUICK),$(BENCH_QUICK),0) ./bench/run.sh
 
+# The man page names the documents by their default installed path, rewritten here for PREFIX.
+DOCDIR := $(PREFIX)/share/doc/vmfw
+DOCS := docs/policy.md docs/architecture.md docs/metrics.md docs/performance.md docs/performance.png
+
 install: $(BUILD)/vmfwctl
 	install -D -m 0755 $(BUILD)/vmfwctl $(DESTDIR)$(PREFIX)/sbin/vmfwctl
-	install -D -m 0644 docs/vmfwctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/vmfwctl.8
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(DOCDIR)
+	sed 's|/usr/local/share/doc/vmfw|$(DOCDIR)|g' docs/vmfwctl.8 >$(DESTDIR)$(PREFIX)/share/man/man8/vmfwctl.8
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man8/vmfwctl.8
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf $(BUILD)

@@ -46,6 +46,15 @@ static void print_loaded(const struct vmfw_load_opts *o, const struct vmfw_polic
 	printf(",\"rules\":%zu}\n", p->nrules);
 }
 
+/* An option given twice is refused, never last-one-wins: with two --iface, the first interface
+ * would silently stay unfiltered. */
+static int given_twice(const char *opt, const char *first, const char *second)
+{
+	return vmfw_usage_error("load", "%s given twice ('%s', '%s'): an instance has one policy, "
+				"one interface and one cgroup; load one instance per interface or "
+				"cgroup, each with its own --name", opt, first, second);
+}
+
 int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 {
 	static const struct option opts[] = {
@@ -59,11 +68,10 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 		{ 0 },
 	};
 	struct vmfw_load_opts o = { .bpffs = cli->bpffs, .mode = VMFW_MODE_TC };
-	const char *policy = NULL;
+	const char *policy = NULL, *mode = NULL, *max_rules = NULL;
 	struct vmfw_compiled *c = NULL;
 	struct vmfw_policy *p = NULL;
 	int ch, lock = -1, rc = VMFW_EXIT_FAIL;
-	bool mode_given = false;
 
 	optind = 1;
 	opterr = 0;
@@ -73,6 +81,9 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 
 		switch (ch) {
 		case 'r':
+			if (max_rules)
+				return given_twice("--max-rules", max_rules, optarg);
+			max_rules = optarg;
 			n = strtoul(optarg, &end, 10);
 			if (*end || !*optarg || n == 0 || n > VMFW_MAX_RULES)
 				return vmfw_usage_error("load", "--max-rules takes 1 to %u, got '%s'",
@@ -80,19 +91,29 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 			o.max_rules = (unsigned)n;
 			break;
 		case 'p':
+			if (policy)
+				return given_twice("--policy", policy, optarg);
 			policy = optarg;
 			break;
 		case 'i':
+			if (o.iface)
+				return given_twice("--iface", o.iface, optarg);
 			o.iface = optarg;
 			break;
 		case 'c':
+			if (o.cgroup)
+				return given_twice("--cgroup", o.cgroup, optarg);
 			o.cgroup = optarg;
 			break;
 		case 'n':
+			if (o.name)
+				return given_twice("--name", o.name, optarg);
 			o.name = optarg;
 			break;
 		case 'm':
-			mode_given = true;
+			if (mode)
+				return given_twice("--mode", mode, optarg);
+			mode = optarg;
 			if (vmfw_parse_mode(optarg, &o.mode))
 				return vmfw_usage_error("load", "unknown mode '%s': use tc, xdp or "
 							"xdp-generic", optarg);
@@ -112,9 +133,9 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 		return vmfw_usage_error("load", "needs --policy and --iface, --cgroup or both");
 	if (!o.name && !o.iface)
 		return vmfw_usage_error("load", "needs --name with --cgroup alone");
-	if (!o.iface && (mode_given || o.force))
+	if (!o.iface && (mode || o.force))
 		return vmfw_usage_error("load", "%s applies to an interface; give --iface too",
-					mode_given ? "--mode" : "--force");
+					mode ? "--mode" : "--force");
 	if (!o.name)
 		o.name = o.iface;
 	/* The policy is judged before anything in the kernel is touched. */

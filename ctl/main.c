@@ -11,7 +11,7 @@ static const struct vmfw_cmd cmds[] = {
 	{ "check", cmd_check, "POLICY",
 	  "Parse and compile POLICY; report every error as FILE:LINE:COL." },
 	{ "load", cmd_load,
-	  "--policy POLICY {--iface IFACE [--mode tc|xdp|xdp-generic] | --cgroup PATH}...\n"
+	  "--policy POLICY [--iface IFACE [--mode tc|xdp|xdp-generic]] [--cgroup PATH]\n"
 	  "               [--name NAME] [--max-rules N] [--force]",
 	  "Load a filter on IFACE (the VM's host-side tap or veth), on the sockets of cgroup\n"
 	  "PATH (cgroup v2), or on both, as instance NAME (default: IFACE)." },

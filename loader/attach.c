@@ -174,6 +174,49 @@ static __u32 pinned_prog_id(const char *dir, const char *name)
 	return info.id;
 }
 
+static bool one_of(__u32 id, const __u32 ids[2])
+{
+	return id && (id == ids[0] || id == ids[1]);
+}
+
+/* Whether a tcx link on one direction of the interface runs one of ids. */
+static bool tcx_runs(unsigned ifindex, bool egress, const __u32 ids[2])
+{
+	__u32 attached[64], n = 64, i;
+
+	/* -ENOSPC: more programs than we asked for, the first n are filled in. */
+	if (bpf_prog_query((int)ifindex, (enum bpf_attach_type)(egress ? VMFW_BPF_TCX_EGRESS :
+			   VMFW_BPF_TCX_INGRESS), 0, NULL, attached, &n) && errno != ENOSPC)
+		return false;
+	for (i = 0; i < n && i < 64; i++)
+		if (one_of(attached[i], ids))
+			return true;
+	return false;
+}
+
+static bool clsact_runs(unsigned ifindex, enum bpf_tc_attach_point point, const __u32 ids[2])
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = point);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = VMFW_TC_HANDLE, .priority = VMFW_TC_PRIO);
+
+	return !bpf_tc_query(&hook, &opts) && one_of(opts.prog_id, ids);
+}
+
+bool vmfw_iface_runs(const char *dir, unsigned ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, xdp);
+	const __u32 ids[2] = { pinned_prog_id(dir, "prog"), pinned_prog_id(dir, VMFW_PIN_TO_VM_PROG) };
+
+	if (!ids[0] && !ids[1])
+		return false;
+	if (tcx_runs(ifindex, false, ids) || tcx_runs(ifindex, true, ids))
+		return true;
+	if (!bpf_xdp_query((int)ifindex, 0, &xdp) &&
+	    (one_of(xdp.drv_prog_id, ids) || one_of(xdp.skb_prog_id, ids)))
+		return true;
+	return clsact_runs(ifindex, BPF_TC_INGRESS, ids) || clsact_runs(ifindex, BPF_TC_EGRESS, ids);
+}
+
 /* Removes vmfw's clsact filter from one direction, only when it runs the program pinned at
  * DIR/PROG: the interface may be gone or reused. */
 static int detach_clsact(const struct vmfw_instance *inst, enum bpf_tc_attach_point point,

@@ -247,8 +247,10 @@ static struct bpf_map *skel_map(struct vmfw_bpf *skel, const char *name)
 	return bpf_object__find_map_by_name(skel->obj, name);
 }
 
-/* One instance per cgroup: two would judge every call twice and count it twice. */
-static int cgroup_taken(const char *bpffs, __u64 cgroup_id, const char *cgroup)
+/* -EEXIST, naming the instance, when one whose metadata in_way() matches already holds the
+ * interface or cgroup WHAT OBJ: one instance per place. */
+static int taken(const char *bpffs, bool (*in_way)(const char *dir, const struct vmfw_inst_meta *m,
+		 const void *arg), const void *arg, const char *what, const char *obj)
 {
 	char **names, path[600];
 	int n, i, err = 0;
@@ -263,14 +265,29 @@ static int cgroup_taken(const char *bpffs, __u64 cgroup_id, const char *cgroup)
 		fd = bpf_obj_get(path);
 		if (fd < 0)
 			continue;
-		if (!bpf_map_lookup_elem(fd, &zero, &meta) && meta.cgroup[0] &&
-		    meta.cgroup_id == cgroup_id)
-			err = vmfw_err_r(-EEXIST, "cgroup %s already has vmfw instance %s; reload that "
-					 "one, or unload it first", cgroup, names[i]);
+		snprintf(path, sizeof(path), "%s/vmfw/%s", bpffs, names[i]);
+		if (!bpf_map_lookup_elem(fd, &zero, &meta) && in_way(path, &meta, arg))
+			err = vmfw_err_r(-EEXIST, "%s %s already has vmfw instance %s; reload that one, "
+					 "or unload it first", what, obj, names[i]);
 		close(fd);
 	}
 	vmfw_names_free(names, n);
 	return err;
+}
+
+/* Two instances on a cgroup would judge every call twice and count it twice. */
+static bool same_cgroup(const char *dir, const struct vmfw_inst_meta *m, const void *cgroup_id)
+{
+	(void)dir;
+	return m->cgroup[0] && m->cgroup_id == *(const __u64 *)cgroup_id;
+}
+
+/* Two on an interface: a frame must pass both policies, so a reload of one would be masked by
+ * the other. Asked of the interface itself, not of the metadata: an ifindex also names other
+ * interfaces in other network namespaces. */
+static bool same_iface(const char *dir, const struct vmfw_inst_meta *m, const void *ifindex)
+{
+	return m->iface[0] && vmfw_iface_runs(dir, *(const unsigned *)ifindex);
 }
 
 int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy *p,
@@ -298,7 +315,8 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 		err = vmfw_cgroup_resolve(o->cgroup, inst.meta.cgroup, sizeof(inst.meta.cgroup),
 					  &inst.meta.cgroup_id);
 		if (!err)
-			err = cgroup_taken(o->bpffs, inst.meta.cgroup_id, inst.meta.cgroup);
+			err = taken(o->bpffs, same_cgroup, &inst.meta.cgroup_id, "cgroup",
+				    inst.meta.cgroup);
 		if (err)
 			return err;
 	}
@@ -307,6 +325,11 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	if (!access(inst.dir, F_OK))
 		return vmfw_err_r(-EEXIST, "an instance named %s exists already; use vmfwctl reload "
 				  "to change its policy, or vmfwctl unload %s", o->name, o->name);
+	if (o->iface) {
+		err = taken(o->bpffs, same_iface, &ifindex, "interface", o->iface);
+		if (err)
+			return err;
+	}
 
 	inst.skel = vmfw_bpf__open();
 	if (!inst.skel)

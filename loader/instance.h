@@ -85,6 +85,9 @@ int vmfw_active_policy(const struct vmfw_maps *m, struct vmfw_policy **p, uint32
 #define VMFW_PIN_TO_VM_PROG "prog_to_vm"
 #define VMFW_PIN_TO_VM_LINK "link_to_vm"
 int vmfw_iface_check(const char *iface, bool force, unsigned *ifindex);
+/* Whether a program pinned in the instance directory DIR runs on interface IFINDEX of the current
+ * network namespace, in any direction and attach mode. */
+bool vmfw_iface_runs(const char *dir, unsigned ifindex);
 int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifindex, int *link_fd,
 		int *kind);
 /* Attaches the to-the-VM program on the interface's egress: a tcx link (*link_fd) or a clsact

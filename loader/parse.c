@@ -1060,6 +1060,51 @@ static void dns_finish(struct parser *ps)
 	}
 }
 
+/* The UTF-8 character at s (len bytes left): its code point and length, or 0 when the bytes are
+ * not UTF-8 (a bad lead byte, a missing continuation byte, an overlong or surrogate form). */
+static unsigned utf8_char(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned n, i;
+
+	n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+	    s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	if (!n || n > len)
+		return 0;
+	*cp = s[0] & (0xff >> (n + 1));
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A non-ASCII byte outside a comment. Every word of the language is ASCII, so the character is
+ * named by its code point: quoted in a token, a byte-order mark or a no-break space would be
+ * invisible, and a Cyrillic a (U+0430) would pass for a Latin one. */
+static int non_ascii(struct parser *ps, const char *s, size_t len, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)s + i;
+	unsigned col = (unsigned)i + 1, n, k;
+	char bytes[16];
+	uint32_t cp;
+
+	n = utf8_char(u, len - i, &cp);
+	if (!n)
+		return perr(ps, col, "unexpected byte 0x%02x, which is neither ASCII nor UTF-8", u[0]);
+	if (cp == 0xfeff)
+		return perr(ps, col, "unexpected byte-order mark U+FEFF (bytes ef bb bf): only the start "
+			    "of the file may hold one");
+	for (k = 0; k < n; k++)
+		snprintf(bytes + 3 * k, sizeof(bytes) - 3 * k, " %02x", u[k]);
+	return perr(ps, col, "unexpected non-ASCII character U+%04X (bytes%s): outside comments a "
+		    "policy is ASCII (a DNS name in its xn-- form, as idn2 prints it)", (unsigned)cp,
+		    bytes);
+}
+
 static int parse_line(struct parser *ps, const char *s, size_t len)
 {
 	struct lexer lx = { .s = s, .len = len };
@@ -1072,8 +1117,12 @@ static int parse_line(struct parser *ps, const char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return perr(ps, (unsigned)i + 1, "unexpected control character 0x%02x", c);
+		/* One compare per byte for the printable ASCII that policies are made of. */
+		if ((unsigned char)(c - 0x20) < 0x5f || c == '\t')
+			continue;
+		if (c >= 0x80)
+			return non_ascii(ps, s, len, i);
+		return perr(ps, (unsigned)i + 1, "unexpected control character 0x%02x", c);
 	}
 	while (lx.len && (s[lx.len - 1] == ' ' || s[lx.len - 1] == '\t'))
 		lx.len--;
@@ -1147,7 +1196,10 @@ static int parse_owned(const char *name, char *buf, size_t len, FILE *errs, stru
 	vmfw_sha256_hex(buf, len, p->sha256);
 	ps.p = p;
 
-	for (s = buf, end = buf + len; s < end && !ps.oom; ) {
+	/* Some editors start a UTF-8 file with a byte-order mark; columns are counted after it, as
+	 * the editor shows the line. */
+	s = len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? buf + 3 : buf;
+	for (end = buf + len; s < end && !ps.oom; ) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *eol = nl ? nl : end;
 		const char *hash;

@@ -191,6 +191,8 @@ show vmfwctl unload "$NAME"
 
 CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 [ -n "$CGROOT" ] || die "no cgroup v2 hierarchy is mounted (see /proc/mounts)"
+# A real container's cgroup: Podman's is machine.slice/libpod-ID.scope (podman inspect --format
+# '{{.State.CgroupPath}}' NAME), Docker's system.slice/docker-ID.scope (/proc/PID/cgroup).
 CG_NAME=vmfw-demo-$ID
 CG=$CGROOT/$CG_NAME
 say "The same policy on a container's sockets, with a bind rule: the cgroup $CG_NAME plays the container"

@@ -5,7 +5,7 @@ set -euo pipefail
 # would also start a system-wide one. bind9-dnsutils: dig.
 pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev libcmocka-dev
       pkg-config iproute2 iputils-ping netcat-openbsd tcpdump python3 python3-scapy util-linux
-      nftables iperf3 curl ethtool jq gnuplot-nox dnsmasq-base bind9-dnsutils)
+      nftables iperf3 curl ethtool jq gnuplot-nox dnsmasq-base bind9-dnsutils man-db)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every vmfw test (unit, replay, corpus, end-to-end) and ends with one summary line.
+# Runs every vmfw test (unit, install, replay, corpus, end-to-end) and ends with one summary line.
 # Each suite prints "PASS: ..." / "FAIL: ..." lines (cmocka's own lines for unit tests); a suite
 # that cannot run at all (no root, no BPF) counts as a failure, never as a skip.
 set -uo pipefail
@@ -39,6 +39,7 @@ fi
 for t in build/selftests/test_*; do
 	[ -x "$t" ] && suite "unit $(basename "$t")" "$t"
 done
+suite "install" selftests/install.sh
 suite "replay" selftests/replay/run.sh
 suite "corpus" selftests/replay/corpus.sh
 for t in selftests/e2e/test_*.sh; do

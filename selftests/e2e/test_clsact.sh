@@ -26,11 +26,11 @@ check "clsact: tcp to 8080 passes" "echo:hello 8080" "$(tcp_echo "$HOST4" 8080)"
 check "clsact: tcp to 8081 is blocked by the default" timeout "$(tcp_syn "$HOST4" 8081)"
 check "clsact: the icmp rule counted the 3 pings" 3 "$(ctr c1 rule 'allow icmp to any' packets)"
 
-# Another instance on the same interface would need vmfw's handle and priority: refused.
+# Another instance on the same interface: refused, naming the instance in the way.
 run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name c2
 check "clsact: a second instance on the same hook exits 1" 1 "$CTL_RC"
-check_match "clsact: and names the filter that holds the handle" \
-	"already has a tc filter at vmfw's handle" "$CTL_ERR"
+check_match "clsact: and names the instance that holds the interface" \
+	"interface $IF_HOST already has vmfw instance c1" "$CTL_ERR"
 check "clsact: the refused instance left no pins" "" "$(find "$BPFFS/vmfw/c2" 2>/dev/null)"
 check "clsact: the first instance still filters" timeout "$(tcp_syn "$HOST4" 8081)"
 

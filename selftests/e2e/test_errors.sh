@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: what vmfwctl refuses, with its exit status and message, and that a refused
 # command leaves nothing behind: a missing interface, loopback and the host's uplink (without
-# --force), a second instance of one name, unload/reload of a missing instance, a bad policy,
-# a user without root; and --help on every command.
+# --force), a second instance of one name or on one interface, a repeated option, unload/reload
+# of a missing instance, a bad policy, a user without root; and --help on every command.
 # shellcheck source=selftests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -21,6 +21,7 @@ ip -n "$NS_HOST" -6 route add default dev "$IF_UP6" || die "cannot add a default
 POLICY=$E2E_TMP/ok.policy
 printf 'default deny\nallow icmp to any\n' >"$POLICY"
 # Two errors: bad prefix length at 2:14, port with icmp at 3:19.
+printf 'default deny\nallow icmp to any\nallow tcp to any\n' >"$E2E_TMP/allow-tcp.policy"
 BAD=$E2E_TMP/bad.policy
 printf 'default deny\nallow tcp to 10.0.0.0/33 port 443\nallow icmp to any port 80\n' >"$BAD"
 
@@ -83,6 +84,67 @@ check "vm1 still filters: TCP is refused (default deny)" timeout "$(tcp_syn "$HO
 run_ctl unload vm1
 check "unload of vm1 exits 0" 0 "$CTL_RC"
 
+# ---- one interface, cgroup or policy per load: a repeated option is refused, never last-one-wins
+run_ctl load --policy "$POLICY" --iface "$IF_HOST" --iface "$IF_UP4" --force --name twice
+check "load --iface A --iface B is a usage error (exit 2)" 2 "$CTL_RC"
+check_match "load --iface A --iface B names the option and both values" \
+	"--iface given twice \('$IF_HOST', '$IF_UP4'\)" "$CTL_ERR"
+check_nothing_left "after load --iface A --iface B"
+check_nomatch "load --iface A --iface B left no tc filter on $IF_UP4" . \
+	"$(tc -n "$NS_HOST" filter show dev "$IF_UP4" ingress 2>&1)"
+run_ctl load --policy "$POLICY" --cgroup "/vmfw-a-$E2E_ID" --cgroup "/vmfw-b-$E2E_ID" --name twice
+check "load --cgroup A --cgroup B is a usage error (exit 2)" 2 "$CTL_RC"
+check_match "load --cgroup A --cgroup B names the option" "--cgroup given twice" "$CTL_ERR"
+for opt in "--policy $BAD" "--name other" "--mode xdp" "--max-rules 8"; do
+	# shellcheck disable=SC2086 # the option and its value are two words
+	run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name twice --mode tc --max-rules 4 $opt
+	check "load with ${opt%% *} twice is a usage error (exit 2)" 2 "$CTL_RC"
+	check_match "load with ${opt%% *} twice names it" "^vmfwctl load: ${opt%% *} given twice" "$CTL_ERR"
+done
+check_nothing_left "after the loads with a repeated option"
+
+# ---- one instance per interface, whatever the modes: with two, a frame must pass both
+# policies, and a reload of one is masked by the other.
+for first in tc xdp tc-clsact; do
+	if [ "$first" = tc-clsact ]; then
+		VMFW_NO_TCX=1 run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name vm1
+	else
+		run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name vm1 --mode "$first"
+	fi
+	check "vm1 loads on $IF_HOST ($first)" 0 "$CTL_RC"
+	st0=$(vmfwctl --json status 2>&1)
+	for second in tc xdp xdp-generic; do
+		run_ctl load --policy "$E2E_TMP/allow-tcp.policy" --iface "$IF_HOST" --name vm2 --mode "$second"
+		check "a second instance on $IF_HOST ($first, then $second) exits 1" 1 "$CTL_RC"
+		check_match "a second instance on $IF_HOST ($first, then $second) names the instance in the way" \
+			"interface $IF_HOST already has vmfw instance vm1; reload that one, or unload it first" "$CTL_ERR"
+	done
+	check "the refused second instances leave status unchanged ($first)" "$st0" "$(vmfwctl --json status 2>&1)"
+	check "vm1 still filters ($first): pings are answered (allowed)" 2 "$(ping_count "$HOST4" 2)"
+	check "vm1 still filters ($first): TCP is dropped (default deny)" timeout "$(tcp_syn "$HOST4" 9)"
+	# What a second filter would have masked: vm1's reload is the policy in force.
+	run_ctl reload --policy "$E2E_TMP/allow-tcp.policy" vm1
+	check "reload of vm1 ($first) exits 0" 0 "$CTL_RC"
+	check "after the reload of vm1 ($first), TCP reaches the host (refused, not dropped)" refused \
+		"$(tcp_syn "$HOST4" 9)"
+	run_ctl unload vm1
+	check "unload of vm1 ($first) exits 0" 0 "$CTL_RC"
+done
+check "nothing pinned after the one-instance-per-interface tests" "" "$(pins_left)"
+# The same ifindex in another network namespace is another interface: the peer end of the veth
+# in the VM namespace takes its own instance while one runs on the host end.
+run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name vm1
+check "vm1 loads on $IF_HOST again" 0 "$CTL_RC"
+out=$(nsenter --net="/run/netns/$NS_VM" "$VMFWCTL" --bpffs "$BPFFS" load --policy "$POLICY" \
+	--iface "$IF_VM" --name vmside --force 2>&1)
+check "an instance on $IF_VM in the VM namespace is not in vm1's way (ifindex $(in_vm cat \
+	"/sys/class/net/$IF_VM/ifindex") there, $(in_host cat "/sys/class/net/$IF_HOST/ifindex") here)" \
+	"loaded vmside on $IF_VM (tc): $POLICY, 1 rules" "$out"
+nsenter --net="/run/netns/$NS_VM" "$VMFWCTL" --bpffs "$BPFFS" unload vmside >/dev/null 2>&1
+run_ctl unload vm1
+check "unload of vm1 exits 0" 0 "$CTL_RC"
+check "nothing pinned after the other-namespace test" "" "$(pins_left)"
+
 # ---- missing instances
 run_ctl unload "nosuch-$E2E_ID"
 check "unload of a missing instance exits 1" 1 "$CTL_RC"
@@ -103,6 +165,16 @@ check_match "check reports the bad prefix length as FILE:LINE:COL" "^$BAD:2:14: 
 check_match "check reports the second error too (every error)" "^$BAD:3:[0-9]+: error: " "$CTL_ERR"
 run_ctl check "$POLICY"
 check "check of a good policy exits 0" 0 "$CTL_RC"
+# Editors that save "UTF-8 with BOM" start the file with EF BB BF: accepted. Elsewhere an invisible
+# character is named by its code point, not quoted inside a word.
+printf '\xef\xbb\xbfdefault deny\nallow icmp to any\n' >"$E2E_TMP/bom.policy"
+run_ctl check "$E2E_TMP/bom.policy"
+check "check of a policy that starts with a UTF-8 byte-order mark exits 0" 0 "$CTL_RC"
+printf 'default deny\nallow tcp to any port\xc2\xa080\n' >"$E2E_TMP/nbsp.policy"
+run_ctl check "$E2E_TMP/nbsp.policy"
+check "check of a policy with a no-break space exits 1" 1 "$CTL_RC"
+check_match "check names the no-break space by code point at FILE:LINE:COL" \
+	"^$E2E_TMP/nbsp.policy:2:22: error: unexpected non-ASCII character U\\+00A0 \\(bytes c2 a0\\)" "$CTL_ERR"
 for mode in tc xdp; do
 	run_ctl load --policy "$BAD" --iface "$IF_HOST" --name bad --mode "$mode"
 	check "load ($mode) of a bad policy exits 1" 1 "$CTL_RC"

@@ -14,20 +14,13 @@ PER_FILE_TIMEOUT=${VMFW_CORPUS_TIMEOUT:-20}
 # replayed again file by file, so every failure is still pinned to its file.
 BATCH=${VMFW_CORPUS_BATCH:-40}
 
-# The corpus is not part of the repository: CI clones it beside the repository (REPO/../shared).
-corpus=${VMFW_CORPUS:-}
-if [ -z "$corpus" ]; then
-	for d in "$repo/../shared/corpus/tcpdump" "$repo/shared/corpus/tcpdump"; do
-		if [ -d "$d" ]; then
-			corpus=$(cd "$d" && pwd)
-			break
-		fi
-	done
-fi
-if [ -z "$corpus" ] || [ ! -d "$corpus" ]; then
-	echo "FAIL: corpus: no capture corpus at ${VMFW_CORPUS:-$repo/../shared/corpus/tcpdump}; set VMFW_CORPUS"
+# The corpus ships with the project (selftests/corpus/README.md says where it comes from).
+corpus=${VMFW_CORPUS:-$repo/selftests/corpus/tcpdump}
+if [ ! -d "$corpus" ]; then
+	echo "FAIL: corpus: no capture corpus at $corpus"
 	exit 1
 fi
+corpus=$(cd "$corpus" && pwd)
 if [ ! -x "$VMFWCTL" ]; then
 	echo "FAIL: corpus: no vmfwctl at $VMFWCTL; build it with make (or set VMFWCTL)"
 	exit 1
