@@ -368,23 +368,26 @@ struct {
 	__type(value, __u32);
 } vmfw_dns_self SEC(".maps");
 
-static __always_inline void mark_dns_self(const struct vmfw_pkt *p)
+/* Global functions, checked once by the verifier rather than on every path into them. */
+__attribute__((noinline)) int vmfw_mark_dns_self(const struct vmfw_pkt *p)
 {
 	struct vmfw_dns_flow_key k = {};
 	__u32 one = 1;
 
-	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->sport != VMFW_DNS_PORT ||
-	    !dns_on())
-		return;
+	if (!p || (p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) ||
+	    p->sport != VMFW_DNS_PORT || !dns_on())
+		return 0;
 	dns_flow_key(p, &k);
 	bpf_map_update_elem(&vmfw_dns_self, &k, &one, BPF_ANY);
+	return 0;
 }
 
-static __always_inline int dns_self_sent(const struct vmfw_pkt *p)
+__attribute__((noinline)) int vmfw_dns_self_sent(const struct vmfw_pkt *p)
 {
 	struct vmfw_dns_flow_key k = {};
 
-	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->sport != VMFW_DNS_PORT)
+	if (!p || (p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) ||
+	    p->sport != VMFW_DNS_PORT)
 		return 0;
 	dns_flow_key(p, &k);
 	return bpf_map_lookup_elem(&vmfw_dns_self, &k) != NULL;
@@ -405,7 +408,7 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 	struct bpf_sock *sk = skb->sk, *fs = NULL;
 	struct vmfw_pkt p = {};
 	struct vmfw_result r;
-	int st, plain;
+	int st, plain, answer = 0;
 
 	p.len = skb->len;
 	plain = plain_tcp_header(skb, &p);
@@ -433,17 +436,19 @@ parse:
 		__builtin_memset(&p, 0, sizeof(p));
 		p.len = skb->len;
 	}
+	/* A TCP answer with options in its header (a listener's IPV6_HOPOPTS, say) that the parse
+	 * finds harmless is still an answer. Decided before the parse, so that the socket is not
+	 * live across it (fewer states for the verifier). */
+	if (!plain)
+		answer = handshake_answer(fs) || (fs->protocol == IPPROTO_TCP && answers_peer(fs));
 	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
 	/* With `allow dns`, queries are judged by their question here (the socket hooks saw only
 	 * their server). */
 	judge_frame(p.dport == VMFW_DNS_PORT ? skb : NULL, VMFW_HOOK_CGROUP, &p, st, &r, NULL);
-	/* A TCP answer with options in its header (a listener's IPV6_HOPOPTS, say) that the parse
-	 * found harmless is still an answer. */
-	if (r.verdict == VMFW_DROP && st == VMFW_P_IP && p.proto == IPPROTO_TCP &&
-	    (handshake_answer(fs) || (fs->protocol == IPPROTO_TCP && answers_peer(fs))))
+	if (answer && r.verdict == VMFW_DROP && st == VMFW_P_IP && p.proto == IPPROTO_TCP)
 		set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
 	if (r.verdict != VMFW_DROP)
-		mark_dns_self(&p);
+		vmfw_mark_dns_self(&p);
 out:
 	count_result(VMFW_POINT_CGROUP_OUT, &r, skb->len);
 	record_event(&src, &p, &r);
@@ -512,7 +517,7 @@ int vmfw_cgroup_ingress(struct __sk_buff *skb)
 			if (st != VMFW_P_IP || p.frag == VMFW_FRAG_LATER)
 				return 1;
 			/* An answer the cgroup sent itself is not the resolver's. */
-			if (dns_self_sent(&p)) {
+			if (vmfw_dns_self_sent(&p)) {
 				set_result(&r, VMFW_PASS, VMFW_R_DNS_UNSOLICITED);
 				count_result(VMFW_POINT_CGROUP_IN, &r, skb->len);
 			} else if (learn_dns_answer(skb, VMFW_HOOK_CGROUP, &p, &r, NULL, 0)) {

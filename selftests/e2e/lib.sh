@@ -255,7 +255,7 @@ def tcp(port):
     s.listen(64)
     def serve(c):
         with c:
-            c.settimeout(5)
+            c.settimeout(30)   # longer than a load takes on a busy machine: held connections outlive it
             try:
                 while True:
                     d = c.recv(4096)

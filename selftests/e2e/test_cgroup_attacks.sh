@@ -2,8 +2,8 @@
 # End-to-end, from the attacker's side: what a process in a guarded cgroup tries in order to get
 # past the policy, and what it gets. Source routes (IPv6 routing headers type 0, 2 and 4, IPv4
 # LSRR and SSRR) set with setsockopt() are refused with EPERM, and those set before the load (the
-# hook never saw them) or written by a raw socket are dropped as malformed leaving the cgroup: the
-# first hop never sees a packet. The `accepted` exemption belongs to connections a listener of the
+# hook never saw them), given to sendmsg() as control data, or written by a raw socket are dropped
+# as malformed leaving the cgroup: the first hop never sees a packet. The `accepted` exemption belongs to connections a listener of the
 # cgroup accepted, never to a port: a connection to a denied address made before the load stays
 # cut when the process listens on its port and connects to itself, or after such an accepted
 # connection closes. Raw sockets are refused unless `allow raw-sockets`, and with it, a DNS
@@ -14,7 +14,7 @@
 e2e_init test_cgroup_attacks
 net_setup
 cgroup_setup
-serve_echo 80 8080
+serve_echo 80 5353
 
 # The first hops the source routes name: counted as they arrive in the host namespace, before
 # anything there can refuse them (the host drops source-routed packets itself).
@@ -41,6 +41,7 @@ cat >"$POL" <<EOF
 default deny
 allow tcp to $HOST4 port 80
 allow tcp to $HOST6 port 80
+allow udp to $HOST4 port 5353
 allow any to 127.0.0.0/8
 EOF
 POL_RAW=$E2E_TMP/raw.policy
@@ -48,6 +49,7 @@ cat >"$POL_RAW" <<EOF
 default deny
 allow tcp to $HOST4 port 80
 allow tcp to $HOST6 port 80
+allow udp to $HOST6 port 5353
 allow any to 127.0.0.0/8
 allow dns allowed.example
 dns resolvers { 127.0.0.53 }
@@ -116,6 +118,17 @@ def main(op, *a):
             open(a[4], "w").close()
             wait_for(a[5])
         return "setsockopt ok, " + connect(s, a[2], int(a[3]))
+    if op == "cmsg":                      # cmsg KIND HOP ADDR PORT: the route as sendmsg() control data
+        fam, level, name, val = route_opt(a[0], a[1])
+        if fam == socket.AF_INET:
+            name = 7                      # IP_RETOPTS: IP options for this datagram
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        try:
+            s.sendmsg([b"x"], [(level, name, val)], 0, (a[2], int(a[3])))
+            return "sent " + s.recv(100).decode()
+        except OSError as e:
+            return err(e)
     if op == "rawroute":                  # rawroute 4|6 HOP ADDR PORT: a SYN with a source route
         if a[0] == "6":
             s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
@@ -284,6 +297,16 @@ check "uid nobody: IPV6_RTHDR type 2, segments left 1: EPERM" "setsockopt EPERM"
 check "root (CAP_NET_RAW): IP_OPTIONS with LSRR via $OTHER4: EPERM" "setsockopt EPERM" "$(cg route lsrr "$OTHER4" "$HOST4" 80)"
 check "root: IP_OPTIONS with SSRR via $OTHER4: EPERM" "setsockopt EPERM" "$(cg route ssrr "$OTHER4" "$HOST4" 80)"
 check "socket point: the 5 refused options counted as malformed" 5 "$(ctr atk point socket malformed drop packets)"
+# (The kernel takes no IPv6 routing header as control data but type 2, which needs Mobile IPv6.)
+check "a plain datagram to $HOST4:5353 gets its echo" "echo:x" "$(in_cg "$CG" "$NS_VM" timeout 5 "$PY" -c "
+import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s.sendto(b'x', ('$HOST4', 5353)); print(s.recv(99).decode())" 2>&1)"
+before=$(hops other4)
+m0=$(ctr atk point cgroup-out malformed drop packets)
+check "root: the same with LSRR via $OTHER4 as sendmsg() control data (IP_RETOPTS, no hook sees it): EPERM" \
+	EPERM "$(cg cmsg lsrr "$OTHER4" "$HOST4" 5353)"
+check "... it never reached $OTHER4" 0 $(($(hops other4) - before))
+check "... dropped leaving the cgroup as malformed" 1 $(($(ctr atk point cgroup-out malformed drop packets) - m0))
 check "a plain connect to $HOST6:80 still works" "connected echo:x" "$(in_cg "$CG" "$NS_VM" timeout 5 "$PY" -c "
 import socket; s = socket.create_connection(('$HOST6', 80), timeout=2); s.sendall(b'x\n'); print('connected', s.recv(99).decode().strip())" 2>&1)"
 check "IP_OPTIONS without a source route (a timestamp) is allowed" ok "$(in_cg "$CG" "$NS_VM" "$PY" -c "
