@@ -239,20 +239,20 @@ int vmfw_setsockopt(struct bpf_sockopt *ctx)
 	return SOCK_ALLOW;
 }
 
-#define VMFW_SOCK_RAW  3
-#define VMFW_AF_PACKET 17
+#define VMFW_SOCK_RAW 3
 
-/* socket(): raw and packet sockets write their own headers, so they can forge what no other
- * socket of the cgroup can (a resolver's answer to itself, a source address); a guarded cgroup
- * has none unless the policy says `allow raw-sockets`. Ping sockets (SOCK_DGRAM, ICMP) are
- * ordinary sockets. Without a policy in force, none either. */
+/* socket(): a raw socket writes its own headers, so it can forge what no other socket of the
+ * cgroup can (a resolver's answer to itself, a source address); a guarded cgroup has none unless
+ * the policy says `allow raw-sockets`. Ping sockets (SOCK_DGRAM, ICMP) are ordinary sockets.
+ * Without a policy in force, none either. The kernel runs this hook for IPv4 and IPv6 sockets
+ * only: packet sockets never reach it (docs/policy.md). */
 SEC("?cgroup/sock_create")
 int vmfw_sock_create(struct bpf_sock *sk)
 {
 	const struct vmfw_slot_cfg *cfg;
 	__u32 slot;
 
-	if (sk->type != VMFW_SOCK_RAW && sk->family != VMFW_AF_PACKET)
+	if (sk->type != VMFW_SOCK_RAW)
 		return SOCK_ALLOW;
 	cfg = active_cfg(&slot);
 	if (cfg && (cfg->cgroup_flags & VMFW_CG_F_RAW_SOCKETS))

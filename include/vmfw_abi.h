@@ -77,7 +77,7 @@ enum vmfw_reason {
 	VMFW_R_DNS_LEARNED,       /* an answer to a query let out: its addresses were learned */
 	VMFW_R_DNS_UNSOLICITED,   /* an answer to no query let out, or not matching it: teaches nothing */
 	VMFW_R_DNS_MALFORMED,     /* a DNS message that cannot be parsed (or judged) */
-	VMFW_R_RAW_SOCKET,        /* a raw or packet socket of a cgroup, refused without
+	VMFW_R_RAW_SOCKET,        /* a raw socket of a cgroup, refused without
 				   * `allow raw-sockets` */
 	VMFW_REASON_MAX,
 };
@@ -130,7 +130,7 @@ struct vmfw_slot_cfg {
 };
 VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 60, "vmfw_slot_cfg layout");
 
-#define VMFW_CG_F_RAW_SOCKETS 1u  /* `allow raw-sockets`: a cgroup may open raw and packet sockets */
+#define VMFW_CG_F_RAW_SOCKETS 1u  /* `allow raw-sockets`: a cgroup may open raw sockets */
 
 /* Prefix table: (slot, family, length, masked address) -> group. Every length in one hash. */
 struct vmfw_prefix_key {

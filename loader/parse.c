@@ -765,8 +765,8 @@ static int parse_allow_dns(struct parser *ps, struct lexer *lx, struct tok *t, s
 	return err;
 }
 
-/* `allow raw-sockets`: a cgroup's processes may open raw (SOCK_RAW) and packet (AF_PACKET)
- * sockets, which write headers of their own. t is at `raw-sockets`; col is that of `allow`. */
+/* `allow raw-sockets`: a cgroup's processes may open raw sockets (SOCK_RAW), which write headers
+ * of their own. t is at `raw-sockets`; col is that of `allow`. */
 static int parse_raw_sockets(struct parser *ps, struct lexer *lx, struct tok *t, unsigned col)
 {
 	showbuf sb;
@@ -809,7 +809,7 @@ static int parse_rule(struct parser *ps, struct lexer *lx, struct tok *t, bool d
 	if (is_word(t, "raw-sockets")) {
 		if (deny)
 			return perr(ps, t->col,
-				    "'deny raw-sockets' is not needed: a cgroup's raw and packet sockets are refused unless allowed");
+				    "'deny raw-sockets' is not needed: a cgroup's raw sockets are refused unless allowed");
 		return parse_raw_sockets(ps, lx, t, col);
 	}
 	if (is_word(t, "ethertype")) {

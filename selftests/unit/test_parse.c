@@ -533,7 +533,7 @@ static void raw_sockets_errors_name_what_is_wrong(void **state)
 	expect_error("allow raw-sockets tcp\n", "1:19", "expected end of line after 'allow raw-sockets', got 'tcp'");
 	expect_error("allow raw-sockets to any\n", "1:19", "expected end of line after 'allow raw-sockets', got 'to'");
 	expect_error("deny raw-sockets\n", "1:6",
-		     "'deny raw-sockets' is not needed: a cgroup's raw and packet sockets are refused unless allowed");
+		     "'deny raw-sockets' is not needed: a cgroup's raw sockets are refused unless allowed");
 	expect_error("allow raw-sockets\n\nallow raw-sockets\n", "3:1",
 		     "second 'allow raw-sockets' statement; the first is on line 1");
 	expect_error("allow raw-socket\n", "1:7",
