@@ -70,15 +70,6 @@ struct {
 	__type(value, __u64);
 } vmfw_bind_ports SEC(".maps");
 
-/* Ports a TCP listener of the cgroup has listened on: the packets of sockets on those ports,
- * but for a connect()'s SYN, answer peers that connected to the workload. Ports are marked, never
- * cleared, while the instance lives. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VMFW_LISTEN_PORT_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-} vmfw_listen_ports SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

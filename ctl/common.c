@@ -92,6 +92,7 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_DNS_LEARNED] = "dns-learned",
 		[VMFW_R_DNS_UNSOLICITED] = "dns-unsolicited",
 		[VMFW_R_DNS_MALFORMED] = "dns-malformed",
+		[VMFW_R_RAW_SOCKET] = "raw-socket",
 	};
 
 	if (reason < 0 || reason >= VMFW_REASON_MAX)
@@ -175,7 +176,8 @@ bool vmfw_point_reason(int point, int reason)
 		       reason == VMFW_R_DNS_MALFORMED;
 	case VMFW_POINT_SOCKET:
 		return reason <= VMFW_R_DEFAULT_DENY || reason == VMFW_R_DNS_ALLOWED ||
-		       reason == VMFW_R_DNS_DENIED;
+		       reason == VMFW_R_DNS_DENIED || reason == VMFW_R_MALFORMED ||
+		       reason == VMFW_R_RAW_SOCKET;
 	case VMFW_POINT_CGROUP_IN:
 		return reason == VMFW_R_WILDCARD_LISTENER || reason == VMFW_R_MALFORMED ||
 		       reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||

@@ -77,6 +77,8 @@ enum vmfw_reason {
 	VMFW_R_DNS_LEARNED,       /* an answer to a query let out: its addresses were learned */
 	VMFW_R_DNS_UNSOLICITED,   /* an answer to no query let out, or not matching it: teaches nothing */
 	VMFW_R_DNS_MALFORMED,     /* a DNS message that cannot be parsed (or judged) */
+	VMFW_R_RAW_SOCKET,        /* a raw socket of a cgroup, refused without
+				   * `allow raw-sockets` */
 	VMFW_REASON_MAX,
 };
 
@@ -123,8 +125,12 @@ struct vmfw_slot_cfg {
 	__u8 n_dns_selectors; /* @dns destinations: groups VMFW_GROUP_DNS(0 .. n-1) */
 	__u32 dns_max_ttl;    /* seconds: `dns max-ttl` */
 	__u32 dns_grace;      /* seconds: `dns grace` */
+	__u8 cgroup_flags;    /* VMFW_CG_F_* */
+	__u8 pad[3];
 };
-VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 56, "vmfw_slot_cfg layout");
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_slot_cfg) == 60, "vmfw_slot_cfg layout");
+
+#define VMFW_CG_F_RAW_SOCKETS 1u  /* `allow raw-sockets`: a cgroup may open raw sockets */
 
 /* Prefix table: (slot, family, length, masked address) -> group. Every length in one hash. */
 struct vmfw_prefix_key {
@@ -248,9 +254,6 @@ struct vmfw_last_flow {
 	struct vmfw_flow_val val;
 	__u32 valid;
 };
-
-/* Ports the cgroup's TCP listeners listen on, a bitmap: word port / 64, bit port % 64. */
-#define VMFW_LISTEN_PORT_WORDS 1024u
 
 /* Fragment table: a first fragment's verdict, for its later fragments. */
 struct vmfw_frag_key {

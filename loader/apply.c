@@ -37,7 +37,8 @@ int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
 	m->evstate = bpf_map__fd(skel->maps.vmfw_evstate);
 	m->evdrops = bpf_map__fd(skel->maps.vmfw_evdrops);
 	m->bind_ports = bpf_map__fd(skel->maps.vmfw_bind_ports);
-	m->listen_ports = bpf_map__fd(skel->maps.vmfw_listen_ports);
+	m->accepted = bpf_map__fd(skel->maps.vmfw_accepted);
+	m->dns_self = bpf_map__fd(skel->maps.vmfw_dns_self);
 	m->dns_names = bpf_map__fd(skel->maps.vmfw_dns_names);
 	m->dns_resolvers = bpf_map__fd(skel->maps.vmfw_dns_resolvers);
 	m->dns_pending = bpf_map__fd(skel->maps.vmfw_dns_pending);
@@ -570,6 +571,7 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	cfg.default_allow = c->default_allow;
 	cfg.events_rate = c->events_rate;
 	cfg.bind_mode = c->bind_mode;
+	cfg.cgroup_flags = c->cgroup_flags;
 	cfg.n_ethertypes = (__u8)c->nethertypes;
 	memcpy(cfg.ethertypes, c->ethertypes, sizeof(cfg.ethertypes));
 	cfg.dns_flags = c->dns_flags;

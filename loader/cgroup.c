@@ -32,6 +32,9 @@ CG_PROG(bind4)
 CG_PROG(bind6)
 CG_PROG(cgroup_egress)
 CG_PROG(cgroup_ingress)
+CG_PROG(sockops)
+CG_PROG(setsockopt)
+CG_PROG(sock_create)
 #undef CG_PROG
 
 static const struct cg_prog cg_progs[] = {
@@ -43,6 +46,9 @@ static const struct cg_prog cg_progs[] = {
 	{ "link_bind6", prog_bind6 },
 	{ "link_cgroup_egress", prog_cgroup_egress },
 	{ "link_cgroup_ingress", prog_cgroup_ingress },
+	{ "link_sockops", prog_sockops },
+	{ "link_setsockopt", prog_setsockopt },
+	{ "link_sock_create", prog_sock_create },
 };
 #define N_CG_PROGS (sizeof(cg_progs) / sizeof(cg_progs[0]))
 

@@ -695,6 +695,7 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 	memcpy(c->ethertypes, p->ethertypes, sizeof(c->ethertypes));
 	c->nethertypes = p->nethertypes;
 	c->bind_mode = p->bind_mode;
+	c->cgroup_flags = p->raw_sockets ? VMFW_CG_F_RAW_SOCKETS : 0;
 	for (i = 0; i < p->nbind_except; i++) {
 		unsigned port;
 

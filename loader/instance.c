@@ -27,7 +27,7 @@ static const char *const map_pins[] = {
 	"vmfw_reason_stats", "vmfw_rule_stats", "vmfw_flows", "vmfw_frags", "vmfw_replay",
 	"vmfw_inst", "vmfw_slot_meta", "vmfw_rule_ctr", "vmfw_src", "vmfw_v4_index", "vmfw_v6_index", "vmfw_last",
 	"vmfw_events", "vmfw_evstate", "vmfw_evdrops", "vmfw_bind_ports",
-	"vmfw_listen_ports", "vmfw_dns_names", "vmfw_dns_resolvers", "vmfw_dns_pending",
+	"vmfw_accepted", "vmfw_dns_self", "vmfw_dns_names", "vmfw_dns_resolvers", "vmfw_dns_pending",
 	"vmfw_dns_learned", "vmfw_dns_namerec", "vmfw_dns_flows",
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))

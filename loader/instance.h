@@ -14,7 +14,7 @@
 struct vmfw_maps {
 	int active, cfg, prefixes, entries, ports, reason_stats, rule_stats;
 	int flows, frags, replay, inst, slot_meta, rule_ctr, src, v4_index, v6_index, last;
-	int events, evstate, evdrops, bind_ports, listen_ports;
+	int events, evstate, evdrops, bind_ports, accepted, dns_self;
 	int dns_names, dns_resolvers, dns_pending, dns_learned, dns_namerec, dns_flows;
 };
 

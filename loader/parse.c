@@ -48,6 +48,7 @@ struct parser {
 	unsigned default_line;   /* 0 until a `default` statement is seen */
 	unsigned events_line;    /* 0 until an `events rate` statement is seen */
 	unsigned bind_line;      /* 0 until a `bind` statement is seen */
+	unsigned raw_line;       /* 0 until `allow raw-sockets` is seen */
 	unsigned dns_action_line, dns_ttl_line, dns_grace_line, dns_resolvers_line;
 	unsigned dns_dest_line, dns_dest_col;   /* the first @dns destination */
 	unsigned dns_set_line, dns_set_col;     /* the first `dns ...` setting */
@@ -764,6 +765,24 @@ static int parse_allow_dns(struct parser *ps, struct lexer *lx, struct tok *t, s
 	return err;
 }
 
+/* `allow raw-sockets`: a cgroup's processes may open raw sockets (SOCK_RAW), which write headers
+ * of their own. t is at `raw-sockets`; col is that of `allow`. */
+static int parse_raw_sockets(struct parser *ps, struct lexer *lx, struct tok *t, unsigned col)
+{
+	showbuf sb;
+
+	next(lx, t);
+	if (t->len)
+		return perr(ps, t->col, "expected end of line after 'allow raw-sockets', got %s",
+			    show(t, sb));
+	if (ps->raw_line)
+		return perr(ps, col, "second 'allow raw-sockets' statement; the first is on line %u",
+			    ps->raw_line);
+	ps->raw_line = ps->line;
+	ps->p->raw_sockets = true;
+	return 0;
+}
+
 static int parse_rule(struct parser *ps, struct lexer *lx, struct tok *t, bool deny)
 {
 	const char *start = t->s;
@@ -786,6 +805,12 @@ static int parse_rule(struct parser *ps, struct lexer *lx, struct tok *t, bool d
 		if (!err)
 			return 0;
 		goto out;
+	}
+	if (is_word(t, "raw-sockets")) {
+		if (deny)
+			return perr(ps, t->col,
+				    "'deny raw-sockets' is not needed: a cgroup's raw sockets are refused unless allowed");
+		return parse_raw_sockets(ps, lx, t, col);
 	}
 	if (is_word(t, "ethertype")) {
 		if (deny)

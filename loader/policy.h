@@ -70,6 +70,7 @@ struct vmfw_policy {
 	uint8_t bind_mode;        /* enum vmfw_bind_mode */
 	struct vmfw_port_range *bind_except;  /* `except port PORTS` of the bind statement */
 	size_t nbind_except;
+	bool raw_sockets;         /* `allow raw-sockets` */
 	struct vmfw_rule *rules;  /* file order: index = rule id */
 	size_t nrules;
 	size_t nprefixes;     /* sum of ndests over rules */
@@ -130,6 +131,7 @@ struct vmfw_compiled {
 	size_t nethertypes;
 	uint8_t bind_mode;
 	uint64_t bind_except[1024];   /* bit port % 64 of word port / 64: may bind the wildcard */
+	uint8_t cgroup_flags;         /* VMFW_CG_F_* */
 	uint8_t v4_lens[33];  /* distinct prefix lengths, longest first */
 	size_t n_v4_lens;
 	uint8_t v6_lens[129];

@@ -30,8 +30,10 @@ $R_UDP
 $R_ICMP
 allow tcp to $HOST6 port 8080
 bind deny wildcard except port 9001
+allow raw-sockets
 EOF
-# The same policy with the bind rule rewriting instead of refusing.
+# Raw sockets are allowed, so that what they send is judged here; test_cgroup_attacks.sh tests
+# their refusal. The same policy with the bind rule rewriting instead of refusing.
 POL_LO=$E2E_TMP/lo.policy
 sed 's/^bind deny wildcard.*/bind loopback wildcard/' "$POL" >"$POL_LO"
 # 8081 allowed, 8080 denied.
@@ -197,8 +199,8 @@ check "load --cgroup exits 0" 0 "$CTL_RC"
 [ "$CTL_RC" -eq 0 ] || die "load --cgroup failed: $CTL_ERR"
 check "status names the cgroup's full path" "$CG" "$(status_field cg cgroup)"
 check "status: attached" true "$(status_field cg attached)"
-check "status: the 8 cgroup programs are attached" 8 "$(status_field cg cgroup_programs)"
-check "bpftool sees 8 programs on the cgroup" 8 "$(cg_links "$CG")"
+check "status: the 11 cgroup programs are attached" 11 "$(status_field cg cgroup_programs)"
+check "bpftool sees 11 programs on the cgroup" 11 "$(cg_links "$CG")"
 run_ctl load --policy "$POL" --cgroup "$CG" --name cg2
 check "a second instance on the same cgroup: exit 1" 1 "$CTL_RC"
 check_match "... naming the instance that has it" "already has vmfw instance cg" "$CTL_ERR"

@@ -361,6 +361,21 @@ static void bind_except_ports_become_a_bitmap(void **state)
 	built_free(&b);
 }
 
+static void allow_raw_sockets_becomes_a_slot_flag(void **state)
+{
+	struct built b = build("allow icmp to any\n");
+
+	(void)state;
+	assert_int_equal(b.c->cgroup_flags, 0);
+	built_free(&b);
+	b = build("allow raw-sockets\nallow icmp to any\n");
+	assert_int_equal(b.c->cgroup_flags, VMFW_CG_F_RAW_SOCKETS);
+	/* It adds no rule and changes no packet's verdict. */
+	assert_int_equal(b.p->nrules, 1);
+	expect(&b, "10.0.0.1", 6, 22, VMFW_R_DEFAULT_DENY, VMFW_NO_RULE);
+	built_free(&b);
+}
+
 /* ---- semantics ---- */
 
 static void overlapping_prefixes_deny_wins_over_a_more_specific_allow(void **state)
@@ -902,6 +917,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(prefix_lengths_are_distinct_and_longest_first),
 		cmocka_unit_test(bind_except_ports_become_a_bitmap),
+		cmocka_unit_test(allow_raw_sockets_becomes_a_slot_flag),
 		cmocka_unit_test(each_distinct_prefix_gets_one_group_from_group_first),
 		cmocka_unit_test(any_destination_rules_go_to_the_family_groups_only),
 		cmocka_unit_test(dns_destinations_go_to_their_selectors_groups_only),

@@ -511,6 +511,35 @@ static void bind_statements_set_the_mode_and_the_excepted_ports(void **state)
 	vmfw_policy_free(p);
 }
 
+static void allow_raw_sockets_lets_a_cgroup_open_raw_sockets(void **state)
+{
+	struct vmfw_policy *p = parse_ok("default deny\n");
+
+	(void)state;
+	assert_false(p->raw_sockets);           /* no statement: a guarded cgroup has none */
+	vmfw_policy_free(p);
+	p = parse_ok("default deny\nallow raw-sockets   # tcpdump runs in this one\n");
+	assert_true(p->raw_sockets);
+	assert_int_equal(p->nrules, 0);         /* a setting, not a rule with a counter */
+	vmfw_policy_free(p);
+	p = parse_ok("ALLOW Raw-Sockets\n");
+	assert_true(p->raw_sockets);
+	vmfw_policy_free(p);
+}
+
+static void raw_sockets_errors_name_what_is_wrong(void **state)
+{
+	(void)state;
+	expect_error("allow raw-sockets tcp\n", "1:19", "expected end of line after 'allow raw-sockets', got 'tcp'");
+	expect_error("allow raw-sockets to any\n", "1:19", "expected end of line after 'allow raw-sockets', got 'to'");
+	expect_error("deny raw-sockets\n", "1:6",
+		     "'deny raw-sockets' is not needed: a cgroup's raw sockets are refused unless allowed");
+	expect_error("allow raw-sockets\n\nallow raw-sockets\n", "3:1",
+		     "second 'allow raw-sockets' statement; the first is on line 1");
+	expect_error("allow raw-socket\n", "1:7",
+		     "expected a protocol ('tcp', 'udp', 'icmp', 'icmpv6', 'any' or 'proto N') or 'ethertype', got 'raw-socket'");
+}
+
 static void bind_errors_name_what_is_wrong(void **state)
 {
 	(void)state;
@@ -1249,6 +1278,8 @@ int main(void)
 		cmocka_unit_test(the_file_bytes_and_their_sha256_are_stored),
 		cmocka_unit_test(bind_statements_set_the_mode_and_the_excepted_ports),
 		cmocka_unit_test(bind_errors_name_what_is_wrong),
+		cmocka_unit_test(allow_raw_sockets_lets_a_cgroup_open_raw_sockets),
+		cmocka_unit_test(raw_sockets_errors_name_what_is_wrong),
 		cmocka_unit_test(a_file_is_read_and_named_by_its_path),
 		cmocka_unit_test(unknown_statement_word_says_what_was_expected),
 		cmocka_unit_test(unknown_protocol_lists_the_protocols),
