@@ -14,39 +14,6 @@
 #include "log.h"
 #include "vmfw.skel.h"
 
-int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
-{
-	m->active = bpf_map__fd(skel->maps.vmfw_active);
-	m->cfg = bpf_map__fd(skel->maps.vmfw_cfg);
-	m->prefixes = bpf_map__fd(skel->maps.vmfw_prefixes);
-	m->entries = bpf_map__fd(skel->maps.vmfw_entries);
-	m->ports = bpf_map__fd(skel->maps.vmfw_ports);
-	m->reason_stats = bpf_map__fd(skel->maps.vmfw_reason_stats);
-	m->rule_stats = bpf_map__fd(skel->maps.vmfw_rule_stats);
-	m->flows = bpf_map__fd(skel->maps.vmfw_flows);
-	m->frags = bpf_map__fd(skel->maps.vmfw_frags);
-	m->replay = bpf_map__fd(skel->maps.vmfw_replay);
-	m->inst = bpf_map__fd(skel->maps.vmfw_inst);
-	m->slot_meta = bpf_map__fd(skel->maps.vmfw_slot_meta);
-	m->rule_ctr = bpf_map__fd(skel->maps.vmfw_rule_ctr);
-	m->src = bpf_map__fd(skel->maps.vmfw_src);
-	m->v4_index = bpf_map__fd(skel->maps.vmfw_v4_index);
-	m->v6_index = bpf_map__fd(skel->maps.vmfw_v6_index);
-	m->last = bpf_map__fd(skel->maps.vmfw_last);
-	m->events = bpf_map__fd(skel->maps.vmfw_events);
-	m->evstate = bpf_map__fd(skel->maps.vmfw_evstate);
-	m->evdrops = bpf_map__fd(skel->maps.vmfw_evdrops);
-	m->bind_ports = bpf_map__fd(skel->maps.vmfw_bind_ports);
-	m->listen_ports = bpf_map__fd(skel->maps.vmfw_listen_ports);
-	m->dns_names = bpf_map__fd(skel->maps.vmfw_dns_names);
-	m->dns_resolvers = bpf_map__fd(skel->maps.vmfw_dns_resolvers);
-	m->dns_pending = bpf_map__fd(skel->maps.vmfw_dns_pending);
-	m->dns_learned = bpf_map__fd(skel->maps.vmfw_dns_learned);
-	m->dns_namerec = bpf_map__fd(skel->maps.vmfw_dns_namerec);
-	m->dns_flows = bpf_map__fd(skel->maps.vmfw_dns_flows);
-	return 0;
-}
-
 int vmfw_events_not_recorded(const struct vmfw_maps *m, __u64 *count)
 {
 	int ncpus = libbpf_num_possible_cpus(), i;
