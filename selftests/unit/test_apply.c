@@ -19,6 +19,7 @@
 #include "instance.h"
 #include "log.h"
 #include "pkt.h"
+#include "eval.h"
 #include "policy.h"
 #include "replay.h"
 

@@ -14,6 +14,7 @@
 
 #include "dns.h"
 #include "dnsgen.h"
+#include "eval.h"
 #include "policy.h"
 
 struct built {
@@ -272,8 +273,8 @@ static void selectors_tag_the_names_they_match(void **state)
 	(void)state;
 	assert_int_equal(b.p->ndns_selectors, 3);
 	assert_int_equal(b.p->rules[3].dns_sel, 0);
-	assert_int_equal(b.c->n_dns_selectors, 3);
-	assert_int_equal(b.c->dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_DEST);
+	assert_int_equal(b.c->cfg.n_dns_selectors, 3);
+	assert_int_equal(b.c->cfg.dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_DEST);
 	m = ask(&b, "registry.docker.io");
 	print_message("registry.docker.io: tags %#x\n", m.tags);
 	assert_int_equal(m.tags, 0x3);
@@ -330,10 +331,10 @@ static void settings_and_resolvers_are_carried_over(void **state)
 			       "dns drop\ndns max-ttl 30\ndns grace 0\n");
 
 	(void)state;
-	assert_int_equal(b.c->dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_RESOLVERS);
-	assert_int_equal(b.c->dns_action, VMFW_DNS_DROP);
-	assert_int_equal(b.c->dns_max_ttl, 30);
-	assert_int_equal(b.c->dns_grace, 0);
+	assert_int_equal(b.c->cfg.dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_RESOLVERS);
+	assert_int_equal(b.c->cfg.dns_action, VMFW_DNS_DROP);
+	assert_int_equal(b.c->cfg.dns_max_ttl, 30);
+	assert_int_equal(b.c->cfg.dns_grace, 0);
 	print_message("a repeated resolver is kept once\n");
 	assert_int_equal(b.c->n_dns_resolvers, 2);
 	assert_int_equal(b.c->dns_resolvers[1].family, VMFW_F_IPV6);
@@ -342,14 +343,14 @@ static void settings_and_resolvers_are_carried_over(void **state)
 	b = build("allow dns a.com\n");
 	print_message("defaults: refuse, max-ttl %u, grace %u\n", VMFW_DNS_DEFAULT_MAX_TTL,
 		      VMFW_DNS_DEFAULT_GRACE);
-	assert_int_equal(b.c->dns_flags, VMFW_DNS_F_ON);
-	assert_int_equal(b.c->dns_action, VMFW_DNS_REFUSE);
-	assert_int_equal(b.c->dns_max_ttl, VMFW_DNS_DEFAULT_MAX_TTL);
-	assert_int_equal(b.c->dns_grace, VMFW_DNS_DEFAULT_GRACE);
+	assert_int_equal(b.c->cfg.dns_flags, VMFW_DNS_F_ON);
+	assert_int_equal(b.c->cfg.dns_action, VMFW_DNS_REFUSE);
+	assert_int_equal(b.c->cfg.dns_max_ttl, VMFW_DNS_DEFAULT_MAX_TTL);
+	assert_int_equal(b.c->cfg.dns_grace, VMFW_DNS_DEFAULT_GRACE);
 	built_free(&b);
 
 	b = build("allow tcp to any\n");
-	assert_int_equal(b.c->dns_flags, 0);
+	assert_int_equal(b.c->cfg.dns_flags, 0);
 	assert_int_equal(b.c->n_dns_names, 0);
 	built_free(&b);
 }
