@@ -62,7 +62,7 @@ $(BUILD)/vmfwctl: $(CTL_OBJS) $(LOADER_OBJS)
 # vmfwctl); -Werror=unused-function makes an unregistered test a build error.
 UNIT_LIB_OBJS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/lib/%.o,\
 	$(filter-out $(UNIT_SRCS),$(wildcard selftests/unit/*.c)))
-UNIT_HDRS := $(wildcard selftests/unit/*.h)
+UNIT_HDRS := $(wildcard selftests/unit/*.h selftests/lib/*.h)
 $(BUILD)/selftests/lib/%.o: selftests/unit/%.c $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
@@ -71,7 +71,7 @@ $(BUILD)/selftests/lib/%.o: selftests/unit/%.c $(HDRS) $(UNIT_HDRS)
 $(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(UNIT_LIB_OBJS) $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Werror=unused-function $< $(LOADER_OBJS) $(UNIT_LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Iselftests/lib -Werror=unused-function $< $(LOADER_OBJS) $(UNIT_LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
 
 # Programs the end-to-end tests attach beside vmfw's: allow_all below vmfw's in a cgroup, to show
 # it cannot switch vmfw off; xdp_pass on a VM-side veth end, so that vmfw's XDP_TX reaches it.

@@ -15,6 +15,7 @@
 #include "dns.h"
 #include "dnsgen.h"
 #include "eval.h"
+#include "pktbuild.h"
 #include "policy.h"
 
 struct built {
@@ -59,7 +60,7 @@ static struct vmfw_dns_match ask(const struct built *b, const char *name)
 {
 	uint8_t wire[300];
 
-	return both(b, wire, dg_wire(name, wire));
+	return both(b, wire, pb_dns_name_wire(name, wire));
 }
 
 #define expect_rule(b, name, r) do {                                                   \
@@ -83,7 +84,7 @@ static void encoding_is_the_reversed_dotted_lower_case_name_with_a_nul(void **st
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t wl = strcmp(cases[i].name, ".") ? dg_wire(cases[i].name, wire) : (wire[0] = 0, 1);
+		size_t wl = strcmp(cases[i].name, ".") ? pb_dns_name_wire(cases[i].name, wire) : (wire[0] = 0, 1);
 		int n = vmfw_dns_encode_wire(wire, wl, out);
 
 		print_message("%s -> %s\\0\n", cases[i].name, cases[i].enc);
@@ -376,7 +377,7 @@ static void table_lookup_equals_the_scan_on_random_policies_and_names(void **sta
 			size_t wl;
 
 			dg_name(&s, name, sizeof(name), 1);
-			wl = dg_wire(name, wire);
+			wl = pb_dns_name_wire(name, wire);
 			/* Now and then a label that holds a dot or a NUL: it must never match. */
 			if (!dg_pick(&s, 50) && wl > 3)
 				wire[1 + dg_pick(&s, wire[0])] = dg_pick(&s, 2) ? '.' : '\0';
