@@ -71,7 +71,17 @@ $(BUILD)/selftests/lib/%.o: selftests/unit/%.c $(HDRS) $(UNIT_HDRS)
 $(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(UNIT_LIB_OBJS) $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Iselftests/lib -Werror=unused-function $< $(LOADER_OBJS) $(UNIT_LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Iselftests/lib -Ictl -Werror=unused-function $< $(CTL_UNDER_TEST) $(LOADER_OBJS) $(UNIT_LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+# A test of a ctl/ file links vmfwctl's objects, its main() renamed so that the test's runs.
+CTL_TEST_OBJS := $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJS)) $(BUILD)/selftests/ctl_main.o
+$(BUILD)/selftests/ctl_main.o: $(BUILD)/ctl/main.o
+	@mkdir -p $(@D)
+	$(call msg,OBJCOPY,$@)
+	$(Q)objcopy --redefine-sym main=vmfwctl_main $< $@
+
+$(BUILD)/selftests/test_replay_diff: CTL_UNDER_TEST = $(CTL_TEST_OBJS)
+$(BUILD)/selftests/test_replay_diff: $(CTL_TEST_OBJS)
 
 # Programs the end-to-end tests attach beside vmfw's: allow_all below vmfw's in a cgroup, to show
 # it cannot switch vmfw off; xdp_pass on a VM-side veth end, so that vmfw's XDP_TX reaches it.
