@@ -58,11 +58,30 @@ $(BUILD)/vmfwctl: $(CTL_OBJS) $(LOADER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-# Unit tests link the loader objects; -Werror=unused-function makes an unregistered test a build error.
-$(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(HDRS)
+# Unit tests link the loader objects and the test-only units (reference evaluators, not in
+# vmfwctl); -Werror=unused-function makes an unregistered test a build error.
+UNIT_LIB_OBJS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/lib/%.o,\
+	$(filter-out $(UNIT_SRCS),$(wildcard selftests/unit/*.c)))
+UNIT_HDRS := $(wildcard selftests/unit/*.h selftests/lib/*.h)
+$(BUILD)/selftests/lib/%.o: selftests/unit/%.c $(HDRS) $(UNIT_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Werror=unused-function $< $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/selftests/test_%: selftests/unit/test_%.c $(LOADER_OBJS) $(UNIT_LIB_OBJS) $(HDRS) $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iselftests/lib -Ictl -Werror=unused-function $< $(CTL_UNDER_TEST) $(LOADER_OBJS) $(UNIT_LIB_OBJS) -o $@ $(LDFLAGS) $(LDLIBS) -lcmocka
+
+# A test of a ctl/ file links vmfwctl's objects, its main() renamed so that the test's runs.
+CTL_TEST_OBJS := $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJS)) $(BUILD)/selftests/ctl_main.o
+$(BUILD)/selftests/ctl_main.o: $(BUILD)/ctl/main.o
+	@mkdir -p $(@D)
+	$(call msg,OBJCOPY,$@)
+	$(Q)objcopy --redefine-sym main=vmfwctl_main $< $@
+
+$(BUILD)/selftests/test_replay_diff: CTL_UNDER_TEST = $(CTL_TEST_OBJS)
+$(BUILD)/selftests/test_replay_diff: $(CTL_TEST_OBJS)
 
 # Programs the end-to-end tests attach beside vmfw's: allow_all below vmfw's in a cgroup, to show
 # it cannot switch vmfw off; xdp_pass on a VM-side veth end, so that vmfw's XDP_TX reaches it.
@@ -72,7 +91,7 @@ $(BUILD)/selftests/%.bpf.o: selftests/e2e/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-unit: $(UNIT_BINS) $(E2E_BPF_OBJS)
+unit: $(UNIT_BINS) $(UNIT_LIB_OBJS) $(E2E_BPF_OBJS)
 
 # What the verifier did with each program (instructions processed, size, stack): recorded before
 # and after a data-path change. Needs root: it loads every program, cgroup ones included.

@@ -191,14 +191,14 @@ static void frag_key_of(const struct vmfw_flow *f, const struct vmfw_flow_fragin
 }
 
 /* The packet's flow; a later fragment belongs to the flow of the first fragment it follows. */
-static int flow_of(struct diff *d, const struct vmfw_packet *pkt, struct vmfw_flow *f)
+static int flow_of(struct diff *d, const struct vmfw_dissect *dis, struct vmfw_flow *f)
 {
 	struct vmfw_flow_fraginfo fi;
 	struct frag_entry *fe;
 	struct frag_key k;
 	int err;
 
-	vmfw_flow_of(pkt->data, pkt->len, f, &fi);
+	vmfw_flow_from(dis, f, &fi);
 	if (fi.frag == VMFW_FLOW_FRAG_NONE)
 		return 0;
 	frag_key_of(f, &fi, &k);
@@ -216,7 +216,7 @@ static int flow_of(struct diff *d, const struct vmfw_packet *pkt, struct vmfw_fl
 }
 
 static int record_change(struct diff *d, const struct vmfw_flow *f, const struct vmfw_result *o,
-			 const struct vmfw_result *n, unsigned long long index, const struct vmfw_packet *pkt)
+			 const struct vmfw_result *n, unsigned long long index, const struct vmfw_dissect *dis)
 {
 	/* A packet answered from the data path (tx) is stopped as a dropped one is: going from
 	 * either to the other is a change, and counts as blocked. */
@@ -238,7 +238,7 @@ static int record_change(struct diff *d, const struct vmfw_flow *f, const struct
 	if (!d->json && ch->n < TEXT_ROWS) {
 		char summary[256];
 
-		vmfw_packet_summary(pkt->data, pkt->len, summary, sizeof(summary));
+		vmfw_summary_format(dis, summary, sizeof(summary));
 		ch->rows[ch->n] = strdup(summary);
 		if (!ch->rows[ch->n])
 			return -ENOMEM;
@@ -265,6 +265,7 @@ static int record_change(struct diff *d, const struct vmfw_flow *f, const struct
 static int judge(struct diff *d, const struct vmfw_packet *pkt, unsigned long long index)
 {
 	struct vmfw_result res[2];
+	struct vmfw_dissect dis;
 	struct vmfw_flow f;
 	int i, err;
 
@@ -274,14 +275,15 @@ static int judge(struct diff *d, const struct vmfw_packet *pkt, unsigned long lo
 	}
 	d->t.packets++;
 	/* Every packet's flow, not only the changed ones': first fragments must be remembered. */
-	err = flow_of(d, pkt, &f);
+	vmfw_dissect(pkt->data, pkt->len, &dis);
+	err = flow_of(d, &dis, &f);
 	if (err)
 		return err;
 	if (res[0].verdict == res[1].verdict) {
 		d->t.reattributed += !same_attribution(d, &res[0], &res[1]);
 		return 0;
 	}
-	return record_change(d, &f, &res[0], &res[1], index, pkt);
+	return record_change(d, &f, &res[0], &res[1], index, &dis);
 }
 
 static const char *verdict_name(int v)

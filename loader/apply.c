@@ -1,4 +1,5 @@
-/* Policy application: fill the idle slot from a compiled policy, flip the generation, clear the old slot. */
+/* Policy application: write a compiled policy's map images to the idle slot, flip the generation,
+ * clear the old slot. */
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
@@ -13,40 +14,6 @@
 #include "instance.h"
 #include "log.h"
 #include "vmfw.skel.h"
-
-int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m)
-{
-	m->active = bpf_map__fd(skel->maps.vmfw_active);
-	m->cfg = bpf_map__fd(skel->maps.vmfw_cfg);
-	m->prefixes = bpf_map__fd(skel->maps.vmfw_prefixes);
-	m->entries = bpf_map__fd(skel->maps.vmfw_entries);
-	m->ports = bpf_map__fd(skel->maps.vmfw_ports);
-	m->reason_stats = bpf_map__fd(skel->maps.vmfw_reason_stats);
-	m->rule_stats = bpf_map__fd(skel->maps.vmfw_rule_stats);
-	m->flows = bpf_map__fd(skel->maps.vmfw_flows);
-	m->frags = bpf_map__fd(skel->maps.vmfw_frags);
-	m->replay = bpf_map__fd(skel->maps.vmfw_replay);
-	m->inst = bpf_map__fd(skel->maps.vmfw_inst);
-	m->slot_meta = bpf_map__fd(skel->maps.vmfw_slot_meta);
-	m->rule_ctr = bpf_map__fd(skel->maps.vmfw_rule_ctr);
-	m->src = bpf_map__fd(skel->maps.vmfw_src);
-	m->v4_index = bpf_map__fd(skel->maps.vmfw_v4_index);
-	m->v6_index = bpf_map__fd(skel->maps.vmfw_v6_index);
-	m->last = bpf_map__fd(skel->maps.vmfw_last);
-	m->events = bpf_map__fd(skel->maps.vmfw_events);
-	m->evstate = bpf_map__fd(skel->maps.vmfw_evstate);
-	m->evdrops = bpf_map__fd(skel->maps.vmfw_evdrops);
-	m->bind_ports = bpf_map__fd(skel->maps.vmfw_bind_ports);
-	m->accepted = bpf_map__fd(skel->maps.vmfw_accepted);
-	m->dns_self = bpf_map__fd(skel->maps.vmfw_dns_self);
-	m->dns_names = bpf_map__fd(skel->maps.vmfw_dns_names);
-	m->dns_resolvers = bpf_map__fd(skel->maps.vmfw_dns_resolvers);
-	m->dns_pending = bpf_map__fd(skel->maps.vmfw_dns_pending);
-	m->dns_learned = bpf_map__fd(skel->maps.vmfw_dns_learned);
-	m->dns_namerec = bpf_map__fd(skel->maps.vmfw_dns_namerec);
-	m->dns_flows = bpf_map__fd(skel->maps.vmfw_dns_flows);
-	return 0;
-}
 
 int vmfw_events_not_recorded(const struct vmfw_maps *m, __u64 *count)
 {
@@ -365,10 +332,8 @@ static int fill_dns(const struct vmfw_maps *m, const struct vmfw_compiled *c, __
 	for (i = 0; i < c->n_dns_resolvers; i++) {
 		struct vmfw_dns_resolver_key *k = (struct vmfw_dns_resolver_key *)keys + i;
 
-		memset(k, 0, sizeof(*k));
+		*k = c->dns_resolvers[i];
 		k->slot = (__u8)slot;
-		k->family = c->dns_resolvers[i].family;
-		memcpy(k->addr, c->dns_resolvers[i].addr, 16);
 		((__u32 *)vals)[i] = 1;
 	}
 	err = update_batch(m->dns_resolvers, keys, sizeof(struct vmfw_dns_resolver_key), vals,
@@ -395,11 +360,12 @@ static int fill_dns(const struct vmfw_maps *m, const struct vmfw_compiled *c, __
 			    sizeof(struct vmfw_dns_entry), c->n_dns_names, "DNS name");
 }
 
+/* Writes the compiled images to a slot's maps, with the slot in every key and the counter ids
+ * next to the rules. */
 static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 		     const struct vmfw_compiled *c, __u32 slot, const __u32 *ids)
 {
 	size_t nchunks = (p->src_len + VMFW_SRC_CHUNK - 1) / VMFW_SRC_CHUNK, i;
-	struct vmfw_slot_cfg cfg = {};
 	struct vmfw_slot_meta meta = {};
 	size_t kbytes = 131072 * sizeof(__u32), vbytes = nchunks * sizeof(struct vmfw_src_chunk);
 	void *keys = NULL, *vals = NULL;
@@ -413,8 +379,6 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	NEED(kbytes, nchunks * sizeof(struct vmfw_src_key));
 	NEED(vbytes, p->nrules * sizeof(__u32));
 	NEED(vbytes, 131072 * sizeof(__u16));
-	NEED(vbytes, 65536 * sizeof(struct vmfw_v4_index));
-	NEED(vbytes, 65536 * sizeof(struct vmfw_v6_index));
 	NEED(vbytes, c->nprefixes * sizeof(__u32));
 	NEED(vbytes, c->nentries * sizeof(struct vmfw_entry_val));
 	NEED(kbytes, c->n_dns_names * sizeof(struct vmfw_dns_key));
@@ -438,69 +402,31 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 	if (err)
 		goto out;
 
-	for (i = 0; i < 131072; i++) {
+	for (i = 0; i < 131072; i++)
 		((__u32 *)keys)[i] = VMFW_PORT_INDEX(slot, i >= 65536, i & 0xffff);
-		((__u16 *)vals)[i] = c->port_class[i >= 65536][i & 0xffff];
-	}
-	err = update_batch(m->ports, keys, sizeof(__u32), vals, sizeof(__u16), 131072, "port class");
+	err = update_batch(m->ports, keys, sizeof(__u32), c->port_class, sizeof(__u16), 131072,
+			   "port class");
 	if (err)
 		goto out;
 
-	for (i = 0; i < 1024; i++) {
+	for (i = 0; i < 1024; i++)
 		((__u32 *)keys)[i] = VMFW_BIND_PORT_WORD(slot, i * 64);
-		((__u64 *)vals)[i] = c->bind_except[i];
-	}
-	err = update_batch(m->bind_ports, keys, sizeof(__u32), vals, sizeof(__u64), 1024,
+	err = update_batch(m->bind_ports, keys, sizeof(__u32), c->bind_except, sizeof(__u64), 1024,
 			   "bind port");
 	if (err)
 		goto out;
 
-	/* The IPv4 index: which prefix lengths a lookup in each /16 and /24 must probe. */
-	memset(vals, 0, 65536 * sizeof(struct vmfw_v4_index));
-	for (i = 0; i < c->nprefixes; i++) {
-		const struct vmfw_cprefix *pf = &c->prefixes[i];
-		struct vmfw_v4_index *ix = (struct vmfw_v4_index *)vals;
-		__u32 hi = ((__u32)pf->addr[0] << 8) | pf->addr[1], n, j;
-
-		if (pf->family != VMFW_F_IPV4)
-			continue;
-		n = pf->plen >= 16 ? 1 : 1u << (16 - pf->plen);
-		for (j = 0; j < n; j++)
-			ix[hi + j].lens |= 1ull << pf->plen;
-		if (pf->plen < 16)
-			continue;
-		n = pf->plen >= 24 ? 1 : 1u << (24 - pf->plen);
-		for (j = pf->addr[2]; j < pf->addr[2] + n; j++)
-			ix[hi].b24[j >> 6] |= 1ull << (j & 63);
-	}
 	for (i = 0; i < 65536; i++)
 		((__u32 *)keys)[i] = VMFW_V4_INDEX(slot, i);
-	err = update_batch(m->v4_index, keys, sizeof(__u32), vals, sizeof(struct vmfw_v4_index), 65536,
-			   "IPv4 index");
+	err = update_batch(m->v4_index, keys, sizeof(__u32), c->v4_index, sizeof(struct vmfw_v4_index),
+			   65536, "IPv4 index");
 	if (err)
 		goto out;
 
-	/* The IPv6 index: lengths of /32 and more by a hash of the first 32 bits; shorter ones
-	 * go to the slot's settings below. */
-	memset(vals, 0, 65536 * sizeof(struct vmfw_v6_index));
-	for (i = 0; i < c->nprefixes; i++) {
-		const struct vmfw_cprefix *pf = &c->prefixes[i];
-		struct vmfw_v6_index *ix = (struct vmfw_v6_index *)vals;
-		__u32 hi = ((__u32)pf->addr[0] << 24) | ((__u32)pf->addr[1] << 16) |
-			   ((__u32)pf->addr[2] << 8) | pf->addr[3];
-		unsigned l = (unsigned)pf->plen - 32;
-
-		if (pf->family != VMFW_F_IPV6)
-			continue;
-		if (pf->plen < 32)
-			cfg.v6_short_lens |= 1u << pf->plen;
-		else
-			ix[VMFW_V6_HASH(hi)].lens[l / 64] |= 1ull << (l % 64);
-	}
 	for (i = 0; i < 65536; i++)
 		((__u32 *)keys)[i] = slot * 65536u + (__u32)i;  /* entry i of the slot's half */
-	err = update_batch(m->v6_index, keys, sizeof(__u32), vals, sizeof(struct vmfw_v6_index), 65536,
-			   "IPv6 index");
+	err = update_batch(m->v6_index, keys, sizeof(__u32), c->v6_index, sizeof(struct vmfw_v6_index),
+			   65536, "IPv6 index");
 	if (err)
 		goto out;
 
@@ -568,18 +494,7 @@ static int fill_slot(const struct vmfw_maps *m, const struct vmfw_policy *p,
 		goto out;
 	}
 
-	cfg.default_allow = c->default_allow;
-	cfg.events_rate = c->events_rate;
-	cfg.bind_mode = c->bind_mode;
-	cfg.cgroup_flags = c->cgroup_flags;
-	cfg.n_ethertypes = (__u8)c->nethertypes;
-	memcpy(cfg.ethertypes, c->ethertypes, sizeof(cfg.ethertypes));
-	cfg.dns_flags = c->dns_flags;
-	cfg.dns_action = c->dns_action;
-	cfg.n_dns_selectors = c->n_dns_selectors;
-	cfg.dns_max_ttl = c->dns_max_ttl;
-	cfg.dns_grace = c->dns_grace;
-	if (bpf_map_update_elem(m->cfg, &slot, &cfg, BPF_ANY))
+	if (bpf_map_update_elem(m->cfg, &slot, &c->cfg, BPF_ANY))
 		err = vmfw_err_r(-errno, "cannot store the policy settings: %s", strerror(errno));
 out:
 	free(keys);

@@ -1,4 +1,4 @@
-/* Policy compiler (rules -> the BPF program's prefix, entry and port-class tables) and its two evaluators. */
+/* Policy compiler: rules -> the images of the BPF program's policy maps (policy.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +45,6 @@ struct cstate {
 	uint32_t *grules;          /* rule indices of the group being built, ascending */
 	size_t ngrules, grules_cap;
 };
-
-static bool prefix_covers(const uint8_t *net, uint8_t plen, const uint8_t *addr)
-{
-	unsigned full = plen / 8, rem = plen % 8;
-
-	if (memcmp(net, addr, full) != 0)
-		return false;
-	if (!rem)
-		return true;
-	return ((net[full] ^ addr[full]) & (uint8_t)(0xff00u >> rem)) == 0;
-}
 
 static int key_cmp(uint8_t fa, const uint8_t *aa, uint8_t pa, uint8_t fb, const uint8_t *ab,
 		   uint8_t pb)
@@ -349,10 +338,8 @@ static int prefix_groups(struct cstate *cs)
 	struct vmfw_compiled *c = cs->c;
 	struct anc stack[130];     /* nested prefixes of one family are at most 129 deep */
 	size_t nitems = 0, i, j, r, d, depth = 0;
-	bool v4_len[33] = { 0 }, v6_len[129] = { 0 };
 	struct item *items;
 	int err = 0;
-	int l;
 
 	for (r = 0; r < p->nrules; r++)
 		nitems += p->rules[r].ndests;
@@ -398,10 +385,6 @@ static int prefix_groups(struct cstate *cs)
 		cp->plen = it->plen;
 		memcpy(cp->addr, it->addr, 16);
 		cp->group = VMFW_GROUP_FIRST + (uint32_t)j;
-		if (it->family == VMFW_F_IPV4)
-			v4_len[it->plen] = true;
-		else
-			v6_len[it->plen] = true;
 
 		cs->ngrules = 0;
 		for (; i < nitems && !key_cmp(items[i].family, items[i].addr, items[i].plen,
@@ -415,7 +398,7 @@ static int prefix_groups(struct cstate *cs)
 			const struct vmfw_cprefix *a = &c->prefixes[stack[depth - 1].prefix];
 
 			if (a->family == cp->family && a->plen < cp->plen &&
-			    prefix_covers(a->addr, a->plen, cp->addr))
+			    vmfw_prefix_covers(a->addr, a->plen, cp->addr))
 				break;
 			depth--;
 		}
@@ -428,15 +411,49 @@ static int prefix_groups(struct cstate *cs)
 		depth++;
 	}
 
-	for (l = 32; l >= 0; l--)
-		if (v4_len[l])
-			c->v4_lens[c->n_v4_lens++] = (uint8_t)l;
-	for (l = 128; l >= 0; l--)
-		if (v6_len[l])
-			c->v6_lens[c->n_v6_lens++] = (uint8_t)l;
 out:
 	free(items);
 	return err;
+}
+
+/* The indexes a lookup reads before it probes the prefix table (vmfw_abi.h says what each bit
+ * means): IPv4 by /16 and /24, IPv6 by a hash of the first 32 bits, and the IPv6 lengths below 32
+ * in the slot's settings. */
+static int prefix_index(struct vmfw_compiled *c)
+{
+	size_t i;
+
+	c->v4_index = calloc(65536, sizeof(*c->v4_index));
+	c->v6_index = calloc(65536, sizeof(*c->v6_index));
+	if (!c->v4_index || !c->v6_index)
+		return -ENOMEM;
+	for (i = 0; i < c->nprefixes; i++) {
+		const struct vmfw_cprefix *pf = &c->prefixes[i];
+
+		if (pf->family == VMFW_F_IPV4) {
+			struct vmfw_v4_index *ix = c->v4_index;
+			uint32_t hi = ((uint32_t)pf->addr[0] << 8) | pf->addr[1], n, j;
+
+			n = pf->plen >= 16 ? 1 : 1u << (16 - pf->plen);
+			for (j = 0; j < n; j++)
+				ix[hi + j].lens |= 1ull << pf->plen;
+			if (pf->plen < 16)
+				continue;
+			n = pf->plen >= 24 ? 1 : 1u << (24 - pf->plen);
+			for (j = pf->addr[2]; j < pf->addr[2] + n; j++)
+				ix[hi].b24[j >> 6] |= 1ull << (j & 63);
+		} else {
+			uint32_t hi = ((uint32_t)pf->addr[0] << 24) | ((uint32_t)pf->addr[1] << 16) |
+				      ((uint32_t)pf->addr[2] << 8) | pf->addr[3];
+			unsigned l = (unsigned)pf->plen - 32;
+
+			if (pf->plen < 32)
+				c->cfg.v6_short_lens |= 1u << pf->plen;
+			else
+				c->v6_index[VMFW_V6_HASH(hi)].lens[l / 64] |= 1ull << (l % 64);
+		}
+	}
+	return 0;
 }
 
 /* @dns destinations: selector s's rules form group VMFW_GROUP_DNS(s), built like the any groups.
@@ -665,6 +682,8 @@ void vmfw_compiled_free(struct vmfw_compiled *c)
 {
 	if (!c)
 		return;
+	free(c->v4_index);
+	free(c->v6_index);
 	free(c->prefixes);
 	free(c->entries);
 	free(c->dns_names);
@@ -690,12 +709,12 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 	if (!c)
 		return -ENOMEM;
 	cs.c = c;
-	c->default_allow = p->default_allow;
-	c->events_rate = p->events_rate;
-	memcpy(c->ethertypes, p->ethertypes, sizeof(c->ethertypes));
-	c->nethertypes = p->nethertypes;
-	c->bind_mode = p->bind_mode;
-	c->cgroup_flags = p->raw_sockets ? VMFW_CG_F_RAW_SOCKETS : 0;
+	c->cfg.default_allow = p->default_allow;
+	c->cfg.events_rate = p->events_rate;
+	memcpy(c->cfg.ethertypes, p->ethertypes, sizeof(c->cfg.ethertypes));
+	c->cfg.n_ethertypes = (uint8_t)p->nethertypes;
+	c->cfg.bind_mode = p->bind_mode;
+	c->cfg.cgroup_flags = p->raw_sockets ? VMFW_CG_F_RAW_SOCKETS : 0;
 	for (i = 0; i < p->nbind_except; i++) {
 		unsigned port;
 
@@ -703,17 +722,20 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 			c->bind_except[port >> 6] |= 1ull << (port & 63);
 	}
 	if (p->dns_on) {
-		c->dns_flags = VMFW_DNS_F_ON;
+		c->cfg.dns_flags = VMFW_DNS_F_ON;
 		if (p->ndns_resolvers)
-			c->dns_flags |= VMFW_DNS_F_RESOLVERS;
+			c->cfg.dns_flags |= VMFW_DNS_F_RESOLVERS;
 		if (p->ndns_selectors)
-			c->dns_flags |= VMFW_DNS_F_DEST;
+			c->cfg.dns_flags |= VMFW_DNS_F_DEST;
 	}
-	c->dns_action = p->dns_action;
-	c->dns_max_ttl = p->dns_max_ttl;
-	c->dns_grace = p->dns_grace;
-	c->n_dns_selectors = (uint8_t)p->ndns_selectors;
-	memcpy(c->dns_resolvers, p->dns_resolvers, sizeof(c->dns_resolvers));
+	c->cfg.dns_action = p->dns_action;
+	c->cfg.dns_max_ttl = p->dns_max_ttl;
+	c->cfg.dns_grace = p->dns_grace;
+	c->cfg.n_dns_selectors = (uint8_t)p->ndns_selectors;
+	for (i = 0; i < p->ndns_resolvers; i++) {
+		c->dns_resolvers[i].family = p->dns_resolvers[i].family;
+		memcpy(c->dns_resolvers[i].addr, p->dns_resolvers[i].addr, 16);
+	}
 	c->n_dns_resolvers = p->ndns_resolvers;
 
 	err = port_classes(&cs);
@@ -723,6 +745,8 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 		err = any_groups(&cs);
 	if (!err)
 		err = prefix_groups(&cs);
+	if (!err)
+		err = prefix_index(c);
 	if (!err)
 		err = dns_groups(&cs);
 	if (!err)
@@ -740,176 +764,4 @@ int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled *
 	}
 	*out = c;
 	return 0;
-}
-
-static bool ports_match(const struct vmfw_rule *r, uint8_t proto, uint16_t dport)
-{
-	size_t i;
-
-	if (!r->nports)
-		return true;
-	if (proto != PROTO_TCP && proto != PROTO_UDP)
-		return false;
-	for (i = 0; i < r->nports; i++)
-		if (dport >= r->ports[i].lo && dport <= r->ports[i].hi)
-			return true;
-	return false;
-}
-
-static bool dest_match(const struct vmfw_rule *r, uint8_t family, const uint8_t daddr[16])
-{
-	uint8_t bit = family == VMFW_F_IPV4 ? VMFW_FAM_V4 : VMFW_FAM_V6;
-	size_t i;
-
-	if (r->any_families & bit)
-		return true;
-	for (i = 0; i < r->ndests; i++)
-		if (r->dests[i].family == family &&
-		    prefix_covers(r->dests[i].addr, r->dests[i].plen, daddr))
-			return true;
-	return false;
-}
-
-static void decide(bool default_allow, uint32_t deny, uint32_t allow, struct vmfw_match *m)
-{
-	if (deny != VMFW_NO_RULE) {
-		m->verdict = VMFW_DROP;
-		m->reason = VMFW_R_RULE_DENY;
-		m->rule = deny;
-	} else if (allow != VMFW_NO_RULE) {
-		m->verdict = VMFW_PASS;
-		m->reason = VMFW_R_RULE_ALLOW;
-		m->rule = allow;
-	} else {
-		m->verdict = default_allow ? VMFW_PASS : VMFW_DROP;
-		m->reason = default_allow ? VMFW_R_DEFAULT_ALLOW : VMFW_R_DEFAULT_DENY;
-		m->rule = VMFW_NO_RULE;
-	}
-}
-
-void vmfw_policy_eval(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
-		      uint8_t proto, uint16_t dport, struct vmfw_match *m)
-{
-	vmfw_policy_eval_tags(p, family, daddr, proto, dport, 0, m);
-}
-
-void vmfw_policy_eval_tags(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
-			   uint8_t proto, uint16_t dport, uint32_t tags, struct vmfw_match *m)
-{
-	uint32_t deny = VMFW_NO_RULE, allow = VMFW_NO_RULE;
-	size_t i;
-
-	for (i = 0; i < p->nrules && deny == VMFW_NO_RULE; i++) {
-		const struct vmfw_rule *r = &p->rules[i];
-		bool dest;
-
-		/* `allow dns` rules judge DNS questions, never addresses. */
-		if (r->kind != VMFW_RULE_IP)
-			continue;
-		if (r->proto != VMFW_PROTO_ANY && r->proto != proto)
-			continue;
-		if (r->dns_sel >= 0)
-			dest = (tags >> r->dns_sel) & 1u;
-		else
-			dest = dest_match(r, family, daddr);
-		if (!dest || !ports_match(r, proto, dport))
-			continue;
-		if (r->deny)
-			deny = (uint32_t)i;
-		else if (allow == VMFW_NO_RULE)
-			allow = (uint32_t)i;
-	}
-	decide(p->default_allow, deny, allow, m);
-}
-
-static const struct vmfw_centry *find_entry(const struct vmfw_compiled *c, uint32_t group,
-					    uint16_t proto, uint16_t pclass)
-{
-	size_t lo = 0, hi = c->nentries;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct vmfw_centry *e = &c->entries[mid];
-		int d = e->group != group ? (e->group < group ? -1 : 1)
-			: e->proto != proto ? (e->proto < proto ? -1 : 1)
-			: e->pclass != pclass ? (e->pclass < pclass ? -1 : 1) : 0;
-
-		if (!d)
-			return e;
-		if (d < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-static uint32_t find_group(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16])
-{
-	const uint8_t *lens = family == VMFW_F_IPV4 ? c->v4_lens : c->v6_lens;
-	size_t n = family == VMFW_F_IPV4 ? c->n_v4_lens : c->n_v6_lens, i;
-	uint8_t key[16];
-
-	for (i = 0; i < n; i++) {
-		unsigned plen = lens[i], b;
-		size_t lo = 0, hi = c->nprefixes;
-
-		memset(key, 0, sizeof(key));
-		memcpy(key, daddr, family == VMFW_F_IPV4 ? 4 : 16);
-		for (b = plen; b < 128; b++)
-			key[b / 8] &= (uint8_t)~(0x80u >> (b % 8));
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const struct vmfw_cprefix *cp = &c->prefixes[mid];
-			int d = key_cmp(cp->family, cp->addr, cp->plen, family, key, (uint8_t)plen);
-
-			if (!d)
-				return cp->group;
-			if (d < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-	}
-	return VMFW_NO_RULE;
-}
-
-void vmfw_compiled_eval(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16],
-			uint8_t proto, uint16_t dport, struct vmfw_match *m)
-{
-	vmfw_compiled_eval_tags(c, family, daddr, proto, dport, 0, m);
-}
-
-void vmfw_compiled_eval_tags(const struct vmfw_compiled *c, uint8_t family,
-			     const uint8_t daddr[16], uint8_t proto, uint16_t dport, uint32_t tags,
-			     struct vmfw_match *m)
-{
-	uint32_t deny = VMFW_NO_RULE, allow = VMFW_NO_RULE, groups[2 + VMFW_MAX_DNS_SELECTORS];
-	uint16_t pclass = VMFW_PCLASS_ALL;
-	int g, k, ngroups = 2;
-	uint32_t s;
-
-	if (proto == PROTO_TCP || proto == PROTO_UDP)
-		pclass = c->port_class[proto == PROTO_UDP][dport];
-	groups[0] = find_group(c, family, daddr);
-	groups[1] = family == VMFW_F_IPV4 ? VMFW_GROUP_ANY_V4 : VMFW_GROUP_ANY_V6;
-	for (s = 0; s < c->n_dns_selectors; s++)
-		if ((tags >> s) & 1u)
-			groups[ngroups++] = VMFW_GROUP_DNS(s);
-	for (g = 0; g < ngroups; g++) {
-		const struct vmfw_centry *cand[3];
-
-		if (groups[g] == VMFW_NO_RULE)
-			continue;
-		cand[0] = pclass != VMFW_PCLASS_ALL ? find_entry(c, groups[g], proto, pclass) : NULL;
-		cand[1] = find_entry(c, groups[g], proto, VMFW_PCLASS_ALL);
-		cand[2] = find_entry(c, groups[g], VMFW_PROTO_ANY, VMFW_PCLASS_ALL);
-		for (k = 0; k < 3; k++) {
-			if (!cand[k])
-				continue;
-			deny = min_rule(deny, cand[k]->deny_rule);
-			allow = min_rule(allow, cand[k]->allow_rule);
-		}
-	}
-	decide(c->default_allow, deny, allow, m);
 }

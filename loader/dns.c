@@ -239,43 +239,6 @@ void vmfw_dns_lookup(const struct vmfw_compiled *c, const uint8_t *wire, size_t 
 	}
 }
 
-void vmfw_dns_policy_eval(const struct vmfw_policy *p, const uint8_t *wire, size_t len,
-			  struct vmfw_dns_match *m)
-{
-	char text[VMFW_DNS_NAME_MAX + 1];
-	size_t i, j, s;
-	bool odd;
-	int n;
-
-	*m = no_match;
-	n = wire_text(wire, len, text, &odd);
-	if (n < 0 || odd)
-		return;
-	for (i = 0; i < p->nrules && m->rule == VMFW_NO_RULE; i++) {
-		const struct vmfw_rule *r = &p->rules[i];
-
-		if (r->kind != VMFW_RULE_DNS)
-			continue;
-		for (j = 0; j < r->nnames; j++) {
-			if (vmfw_dns_pattern_match(&r->names[j], text, (size_t)n)) {
-				m->rule = m->ctr = (uint32_t)i;
-				break;
-			}
-		}
-	}
-	if (m->rule == VMFW_NO_RULE)
-		return;
-	for (s = 0; s < p->ndns_selectors; s++) {
-		const struct vmfw_dns_selector *sel = &p->dns_selectors[s];
-		bool hit = sel->all;
-
-		for (j = 0; j < sel->npats && !hit; j++)
-			hit = vmfw_dns_pattern_match(&sel->pats[j], text, (size_t)n);
-		if (hit)
-			m->tags |= 1u << s;
-	}
-}
-
 int vmfw_dns_wire_to_text(const uint8_t *wire, size_t len, char *out, size_t outlen)
 {
 	uint8_t off[128];

@@ -1,5 +1,5 @@
 /* DNS names: checking the policy's names, encoding them for the name table, and looking names up
- * the way the BPF program does. */
+ * in the compiled table as the BPF program's longest-prefix lookup finds them. */
 #ifndef VMFW_DNS_H
 #define VMFW_DNS_H
 
@@ -32,11 +32,6 @@ int vmfw_dns_encode_wire(const uint8_t *wire, size_t len, uint8_t *out);
  * m->rule is VMFW_NO_RULE when the name is not allowed. */
 void vmfw_dns_lookup(const struct vmfw_compiled *c, const uint8_t *wire, size_t len,
 		     struct vmfw_dns_match *m);
-
-/* Reference evaluator: what the policy says about a wire-form name, by a plain scan of its
- * `allow dns` rules and selectors (no encoding, no table), for the unit tests. */
-void vmfw_dns_policy_eval(const struct vmfw_policy *p, const uint8_t *wire, size_t len,
-			  struct vmfw_dns_match *m);
 
 /* A wire-form name as text ("www.example.com."), non-printable bytes (and "." or "\\" inside a
  * label) as \DDD; returns 0, or -EINVAL when malformed, or -ENOSPC when outlen is too small. */

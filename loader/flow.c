@@ -1,4 +1,5 @@
-/* Flow keys of Ethernet frames for replay --diff: every read is checked against the frame's length. */
+/* The user-space packet dissector, and the flow keys of replay --diff derived from it: every read
+ * is checked against the frame's length. */
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,156 +28,324 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Ports of TCP and UDP only: the policy judges no other protocol's ports, so splitting other
- * protocols' traffic by port would only multiply flows whose verdicts are the same. */
-static void ports(struct vmfw_flow *f, const uint8_t *l4, size_t avail)
+/* The transport header's first bytes: ports of TCP and UDP, type and code of ICMP. */
+static void transport(struct vmfw_dissect *d, const uint8_t *l4, size_t avail)
 {
-	if ((f->proto != 6 && f->proto != 17) || avail < 4)
+	d->l4_avail = avail;
+	if (d->later_frag)
 		return;
-	f->has_ports = 1;
-	f->sport = (uint16_t)be16(l4);
-	f->dport = (uint16_t)be16(l4 + 2);
+	if ((d->proto == 6 || d->proto == 17) && avail >= 4) {
+		d->has_ports = true;
+		d->sport = (uint16_t)be16(l4);
+		d->dport = (uint16_t)be16(l4 + 2);
+	}
+	if ((d->proto == 1 || d->proto == 58) && avail >= 2) {
+		d->has_icmp = true;
+		d->icmp_type = l4[0];
+		d->icmp_code = l4[1];
+	}
 }
 
-static void ipv4(struct vmfw_flow *f, struct vmfw_flow_fraginfo *fi, const uint8_t *p, size_t avail)
+static void ipv4(struct vmfw_dissect *d, const uint8_t *p, size_t avail)
 {
-	size_t ihl, tot;
+	size_t ihl, tot, i;
 	unsigned fo;
 
-	if (avail < 20 || p[0] >> 4 != 4)
+	if (avail)
+		d->ip_version = p[0] >> 4;
+	if (avail < 20) {
+		d->error = VMFW_DIS_IP_SHORT;
 		return;
+	}
+	if (p[0] >> 4 != 4) {
+		d->error = VMFW_DIS_IP_VERSION;
+		return;
+	}
 	ihl = (size_t)(p[0] & 0xfu) * 4;
 	tot = be16(p + 2);
-	if (ihl < 20 || tot < ihl || tot > avail)
-		return;
-	f->kind = VMFW_FLOW_IP;
-	f->family = VMFW_F_IPV4;
-	f->proto = p[9];
-	memcpy(f->saddr, p + 12, 4);
-	memcpy(f->daddr, p + 16, 4);
-	fo = be16(p + 6);
-	fi->id = be16(p + 4);
-	if (fo & 0x1fffu) {
-		fi->frag = VMFW_FLOW_FRAG_LATER;
+	d->ip4_ihl = ihl;
+	d->ip_len = tot;
+	if (ihl < 20) {
+		d->error = VMFW_DIS_IP4_IHL;
 		return;
 	}
-	if (fo & 0x2000u)
-		fi->frag = VMFW_FLOW_FRAG_FIRST;
-	ports(f, p + ihl, tot - ihl);
+	if (tot < ihl) {
+		d->error = VMFW_DIS_IP4_TOT_IHL;
+		return;
+	}
+	if (tot > avail) {
+		d->error = VMFW_DIS_IP_LEN;
+		return;
+	}
+	d->family = VMFW_F_IPV4;
+	memcpy(d->saddr, p + 12, 4);
+	memcpy(d->daddr, p + 16, 4);
+	d->proto = p[9];
+	d->ip4_id = (uint16_t)be16(p + 4);
+	fo = be16(p + 6);
+	d->ip4_frag_off = (uint16_t)((fo & 0x1fffu) * 8);
+	d->ip4_more = fo & 0x2000u;
+	d->later_frag = d->ip4_frag_off > 0;
+	/* Options: only the source routes, which the filter refuses, are kept. */
+	for (i = 20; i < ihl;) {
+		unsigned type = p[i];
+
+		if (type == 0)
+			break;
+		if (type == 1) {
+			i++;
+			continue;
+		}
+		if ((type == 0x83 || type == 0x89) && d->n_ip4_srr < sizeof(d->ip4_srr))
+			d->ip4_srr[d->n_ip4_srr++] = (uint8_t)type;
+		if (i + 1 >= ihl || p[i + 1] < 2)
+			break;
+		i += p[i + 1];
+	}
+	transport(d, p + ihl, tot - ihl);
 }
 
-static void ipv6(struct vmfw_flow *f, struct vmfw_flow_fraginfo *fi, const uint8_t *p, size_t avail)
+static void ipv6(struct vmfw_dissect *d, const uint8_t *p, size_t avail)
 {
-	size_t end, at = 40, hl;
-	unsigned nh, i;
+	size_t end, at = 40;
+	unsigned nh;
 
-	if (avail < 40 || p[0] >> 4 != 6)
+	if (avail)
+		d->ip_version = p[0] >> 4;
+	if (avail < 40) {
+		d->error = VMFW_DIS_IP_SHORT;
 		return;
+	}
+	if (p[0] >> 4 != 6) {
+		d->error = VMFW_DIS_IP_VERSION;
+		return;
+	}
 	end = 40 + (size_t)be16(p + 4);
-	if (end > avail)
+	d->ip_len = end;
+	if (end > avail) {
+		d->error = VMFW_DIS_IP_LEN;
 		return;
-	f->kind = VMFW_FLOW_IP;
-	f->family = VMFW_F_IPV6;
-	memcpy(f->saddr, p + 8, 16);
-	memcpy(f->daddr, p + 24, 16);
+	}
+	d->family = VMFW_F_IPV6;
+	memcpy(d->saddr, p + 8, 16);
+	memcpy(d->daddr, p + 24, 16);
+	d->hop_limit = p[7];
 	nh = p[6];
-	/* The headers the filter walks, no further than it does; past them the protocol is whatever
-	 * next header says, and the flow has no ports. */
-	for (i = 0; i < VMFW_MAX_IPV6_EXT_HDRS; i++) {
-		if (!walked(nh))
-			break;
-		if (at + 8 > end) {
-			f->proto = (uint8_t)nh;
+	while (walked(nh) && !d->later_frag) {
+		const uint8_t *h = p + at;
+		struct vmfw_dis_ext *e;
+		size_t hl = 8;
+
+		if (d->n_ext == VMFW_DIS_MAX_EXT) {
+			d->error = VMFW_DIS_EXT_MANY;
+			d->proto = (uint8_t)nh;
 			return;
 		}
-		if (nh == 44) {
-			unsigned fo = be16(p + at + 2);
-
-			fi->id = be32(p + at + 4);
-			if (fo >> 3) {
-				fi->frag = VMFW_FLOW_FRAG_LATER;
-				f->proto = p[at];
-				return;
-			}
-			if (fo & 1u)
-				fi->frag = VMFW_FLOW_FRAG_FIRST;
-			hl = 8;
-		} else {
-			hl = ((size_t)p[at + 1] + 1) * 8;
-			if (at + hl > end) {
-				f->proto = (uint8_t)nh;
-				return;
-			}
+		if (nh != 44 && at + 2 <= end)
+			hl = ((size_t)h[1] + 1) * 8;
+		if (at + hl > end) {
+			d->error = VMFW_DIS_EXT_CUT;
+			d->ext_cut = (uint8_t)nh;
+			d->proto = (uint8_t)nh;
+			return;
 		}
-		nh = p[at];
+		e = &d->ext[d->n_ext++];
+		e->type = (uint8_t)nh;
+		e->next = h[0];
+		if (nh == 44) {
+			unsigned fo = be16(h + 2);
+
+			e->frag_id = be32(h + 4);
+			e->frag_off = (uint16_t)((fo >> 3) * 8);
+			e->more = fo & 1u;
+			d->later_frag = e->frag_off > 0;
+		} else if (nh == 43) {
+			e->segleft = h[3];
+		}
+		nh = h[0];
 		at += hl;
 	}
-	f->proto = (uint8_t)nh;
-	if (!walked(nh))
-		ports(f, p + at, end - at);
+	d->proto = (uint8_t)nh;
+	transport(d, p + at, end - at);
 }
 
-void vmfw_flow_of(const uint8_t *frame, size_t len, struct vmfw_flow *f, struct vmfw_flow_fraginfo *fi)
+static void arp(struct vmfw_dissect *d, const uint8_t *p, size_t avail)
 {
-	struct vmfw_flow_fraginfo scratch;
+	if (avail < 28 || be16(p) != 1 || be16(p + 2) != 0x0800 || p[4] != 6 || p[5] != 4)
+		return;
+	d->arp_ok = true;
+	d->arp_op = (uint16_t)be16(p + 6);
+	memcpy(d->arp_sha, p + 8, 6);
+	memcpy(d->arp_spa, p + 14, 4);
+	memcpy(d->arp_tpa, p + 24, 4);
+}
+
+void vmfw_dissect(const uint8_t *frame, size_t len, struct vmfw_dissect *d)
+{
 	size_t off = ETH_HDR_LEN;
 	unsigned type;
+
+	memset(d, 0, sizeof(*d));
+	d->len = len;
+	if (len < ETH_HDR_LEN) {
+		d->error = VMFW_DIS_ETH_SHORT;
+		return;
+	}
+	type = be16(frame + 12);
+	while (type == 0x8100 || type == 0x88a8) {
+		if (off + 4 > len) {
+			d->error = VMFW_DIS_VLAN_CUT;
+			return;
+		}
+		if (d->nvlan == VMFW_DIS_MAX_VLAN) {
+			d->error = VMFW_DIS_VLAN_MANY;
+			return;
+		}
+		d->vlan[d->nvlan].tpid = (uint16_t)type;
+		d->vlan[d->nvlan++].id = (uint16_t)(be16(frame + off) & 0xfffu);
+		type = be16(frame + off + 2);
+		off += 4;
+	}
+	d->ethertype = (uint16_t)type;
+	d->ip_avail = len - off;
+	if (type == 0x0800)
+		ipv4(d, frame + off, len - off);
+	else if (type == 0x86dd)
+		ipv6(d, frame + off, len - off);
+	else if (type == 0x0806)
+		arp(d, frame + off, len - off);
+}
+
+/* The IPv6 part of a flow: the extension headers as far as the filter walks them, no further;
+ * past them the protocol is whatever next header says, and the flow has no ports. */
+static void ipv6_flow(const struct vmfw_dissect *d, struct vmfw_flow *f, struct vmfw_flow_fraginfo *fi)
+{
+	unsigned i, n = d->n_ext < VMFW_MAX_IPV6_EXT_HDRS ? d->n_ext : VMFW_MAX_IPV6_EXT_HDRS;
+
+	for (i = 0; i < n; i++) {
+		const struct vmfw_dis_ext *e = &d->ext[i];
+
+		f->proto = e->next;
+		if (e->type != 44)
+			continue;
+		fi->id = e->frag_id;
+		if (e->frag_off) {
+			fi->frag = VMFW_FLOW_FRAG_LATER;
+			return;
+		}
+		if (e->more)
+			fi->frag = VMFW_FLOW_FRAG_FIRST;
+	}
+	if (n < d->n_ext || d->error == VMFW_DIS_EXT_MANY)
+		return;
+	f->proto = d->proto;
+	if (d->error == VMFW_DIS_EXT_CUT)
+		return;
+	f->has_ports = d->has_ports;
+}
+
+void vmfw_flow_from(const struct vmfw_dissect *d, struct vmfw_flow *f, struct vmfw_flow_fraginfo *fi)
+{
+	struct vmfw_flow_fraginfo scratch;
+	unsigned i;
 
 	if (!fi)
 		fi = &scratch;
 	memset(f, 0, sizeof(*f));
 	memset(fi, 0, sizeof(*fi));
 	f->kind = VMFW_FLOW_RUNT;
-	if (len < ETH_HDR_LEN)
+	for (i = 0; i < d->nvlan && i < 2; i++)
+		f->vlan[f->nvlan++] = d->vlan[i].id;
+	/* Deeper stacks than the filter reads are all one flow per outer pair of tags. */
+	if (d->nvlan > 2) {
+		f->kind = VMFW_FLOW_NON_IP;
+		f->ethertype = d->vlan[2].tpid;
 		return;
-	type = be16(frame + 12);
-	while (type == 0x8100 || type == 0x88a8) {
-		if (off + 4 > len)
-			return;
-		/* Deeper stacks than the filter reads are all one flow per outer pair of tags. */
-		if (f->nvlan == 2) {
-			f->ethertype = (uint16_t)type;
-			f->kind = VMFW_FLOW_NON_IP;
-			return;
-		}
-		f->vlan[f->nvlan++] = (uint16_t)(be16(frame + off) & 0xfffu);
-		type = be16(frame + off + 2);
-		off += 4;
 	}
-	/* Below 0x0600 the field is an 802.3 length, not a protocol: one flow for all of them. */
-	f->ethertype = type < 0x0600 ? 0 : (uint16_t)type;
+	if (d->error == VMFW_DIS_ETH_SHORT || d->error == VMFW_DIS_VLAN_CUT)
+		return;
 	f->kind = VMFW_FLOW_NON_IP;
-	if (type != 0x0800 && type != 0x86dd)
+	/* Below 0x0600 the field is an 802.3 length, not a protocol: one flow for all of them. */
+	f->ethertype = d->ethertype < 0x0600 ? 0 : d->ethertype;
+	if (d->ethertype != 0x0800 && d->ethertype != 0x86dd)
 		return;
 	f->kind = VMFW_FLOW_BAD_IP;
-	if (type == 0x0800)
-		ipv4(f, fi, frame + off, len - off);
-	else
-		ipv6(f, fi, frame + off, len - off);
-	if (f->kind != VMFW_FLOW_IP)
-		memset(fi, 0, sizeof(*fi));
+	if (!d->family)
+		return;
+	f->kind = VMFW_FLOW_IP;
+	f->family = d->family;
+	memcpy(f->saddr, d->saddr, 16);
+	memcpy(f->daddr, d->daddr, 16);
+	if (d->family == VMFW_F_IPV4) {
+		f->proto = d->proto;
+		fi->id = d->ip4_id;
+		if (d->ip4_frag_off)
+			fi->frag = VMFW_FLOW_FRAG_LATER;
+		else if (d->ip4_more)
+			fi->frag = VMFW_FLOW_FRAG_FIRST;
+		f->has_ports = d->has_ports;
+	} else {
+		ipv6_flow(d, f, fi);
+	}
+	if (f->has_ports) {
+		f->sport = d->sport;
+		f->dport = d->dport;
+	}
 }
 
-static const char *proto_name(unsigned proto)
+void vmfw_flow_of(const uint8_t *frame, size_t len, struct vmfw_flow *f, struct vmfw_flow_fraginfo *fi)
+{
+	struct vmfw_dissect d;
+
+	vmfw_dissect(frame, len, &d);
+	vmfw_flow_from(&d, f, fi);
+}
+
+const char *vmfw_proto_name(unsigned proto)
 {
 	switch (proto) {
 	case 1: return "icmp";
+	case 2: return "igmp";
+	case 4: return "ipip";
 	case 6: return "tcp";
 	case 17: return "udp";
+	case 41: return "ipv6";
 	case 47: return "gre";
 	case 50: return "esp";
 	case 51: return "ah";
 	case 58: return "icmpv6";
+	case 59: return "no-next-header";
 	case 132: return "sctp";
 	default: return NULL;
 	}
 }
 
+void vmfw_format_endpoints(struct vmfw_out *o, uint8_t family, const uint8_t *saddr,
+			   const uint8_t *daddr, bool ports, uint16_t sport, uint16_t dport,
+			   const char *mid, unsigned proto)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	int af = family == VMFW_F_IPV6 ? AF_INET6 : AF_INET;
+	const char *name = vmfw_proto_name(proto);
+
+	inet_ntop(af, saddr, src, sizeof(src));
+	inet_ntop(af, daddr, dst, sizeof(dst));
+	if (!ports)
+		vmfw_out_put(o, "%s > %s", src, dst);
+	else if (family == VMFW_F_IPV6)
+		vmfw_out_put(o, "[%s]:%u > [%s]:%u", src, sport, dst, dport);
+	else
+		vmfw_out_put(o, "%s:%u > %s:%u", src, sport, dst, dport);
+	vmfw_out_put(o, "%s", mid);
+	if (name)
+		vmfw_out_put(o, " %s", name);
+	else
+		vmfw_out_put(o, " proto %u", proto);
+}
+
 void vmfw_flow_format(const struct vmfw_flow *f, char *buf, size_t n)
 {
 	struct vmfw_out o = { .buf = buf, .n = n };
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	const char *name;
 	unsigned i;
 
 	if (!n)
@@ -202,17 +371,6 @@ void vmfw_flow_format(const struct vmfw_flow *f, char *buf, size_t n)
 	default:
 		break;
 	}
-	name = proto_name(f->proto);
-	if (name)
-		vmfw_out_put(&o, "%s ", name);
-	else
-		vmfw_out_put(&o, "proto %u ", f->proto);
-	inet_ntop(f->family == VMFW_F_IPV6 ? AF_INET6 : AF_INET, f->saddr, src, sizeof(src));
-	inet_ntop(f->family == VMFW_F_IPV6 ? AF_INET6 : AF_INET, f->daddr, dst, sizeof(dst));
-	if (!f->has_ports)
-		vmfw_out_put(&o, "%s > %s", src, dst);
-	else if (f->family == VMFW_F_IPV6)
-		vmfw_out_put(&o, "[%s]:%u > [%s]:%u", src, f->sport, dst, f->dport);
-	else
-		vmfw_out_put(&o, "%s:%u > %s:%u", src, f->sport, dst, f->dport);
+	vmfw_format_endpoints(&o, f->family, f->saddr, f->daddr, f->has_ports, f->sport, f->dport,
+			      "", f->proto);
 }

@@ -21,23 +21,6 @@
 #include "log.h"
 #include "vmfw.skel.h"
 
-/* Pin names: the map's own name, so bpftool map show and the pins agree. */
-static const char *const map_pins[] = {
-	"vmfw_active", "vmfw_cfg", "vmfw_prefixes", "vmfw_entries", "vmfw_ports",
-	"vmfw_reason_stats", "vmfw_rule_stats", "vmfw_flows", "vmfw_frags", "vmfw_replay",
-	"vmfw_inst", "vmfw_slot_meta", "vmfw_rule_ctr", "vmfw_src", "vmfw_v4_index", "vmfw_v6_index", "vmfw_last",
-	"vmfw_events", "vmfw_evstate", "vmfw_evdrops", "vmfw_bind_ports",
-	"vmfw_accepted", "vmfw_dns_self", "vmfw_dns_names", "vmfw_dns_resolvers", "vmfw_dns_pending",
-	"vmfw_dns_learned", "vmfw_dns_namerec", "vmfw_dns_flows",
-};
-#define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
-VMFW_STATIC_ASSERT(N_MAP_PINS * sizeof(int) == sizeof(struct vmfw_maps), "a pin per map fd");
-
-static int *map_fd_slot(struct vmfw_maps *m, size_t i)
-{
-	return (int *)m + i;
-}
-
 int vmfw_bpffs_prepare(const char *bpffs)
 {
 	char dir[512];
@@ -101,14 +84,6 @@ int vmfw_name_valid(const char *name)
 	return 0;
 }
 
-static void maps_init(struct vmfw_maps *m)
-{
-	size_t i;
-
-	for (i = 0; i < N_MAP_PINS; i++)
-		*map_fd_slot(m, i) = -1;
-}
-
 void vmfw_instance_close(struct vmfw_instance *inst)
 {
 	size_t i;
@@ -116,16 +91,16 @@ void vmfw_instance_close(struct vmfw_instance *inst)
 	if (inst->skel) {
 		vmfw_bpf__destroy(inst->skel);
 		inst->skel = NULL;
-		maps_init(&inst->maps);
+		vmfw_maps_init(&inst->maps);
 		return;
 	}
-	for (i = 0; i < N_MAP_PINS; i++) {
-		int fd = *map_fd_slot(&inst->maps, i);
+	for (i = 0; i < vmfw_n_map_pins; i++) {
+		int fd = *vmfw_map_fd(&inst->maps, &vmfw_map_pins[i]);
 
 		if (fd >= 0)
 			close(fd);
 	}
-	maps_init(&inst->maps);
+	vmfw_maps_init(&inst->maps);
 }
 
 int vmfw_instance_open(const char *bpffs, const char *name, struct vmfw_instance *inst)
@@ -135,7 +110,7 @@ int vmfw_instance_open(const char *bpffs, const char *name, struct vmfw_instance
 	int err;
 
 	memset(inst, 0, sizeof(*inst));
-	maps_init(&inst->maps);
+	vmfw_maps_init(&inst->maps);
 	err = vmfw_name_valid(name);
 	if (err)
 		return err;
@@ -143,11 +118,11 @@ int vmfw_instance_open(const char *bpffs, const char *name, struct vmfw_instance
 	snprintf(inst->dir, sizeof(inst->dir), "%s/vmfw/%s", bpffs, name);
 	if (access(inst->dir, F_OK))
 		return vmfw_err_r(-ENOENT, "no instance named %s; see vmfwctl status", name);
-	for (i = 0; i < N_MAP_PINS; i++) {
+	for (i = 0; i < vmfw_n_map_pins; i++) {
 		char path[600];
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/%s", inst->dir, map_pins[i]);
+		snprintf(path, sizeof(path), "%s/%s", inst->dir, vmfw_map_pins[i].name);
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			/* -EUCLEAN, not -ENOENT: the instance exists, but only in part. */
@@ -157,7 +132,7 @@ int vmfw_instance_open(const char *bpffs, const char *name, struct vmfw_instance
 			vmfw_instance_close(inst);
 			return err;
 		}
-		*map_fd_slot(&inst->maps, i) = fd;
+		*vmfw_map_fd(&inst->maps, &vmfw_map_pins[i]) = fd;
 	}
 	if (bpf_map_lookup_elem(inst->maps.inst, &zero, &inst->meta)) {
 		err = vmfw_err_r(-errno, "cannot read instance %s: %s", name, strerror(errno));
@@ -377,9 +352,9 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 		goto fail;
 	}
 	pinned = true;
-	for (i = 0; i < N_MAP_PINS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", inst.dir, map_pins[i]);
-		err = bpf_map__pin(skel_map(inst.skel, map_pins[i]), path);
+	for (i = 0; i < vmfw_n_map_pins; i++) {
+		snprintf(path, sizeof(path), "%s/%s", inst.dir, vmfw_map_pins[i].name);
+		err = bpf_map__pin(skel_map(inst.skel, vmfw_map_pins[i].name), path);
 		if (err) {
 			err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
 			goto fail;

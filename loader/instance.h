@@ -5,18 +5,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "maps.h"
 #include "policy.h"
 #include "vmfw_abi.h"
 
 #define VMFW_DEFAULT_BPFFS "/sys/fs/bpf"
-
-/* File descriptors of an instance's maps, opened from pins or from a freshly loaded object. */
-struct vmfw_maps {
-	int active, cfg, prefixes, entries, ports, reason_stats, rule_stats;
-	int flows, frags, replay, inst, slot_meta, rule_ctr, src, v4_index, v6_index, last;
-	int events, evstate, evdrops, bind_ports, accepted, dns_self;
-	int dns_names, dns_resolvers, dns_pending, dns_learned, dns_namerec, dns_flows;
-};
 
 struct vmfw_instance {
 	char name[VMFW_NAME_LEN];
@@ -71,7 +64,6 @@ int vmfw_instance_unload(struct vmfw_instance *inst);
 int vmfw_instance_remove_incomplete(const char *bpffs, const char *name);
 
 /* Policy application (apply.c), shared by load, reload and replay. */
-int vmfw_maps_from_skel(struct vmfw_bpf *skel, struct vmfw_maps *m);
 int vmfw_apply_policy(const struct vmfw_maps *m, const struct vmfw_policy *p,
 		      const struct vmfw_compiled *c, bool first);
 /* The active policy's source and its rule -> counter id table, for stats. */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vmfw_abi.h"
 
@@ -97,18 +98,30 @@ int vmfw_policy_parse_buf(const char *name, const char *buf, size_t len, FILE *e
 			  struct vmfw_policy **out);
 void vmfw_policy_free(struct vmfw_policy *p);
 
+/* Whether the prefix net/plen contains addr (both 16 bytes, network order). */
+static inline bool vmfw_prefix_covers(const uint8_t *net, uint8_t plen, const uint8_t *addr)
+{
+	unsigned full = plen / 8, rem = plen % 8;
+
+	if (memcmp(net, addr, full) != 0)
+		return false;
+	return !rem || ((net[full] ^ addr[full]) & (uint8_t)(0xff00u >> rem)) == 0;
+}
+
 /* "FILE:LINE" of a rule, for reports. */
 void vmfw_rule_where(const struct vmfw_policy *p, uint32_t rule, char *buf, size_t len);
 
-/* Compiled policy: map contents for one slot, independent of counters and slots. */
-struct vmfw_cprefix {
+/* Compiled policy: the images of one slot's policy maps, the keys and values apply writes. Keys
+ * carry no slot and values name rules where the counter ids go: apply adds the slot and the ids
+ * (a reload keeps a rule's counters), and writes; nothing else is computed after compile. */
+struct vmfw_cprefix {     /* vmfw_prefixes: (family, plen, addr) -> group */
 	uint8_t family;
 	uint8_t plen;
 	uint8_t addr[16];
 	uint32_t group;       /* >= VMFW_GROUP_FIRST */
 };
 
-struct vmfw_centry {
+struct vmfw_centry {      /* vmfw_entries: (group, proto, pclass) -> first deny and allow rule */
 	uint32_t group;
 	uint16_t proto;       /* 0..255 or VMFW_PROTO_ANY */
 	uint16_t pclass;      /* VMFW_PCLASS_ALL or a class of port_class[] */
@@ -125,34 +138,23 @@ struct vmfw_cdns {
 };
 
 struct vmfw_compiled {
-	bool default_allow;
-	uint32_t events_rate;
-	uint16_t ethertypes[VMFW_MAX_ETHERTYPES];
-	size_t nethertypes;
-	uint8_t bind_mode;
-	uint64_t bind_except[1024];   /* bit port % 64 of word port / 64: may bind the wildcard */
-	uint8_t cgroup_flags;         /* VMFW_CG_F_* */
-	uint8_t v4_lens[33];  /* distinct prefix lengths, longest first */
-	size_t n_v4_lens;
-	uint8_t v6_lens[129];
-	size_t n_v6_lens;
-	/* port_class[0] for tcp, [1] for udp, ports 0..65535 all filled: a port some range of that
-	 * protocol covers -> class >= 1; a port none covers -> VMFW_PCLASS_ALL, since only port-less
-	 * entries can match it (this also keeps the count within 16 bits: port 0 is never covered) */
+	struct vmfw_slot_cfg cfg;     /* vmfw_cfg, v6_short_lens included */
+	uint64_t bind_except[1024];   /* vmfw_bind_ports: bit port % 64 of word port / 64: may bind
+				       * the wildcard */
+	/* vmfw_ports: port_class[0] for tcp, [1] for udp, ports 0..65535 all filled: a port some
+	 * range of that protocol covers -> class >= 1; a port none covers -> VMFW_PCLASS_ALL, since
+	 * only port-less entries can match it (this also keeps the count within 16 bits: port 0 is
+	 * never covered) */
 	uint16_t port_class[2][65536];
-	struct vmfw_cprefix *prefixes;
+	struct vmfw_v4_index *v4_index;   /* vmfw_v4_index: 65,536 entries, one per /16 */
+	struct vmfw_v6_index *v6_index;   /* vmfw_v6_index: 65,536 entries, by VMFW_V6_HASH */
+	struct vmfw_cprefix *prefixes;    /* sorted by (family, addr, plen) */
 	size_t nprefixes;
-	struct vmfw_centry *entries;
+	struct vmfw_centry *entries;      /* sorted by (group, proto, pclass) */
 	size_t nentries;
-	/* DNS: the slot's settings (struct vmfw_slot_cfg), resolvers and name table. */
-	uint8_t dns_flags;        /* VMFW_DNS_F_* */
-	uint8_t dns_action;
-	uint8_t n_dns_selectors;
-	uint32_t dns_max_ttl;
-	uint32_t dns_grace;
-	struct vmfw_prefix dns_resolvers[VMFW_MAX_DNS_RESOLVERS];
+	struct vmfw_dns_resolver_key dns_resolvers[VMFW_MAX_DNS_RESOLVERS];  /* vmfw_dns_resolvers */
 	size_t n_dns_resolvers;
-	struct vmfw_cdns *dns_names;
+	struct vmfw_cdns *dns_names;      /* vmfw_dns_names */
 	size_t n_dns_names;
 	uint8_t *dns_keys;
 	size_t dns_keys_len;
@@ -162,25 +164,5 @@ struct vmfw_compiled {
  * limit that was passed (rules, prefixes, entries, port classes, DNS names) to errs, or -ENOMEM. */
 int vmfw_compile(const struct vmfw_policy *p, FILE *errs, struct vmfw_compiled **out);
 void vmfw_compiled_free(struct vmfw_compiled *c);
-
-/* Reference evaluator over the parsed policy (a plain scan in file order), used by the unit
- * tests to check the compiler and by nothing on the data path. */
-struct vmfw_match {
-	uint8_t verdict;      /* enum vmfw_verdict */
-	uint8_t reason;       /* enum vmfw_reason: rule or default reasons only */
-	uint32_t rule;
-};
-void vmfw_policy_eval(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
-		      uint8_t proto, uint16_t dport, struct vmfw_match *m);
-/* The same question answered from compiled tables, the way the BPF program does it. */
-void vmfw_compiled_eval(const struct vmfw_compiled *c, uint8_t family, const uint8_t daddr[16],
-			uint8_t proto, uint16_t dport, struct vmfw_match *m);
-/* Both, for a destination that is also a learned address whose names match the @dns selectors
- * of bit set tags (bit s: selector s); tags 0 is the plain question above. */
-void vmfw_policy_eval_tags(const struct vmfw_policy *p, uint8_t family, const uint8_t daddr[16],
-			   uint8_t proto, uint16_t dport, uint32_t tags, struct vmfw_match *m);
-void vmfw_compiled_eval_tags(const struct vmfw_compiled *c, uint8_t family,
-			     const uint8_t daddr[16], uint8_t proto, uint16_t dport, uint32_t tags,
-			     struct vmfw_match *m);
 
 #endif /* VMFW_POLICY_H */

@@ -1,44 +1,13 @@
-/* One-line packet summaries for replay: every read is checked against the frame's length. */
+/* One-line packet summaries: the dissector's view of a frame (flow.c), written out. */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "flow.h"
 #include "summary.h"
 #include "util.h"
-
-#define MAX_VLAN_SHOWN 3        /* one past what the filter looks through, so "too many" shows */
-#define MAX_EXT_SHOWN 16        /* beyond the filter's limit of 8, so a long chain shows as such */
-
-static unsigned be16(const uint8_t *p)
-{
-	return (unsigned)p[0] << 8 | p[1];
-}
-
-static unsigned long be32(const uint8_t *p)
-{
-	return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
-}
-
-static const char *proto_name(unsigned proto)
-{
-	switch (proto) {
-	case 1: return "icmp";
-	case 2: return "igmp";
-	case 4: return "ipip";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 41: return "ipv6";
-	case 47: return "gre";
-	case 50: return "esp";
-	case 51: return "ah";
-	case 58: return "icmpv6";
-	case 59: return "no-next-header";
-	case 132: return "sctp";
-	default: return NULL;
-	}
-}
+#include "vmfw_abi.h"
 
 static const char *ethertype_name(unsigned type)
 {
@@ -56,229 +25,185 @@ static const char *ethertype_name(unsigned type)
 }
 
 /* Addresses and transport: ports or ICMP type where the bytes hold them, and a note when the
- * header the filter needs (TCP 20, UDP 8, ICMP 8) is not all there. The addresses are printed
- * here because ports attach to them; mid is what goes between them and the protocol. */
-static void transport(struct vmfw_out *o, bool v6, const char *src, const char *dst, unsigned proto,
-		      const uint8_t *p, size_t avail, bool later_frag, const char *mid, unsigned hlim)
+ * header the filter needs (TCP 20, UDP 8, ICMP 8) is not all there; mid is what goes between the
+ * addresses and the protocol. */
+static void transport(struct vmfw_out *o, const struct vmfw_dissect *d, const char *mid)
 {
-	const char *name = proto_name(proto);
+	unsigned proto = d->proto;
 	size_t need = proto == 6 ? 20 : (proto == 17 || proto == 1 || proto == 58) ? 8 : 0;
-	bool ports = !later_frag && (proto == 6 || proto == 17) && avail >= 4;
 
-	if (ports) {
-		if (v6)
-			vmfw_out_put(o, "[%s]:%u > [%s]:%u", src, be16(p), dst, be16(p + 2));
-		else
-			vmfw_out_put(o, "%s:%u > %s:%u", src, be16(p), dst, be16(p + 2));
-	} else {
-		vmfw_out_put(o, "%s > %s", src, dst);
-	}
-	vmfw_out_put(o, "%s", mid);
-	if (name)
-		vmfw_out_put(o, " %s", name);
-	else
-		vmfw_out_put(o, " proto %u", proto);
-	if (later_frag)
+	vmfw_format_endpoints(o, d->family, d->saddr, d->daddr, d->has_ports, d->sport, d->dport,
+			      mid, proto);
+	if (d->later_frag)
 		return;
-	if ((proto == 1 || proto == 58) && avail >= 2) {
-		vmfw_out_put(o, " type %u", p[0]);
-		if (p[1])
-			vmfw_out_put(o, " code %u", p[1]);
-		if (proto == 58 && p[0] >= 133 && p[0] <= 137)
-			vmfw_out_put(o, " hlim %u", hlim);
+	if (d->has_icmp) {
+		vmfw_out_put(o, " type %u", d->icmp_type);
+		if (d->icmp_code)
+			vmfw_out_put(o, " code %u", d->icmp_code);
+		if (proto == 58 && d->icmp_type >= 133 && d->icmp_type <= 137)
+			vmfw_out_put(o, " hlim %u", d->hop_limit);
 	}
-	if (avail < need)
-		vmfw_out_put(o, " (truncated header: %zu of %zu bytes)", avail, need);
+	if (d->l4_avail < need)
+		vmfw_out_put(o, " (truncated header: %zu of %zu bytes)", d->l4_avail, need);
 }
 
-static void ipv4(struct vmfw_out *o, const uint8_t *p, size_t avail)
+static void ipv4(struct vmfw_out *o, const struct vmfw_dissect *d)
 {
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], frag[64] = "";
-	unsigned ihl, tot, fo, off, proto;
-	size_t i;
+	char frag[64] = "";
+	unsigned i;
 
-	if (avail < 20) {
-		vmfw_out_put(o, "malformed ipv4 (short header: %zu bytes)", avail);
+	switch (d->error) {
+	case VMFW_DIS_IP_SHORT:
+		vmfw_out_put(o, "malformed ipv4 (short header: %zu bytes)", d->ip_avail);
 		return;
-	}
-	if (p[0] >> 4 != 4) {
-		vmfw_out_put(o, "malformed ipv4 (version %u)", p[0] >> 4);
+	case VMFW_DIS_IP_VERSION:
+		vmfw_out_put(o, "malformed ipv4 (version %u)", d->ip_version);
 		return;
-	}
-	ihl = (p[0] & 0xfu) * 4;
-	tot = be16(p + 2);
-	if (ihl < 20) {
-		vmfw_out_put(o, "malformed ipv4 (header length %u)", ihl);
+	case VMFW_DIS_IP4_IHL:
+		vmfw_out_put(o, "malformed ipv4 (header length %zu)", d->ip4_ihl);
 		return;
-	}
-	if (tot < ihl) {
-		vmfw_out_put(o, "malformed ipv4 (total length %u < header length %u)", tot, ihl);
+	case VMFW_DIS_IP4_TOT_IHL:
+		vmfw_out_put(o, "malformed ipv4 (total length %zu < header length %zu)", d->ip_len,
+			     d->ip4_ihl);
 		return;
-	}
-	if (tot > avail) {
-		vmfw_out_put(o, "malformed ipv4 (total length %u > %zu bytes in frame)", tot, avail);
+	case VMFW_DIS_IP_LEN:
+		vmfw_out_put(o, "malformed ipv4 (total length %zu > %zu bytes in frame)", d->ip_len,
+			     d->ip_avail);
 		return;
+	default:
+		break;
 	}
-	inet_ntop(AF_INET, p + 12, src, sizeof(src));
-	inet_ntop(AF_INET, p + 16, dst, sizeof(dst));
-	proto = p[9];
-	fo = be16(p + 6);
-	off = (fo & 0x1fffu) * 8;
-	if (off || (fo & 0x2000u))
-		snprintf(frag, sizeof(frag), " frag id %u off %u%s", be16(p + 4), off,
-			 (fo & 0x2000u) ? "+" : "");
-	transport(o, false, src, dst, proto, p + ihl, tot - ihl, off > 0, frag, 0);
+	if (d->ip4_frag_off || d->ip4_more)
+		snprintf(frag, sizeof(frag), " frag id %u off %u%s", d->ip4_id, d->ip4_frag_off,
+			 d->ip4_more ? "+" : "");
+	transport(o, d, frag);
 	/* Options are shown by name only when they are source routes, which the filter refuses. */
-	for (i = 20; i < ihl;) {
-		unsigned type = p[i];
-
-		if (type == 0)
-			break;
-		if (type == 1) {
-			i++;
-			continue;
-		}
-		if (type == 0x83 || type == 0x89)
-			vmfw_out_put(o, " [%s option]", type == 0x83 ? "lsrr" : "ssrr");
-		if (i + 1 >= ihl || p[i + 1] < 2)
-			break;
-		i += p[i + 1];
-	}
-	if (avail > tot)
-		vmfw_out_put(o, " (+%zu bytes past total length)", avail - tot);
+	for (i = 0; i < d->n_ip4_srr; i++)
+		vmfw_out_put(o, " [%s option]", d->ip4_srr[i] == 0x83 ? "lsrr" : "ssrr");
+	if (d->ip_avail > d->ip_len)
+		vmfw_out_put(o, " (+%zu bytes past total length)", d->ip_avail - d->ip_len);
 }
 
-static bool ipv6_walked(unsigned nh)
-{
-	return nh == 0 || nh == 43 || nh == 60 || nh == 44;
-}
-
-static void ipv6(struct vmfw_out *o, const uint8_t *p, size_t avail)
+static void ipv6(struct vmfw_out *o, const struct vmfw_dissect *d)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ext[160] = "";
-	size_t end, at = 40, extlen = 0;
-	unsigned nh, plen, count = 0;
-	bool later = false;
+	size_t extlen = 0;
+	unsigned i;
 
-	if (avail < 40) {
-		vmfw_out_put(o, "malformed ipv6 (short header: %zu bytes)", avail);
+	switch (d->error) {
+	case VMFW_DIS_IP_SHORT:
+		vmfw_out_put(o, "malformed ipv6 (short header: %zu bytes)", d->ip_avail);
 		return;
-	}
-	if (p[0] >> 4 != 6) {
-		vmfw_out_put(o, "malformed ipv6 (version %u)", p[0] >> 4);
+	case VMFW_DIS_IP_VERSION:
+		vmfw_out_put(o, "malformed ipv6 (version %u)", d->ip_version);
 		return;
-	}
-	plen = be16(p + 4);
-	if (40 + (size_t)plen > avail) {
-		vmfw_out_put(o, "malformed ipv6 (payload length %u > %zu bytes in frame)", plen, avail - 40);
+	case VMFW_DIS_IP_LEN:
+		vmfw_out_put(o, "malformed ipv6 (payload length %zu > %zu bytes in frame)",
+			     d->ip_len - 40, d->ip_avail - 40);
 		return;
+	default:
+		break;
 	}
-	end = 40 + plen;
-	inet_ntop(AF_INET6, p + 8, src, sizeof(src));
-	inet_ntop(AF_INET6, p + 24, dst, sizeof(dst));
-	nh = p[6];
 	/* The chain is listed in order ("ext hbh,frag id 7 off 0+,dst"): where a header sits is
 	 * often what makes a packet malformed. */
-	while (ipv6_walked(nh) && !later) {
-		const uint8_t *h = p + at;
-		size_t hl = nh == 44 ? 8 : 0;
+	for (i = 0; i < d->n_ext; i++) {
+		const struct vmfw_dis_ext *e = &d->ext[i];
 		const char *sep = extlen ? "," : " ext ";
 		int w;
 
-		if (++count > MAX_EXT_SHOWN) {
-			vmfw_out_put(o, "%s > %s%s,... (more than %d extension headers)", src, dst, ext, MAX_EXT_SHOWN);
-			return;
-		}
-		if (at + 2 <= end && !hl)
-			hl = ((size_t)h[1] + 1) * 8;
-		if (at + 2 > end || at + hl > end) {
-			vmfw_out_put(o, "%s > %s%s (truncated extension header %u)", src, dst, ext, nh);
-			return;
-		}
-		if (nh == 44) {
-			unsigned fo = be16(h + 2);
-
+		if (e->type == 44)
 			w = snprintf(ext + extlen, sizeof(ext) - extlen, "%sfrag id %lu off %u%s", sep,
-				     be32(h + 4), (fo >> 3) * 8, (fo & 1u) ? "+" : "");
-			later = (fo >> 3) != 0;
-		} else if (nh == 43) {
-			w = snprintf(ext + extlen, sizeof(ext) - extlen, "%srh(segleft %u)", sep, h[3]);
-		} else {
-			w = snprintf(ext + extlen, sizeof(ext) - extlen, "%s%s", sep, nh == 0 ? "hbh" : "dst");
-		}
+				     (unsigned long)e->frag_id, e->frag_off, e->more ? "+" : "");
+		else if (e->type == 43)
+			w = snprintf(ext + extlen, sizeof(ext) - extlen, "%srh(segleft %u)", sep, e->segleft);
+		else
+			w = snprintf(ext + extlen, sizeof(ext) - extlen, "%s%s", sep, e->type == 0 ? "hbh" : "dst");
 		if (w > 0)
 			extlen = extlen + (size_t)w < sizeof(ext) ? extlen + (size_t)w : sizeof(ext) - 1;
-		nh = h[0];
-		at += hl;
 	}
-	transport(o, true, src, dst, nh, p + at, end - at, later, ext, p[7]);
-	if (avail > end)
-		vmfw_out_put(o, " (+%zu bytes past payload length)", avail - end);
+	inet_ntop(AF_INET6, d->saddr, src, sizeof(src));
+	inet_ntop(AF_INET6, d->daddr, dst, sizeof(dst));
+	if (d->error == VMFW_DIS_EXT_MANY) {
+		vmfw_out_put(o, "%s > %s%s,... (more than %d extension headers)", src, dst, ext,
+			     VMFW_DIS_MAX_EXT);
+		return;
+	}
+	if (d->error == VMFW_DIS_EXT_CUT) {
+		vmfw_out_put(o, "%s > %s%s (truncated extension header %u)", src, dst, ext, d->ext_cut);
+		return;
+	}
+	transport(o, d, ext);
+	if (d->ip_avail > d->ip_len)
+		vmfw_out_put(o, " (+%zu bytes past payload length)", d->ip_avail - d->ip_len);
 }
 
-static void arp(struct vmfw_out *o, const uint8_t *p, size_t avail)
+static void arp(struct vmfw_out *o, const struct vmfw_dissect *d)
 {
 	char spa[INET_ADDRSTRLEN], tpa[INET_ADDRSTRLEN];
+	const uint8_t *m = d->arp_sha;
 
 	/* Ethernet/IPv4 ARP only; anything else is just "arp". */
-	if (avail < 28 || be16(p) != 1 || be16(p + 2) != 0x0800 || p[4] != 6 || p[5] != 4) {
+	if (!d->arp_ok) {
 		vmfw_out_put(o, "arp");
 		return;
 	}
-	inet_ntop(AF_INET, p + 14, spa, sizeof(spa));
-	inet_ntop(AF_INET, p + 24, tpa, sizeof(tpa));
-	if (be16(p + 6) == 1)
+	inet_ntop(AF_INET, d->arp_spa, spa, sizeof(spa));
+	inet_ntop(AF_INET, d->arp_tpa, tpa, sizeof(tpa));
+	if (d->arp_op == 1)
 		vmfw_out_put(o, "arp who-has %s tell %s", tpa, spa);
-	else if (be16(p + 6) == 2)
-		vmfw_out_put(o, "arp reply %s is-at %02x:%02x:%02x:%02x:%02x:%02x", spa, p[8], p[9], p[10],
-		    p[11], p[12], p[13]);
+	else if (d->arp_op == 2)
+		vmfw_out_put(o, "arp reply %s is-at %02x:%02x:%02x:%02x:%02x:%02x", spa, m[0], m[1], m[2],
+			     m[3], m[4], m[5]);
 	else
-		vmfw_out_put(o, "arp op %u", be16(p + 6));
+		vmfw_out_put(o, "arp op %u", d->arp_op);
 }
 
 void vmfw_packet_summary(const uint8_t *frame, size_t len, char *buf, size_t n)
 {
+	struct vmfw_dissect d;
+
+	vmfw_dissect(frame, len, &d);
+	vmfw_summary_format(&d, buf, n);
+}
+
+void vmfw_summary_format(const struct vmfw_dissect *d, char *buf, size_t n)
+{
 	struct vmfw_out o = { .buf = buf, .n = n };
-	size_t off = 14;
-	unsigned type, tags = 0;
+	unsigned i;
 
 	if (!n)
 		return;
 	buf[0] = '\0';
-	if (len < 14) {
-		vmfw_out_put(&o, "malformed ethernet (%zu bytes, short header)", len);
+	if (d->error == VMFW_DIS_ETH_SHORT) {
+		vmfw_out_put(&o, "malformed ethernet (%zu bytes, short header)", d->len);
 		return;
 	}
-	type = be16(frame + 12);
-	while (type == 0x8100 || type == 0x88a8) {
-		if (off + 4 > len) {
-			vmfw_out_put(&o, "malformed vlan (truncated tag)");
-			return;
-		}
-		if (++tags > MAX_VLAN_SHOWN) {
-			vmfw_out_put(&o, "... (more than %d vlan tags)", MAX_VLAN_SHOWN);
-			return;
-		}
-		vmfw_out_put(&o, "%s %u ", type == 0x88a8 ? "vlan-ad" : "vlan", be16(frame + off) & 0xfffu);
-		type = be16(frame + off + 2);
-		off += 4;
+	for (i = 0; i < d->nvlan; i++)
+		vmfw_out_put(&o, "%s %u ", d->vlan[i].tpid == 0x88a8 ? "vlan-ad" : "vlan", d->vlan[i].id);
+	if (d->error == VMFW_DIS_VLAN_CUT) {
+		vmfw_out_put(&o, "malformed vlan (truncated tag)");
+		return;
 	}
-	if (tags > 2)
-		vmfw_out_put(&o, "(%u vlan tags) ", tags);
-	if (type == 0x0800) {
-		ipv4(&o, frame + off, len - off);
-	} else if (type == 0x86dd) {
-		ipv6(&o, frame + off, len - off);
-	} else if (type == 0x0806) {
-		arp(&o, frame + off, len - off);
-	} else if (type < 0x0600) {
-		vmfw_out_put(&o, "802.3 length %u (llc)", type);
+	if (d->error == VMFW_DIS_VLAN_MANY) {
+		vmfw_out_put(&o, "... (more than %d vlan tags)", VMFW_DIS_MAX_VLAN);
+		return;
+	}
+	if (d->nvlan > 2)
+		vmfw_out_put(&o, "(%u vlan tags) ", d->nvlan);
+	if (d->ethertype == 0x0800) {
+		ipv4(&o, d);
+	} else if (d->ethertype == 0x86dd) {
+		ipv6(&o, d);
+	} else if (d->ethertype == 0x0806) {
+		arp(&o, d);
+	} else if (d->ethertype < 0x0600) {
+		vmfw_out_put(&o, "802.3 length %u (llc)", d->ethertype);
 	} else {
-		const char *name = ethertype_name(type);
+		const char *name = ethertype_name(d->ethertype);
 
 		if (name)
-			vmfw_out_put(&o, "ethertype 0x%04x (%s)", type, name);
+			vmfw_out_put(&o, "ethertype 0x%04x (%s)", d->ethertype, name);
 		else
-			vmfw_out_put(&o, "ethertype 0x%04x", type);
+			vmfw_out_put(&o, "ethertype 0x%04x", d->ethertype);
 	}
 }

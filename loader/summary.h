@@ -10,4 +10,8 @@
  * bytes and decides nothing: the verdict and its reason come from the filter. */
 void vmfw_packet_summary(const uint8_t *frame, size_t len, char *buf, size_t n);
 
+struct vmfw_dissect;
+/* The same, of a frame vmfw_dissect has read. */
+void vmfw_summary_format(const struct vmfw_dissect *d, char *buf, size_t n);
+
 #endif /* VMFW_SUMMARY_H */

@@ -1775,14 +1775,14 @@ def dns_ttl_grace():
 
 
 def flow(proto, src, dst, sport=None, dport=None, vlans=()):
-    """A flow as the diff names it: "tcp 10.0.0.2:40000 > 192.0.2.1:25", IPv6 addresses in brackets
-    when ports follow, no ports for protocols other than tcp and udp."""
+    """A flow as the diff names it, the way replay writes a packet: "10.0.0.2:40000 > 192.0.2.1:25 tcp",
+    IPv6 addresses in brackets when ports follow, no ports for protocols other than tcp and udp."""
     pre = "".join(f"vlan {v} " for v in vlans)
     if sport is None:
-        return f"{pre}{proto} {src} > {dst}"
+        return f"{pre}{src} > {dst} {proto}"
     if ":" in src:
-        return f"{pre}{proto} [{src}]:{sport} > [{dst}]:{dport}"
-    return f"{pre}{proto} {src}:{sport} > {dst}:{dport}"
+        return f"{pre}[{src}]:{sport} > [{dst}]:{dport} {proto}"
+    return f"{pre}{src}:{sport} > {dst}:{dport} {proto}"
 
 
 DIFF_CASES = []

@@ -59,26 +59,6 @@ static inline size_t dg_pattern(uint64_t *s, char *out, size_t cap)
 	return dg_name(s, out, cap, k == 19);
 }
 
-/* "www.example.com" or "www.example.com." in wire form, root label included; returns its length. */
-static inline size_t dg_wire(const char *text, uint8_t *wire)
-{
-	size_t n = 0, len = strlen(text), i = 0;
-
-	if (len && text[len - 1] == '.')
-		len--;
-	while (i < len) {
-		const char *dot = memchr(text + i, '.', len - i);
-		size_t l = dot ? (size_t)(dot - (text + i)) : len - i;
-
-		wire[n++] = (uint8_t)l;
-		memcpy(wire + n, text + i, l);
-		n += l;
-		i += l + 1;
-	}
-	wire[n++] = 0;
-	return n;
-}
-
 /* A policy of `allow dns` rules (1..4 patterns each), @dns rules among them, and a plain rule or
  * two, into buf. */
 static inline size_t dg_policy(uint64_t *s, char *buf, size_t cap)

@@ -18,7 +18,8 @@
 #include "dnsgen.h"
 #include "instance.h"
 #include "log.h"
-#include "pkt.h"
+#include "pktbuild.h"
+#include "eval.h"
 #include "policy.h"
 #include "replay.h"
 
@@ -49,7 +50,7 @@ static struct vmfw_replayer *open_replayer(int mode, struct fixture *f)
 	return r;
 }
 
-static void judge(struct vmfw_replayer *r, const struct tpkt *p, struct vmfw_result *res)
+static void judge(struct vmfw_replayer *r, const struct pb *p, struct vmfw_result *res)
 {
 	assert_int_equal(vmfw_replayer_run(r, p->b, (uint32_t)p->len, 1000, res), 0);
 }
@@ -82,7 +83,7 @@ static void reload_replaces_cached_verdict_and_clears_old_slot(void **state)
 	struct fixture a = {}, b = {};
 	struct vmfw_replayer *r;
 	struct vmfw_result res;
-	struct tpkt p;
+	struct pb p;
 	const struct vmfw_maps *m;
 
 	(void)state;
@@ -91,7 +92,7 @@ static void reload_replaces_cached_verdict_and_clears_old_slot(void **state)
 	r = open_replayer(VMFW_MODE_XDP, &a);
 	m = vmfw_replayer_maps(r);
 
-	tpkt_l4(&p, 0, "10.0.0.2", "192.0.2.10", 1, 443);   /* tcp 192.0.2.10:443 */
+	pb_l4_frame(&p, "10.0.0.2", "192.0.2.10", true, 443);   /* tcp 192.0.2.10:443 */
 	judge(r, &p, &res);
 	expect_result(res, VMFW_PASS, VMFW_R_RULE_ALLOW, 0);  /* allowed by line 1 of A */
 
@@ -141,7 +142,7 @@ static void unchanged_rule_text_keeps_its_counters(void **state)
 	struct fixture a = {}, b = {};
 	struct vmfw_replayer *r;
 	struct vmfw_result res;
-	struct tpkt p;
+	struct pb p;
 	const struct vmfw_maps *m;
 	int i;
 
@@ -151,7 +152,7 @@ static void unchanged_rule_text_keeps_its_counters(void **state)
 		     "allow udp to 192.0.2.53 port 53\n", &b);
 	r = open_replayer(VMFW_MODE_TC, &a);
 	m = vmfw_replayer_maps(r);
-	tpkt_l4(&p, 0, "10.0.0.2", "192.0.2.53", 0, 53);     /* udp to the resolver: line 1 */
+	pb_l4_frame(&p, "10.0.0.2", "192.0.2.53", false, 53);     /* udp to the resolver: line 1 */
 	for (i = 0; i < 3; i++) {
 		judge(r, &p, &res);
 		expect_result(res, VMFW_PASS, VMFW_R_RULE_ALLOW, 0);
@@ -201,10 +202,9 @@ static void tc_and_xdp_builds_agree(void **state)
 	t = open_replayer(VMFW_MODE_TC, &f);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct vmfw_result rx, rt;
-		struct tpkt p;
+		struct pb p;
 
-		tpkt_l4(&p, cases[i].v6, cases[i].v6 ? "2001:db8::2" : "10.0.0.2", cases[i].dst,
-			cases[i].tcp, cases[i].port);
+		pb_l4_frame(&p, cases[i].v6 ? "2001:db8::2" : "10.0.0.2", cases[i].dst, cases[i].tcp, cases[i].port);
 		judge(x, &p, &rx);
 		judge(t, &p, &rt);
 		print_message("  %s:%u xdp %u/%u/%d tc %u/%u/%d\n", cases[i].dst, cases[i].port,
@@ -304,18 +304,22 @@ static void kernel_matches_reference_on_random_policies(void **state)
 			uint8_t daddr[16] = {};
 			struct vmfw_result res;
 			struct vmfw_match m;
-			struct tpkt p;
+			struct pb p;
 
-			tpkt_eth(&p, v6 ? 0x86dd : 0x0800);
+			pb_eth(&p);
 			if (v6)
-				tpkt_ipv6(&p, "2001:db8::2", dst, proto);
+				pb_ipv6(&p, "2001:db8::2", dst);
 			else
-				tpkt_ipv4(&p, "10.0.0.2", dst, proto);
-			if (proto == 6 || proto == 17)
-				tpkt_ports(&p, 40000, dport, proto == 6);
+				pb_ipv4(&p, "10.0.0.2", dst);
+			if (proto == 6)
+				pb_tcp(&p, 40000, dport, PB_TCP_SYN);
+			else if (proto == 17)
+				pb_udp(&p, 40000, dport);
 			else
-				tpkt_payload(&p, 8);
-			tpkt_finish(&p);
+				pb_proto(&p, proto);
+			if (proto != 6 && proto != 17)
+				pb_payload(&p, 8);
+			pb_finish(&p);
 			inet_pton(v6 ? AF_INET6 : AF_INET, dst, daddr);
 			vmfw_policy_eval(f.p, v6 ? VMFW_F_IPV6 : VMFW_F_IPV4, daddr, proto,
 					 proto == 6 || proto == 17 ? dport : 0, &m);
@@ -371,7 +375,7 @@ static struct vmfw_dns_match kernel_dns_text(const struct vmfw_maps *m, uint8_t 
 {
 	uint8_t wire[300];
 
-	return kernel_dns(m, slot, wire, dg_wire(name, wire));
+	return kernel_dns(m, slot, wire, pb_dns_name_wire(name, wire));
 }
 
 static void dns_state_fills_the_slot_and_leaves_with_it(void **state)
@@ -476,7 +480,7 @@ static void kernel_name_table_agrees_with_the_scan_on_random_policies(void **sta
 			size_t wl;
 
 			dg_name(&s, name, sizeof(name), 1);
-			wl = dg_wire(name, wire);
+			wl = pb_dns_name_wire(name, wire);
 			vmfw_dns_policy_eval(f.p, wire, wl, &ref);
 			vmfw_dns_lookup(f.c, wire, wl, &user);
 			kern = kernel_dns(m, slot, wire, wl);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "eval.h"
 #include "policy.h"
 
 #define NAME "p.conf"
@@ -44,7 +45,7 @@ static void check_tables(const struct vmfw_compiled *c)
 
 		assert_true(e->group < VMFW_GROUP_FIRST + c->nprefixes ||
 			    (e->group >= VMFW_GROUP_DNS_BASE &&
-			     e->group < VMFW_GROUP_DNS(c->n_dns_selectors)));
+			     e->group < VMFW_GROUP_DNS(c->cfg.n_dns_selectors)));
 		assert_true(e->proto <= VMFW_PROTO_ANY);
 		assert_true(e->deny_rule != VMFW_NO_RULE || e->allow_rule != VMFW_NO_RULE);
 		if (e->pclass != VMFW_PCLASS_ALL) {
@@ -140,21 +141,57 @@ static uint32_t group_of(const struct vmfw_compiled *c, const char *addr, uint8_
 
 /* ---- table shapes ---- */
 
-static void prefix_lengths_are_distinct_and_longest_first(void **state)
+/* The indexes the program reads before probing: each names exactly the lengths that can match
+ * there, so a lookup far from every prefix probes nothing. */
+static void prefix_index_names_each_length_where_a_lookup_needs_it(void **state)
 {
 	struct built b = build("allow tcp to { 10.0.0.0/8, 10.1.0.0/16, 192.0.2.0/24, 10.2.0.0/16 }\n"
 			       "allow udp to { 2001:db8::/32, ::/0, 2001:db8::1 }\n");
+	const struct vmfw_v4_index *ix;
+	const struct vmfw_v6_index *h;
+	size_t k;
 
 	(void)state;
-	assert_int_equal(b.c->n_v4_lens, 3);
-	assert_int_equal(b.c->v4_lens[0], 24);
-	assert_int_equal(b.c->v4_lens[1], 16);
-	assert_int_equal(b.c->v4_lens[2], 8);
-	assert_int_equal(b.c->n_v6_lens, 3);
-	assert_int_equal(b.c->v6_lens[0], 128);
-	assert_int_equal(b.c->v6_lens[1], 32);
-	assert_int_equal(b.c->v6_lens[2], 0);
 	assert_int_equal(b.c->nprefixes, 7);
+	print_message("10.5.0.0/16: only the /8 covers it, no /24 below it\n");
+	ix = &b.c->v4_index[10 << 8 | 5];
+	assert_int_equal(ix->lens, 1ull << 8);
+	for (k = 0; k < 4; k++)
+		assert_int_equal(ix->b24[k], 0);
+	print_message("10.1.0.0/16: lengths 8 and 16, and the /16 covers every /24 in it\n");
+	ix = &b.c->v4_index[10 << 8 | 1];
+	assert_int_equal(ix->lens, 1ull << 8 | 1ull << 16);
+	for (k = 0; k < 4; k++)
+		assert_int_equal(ix->b24[k], ~0ull);
+	print_message("192.0.0.0/16: length 24, for 192.0.2.0/24 only\n");
+	ix = &b.c->v4_index[192 << 8 | 0];
+	assert_int_equal(ix->lens, 1ull << 24);
+	assert_int_equal(ix->b24[0], 1ull << 2);
+	assert_int_equal(ix->b24[1] | ix->b24[2] | ix->b24[3], 0);
+	print_message("11.0.0.0/16: nothing to probe\n");
+	assert_int_equal(b.c->v4_index[11 << 8].lens, 0);
+	print_message("2001:db8::/32's hash: lengths 32 and 128; ::/0 in the short lengths\n");
+	h = &b.c->v6_index[VMFW_V6_HASH(0x20010db8u)];
+	assert_int_equal(h->lens[0], 1ull << 0);
+	assert_int_equal(h->lens[1], 1ull << 32);
+	assert_int_equal(b.c->cfg.v6_short_lens, 1u << 0);
+	built_free(&b);
+}
+
+/* A /24 whose bit is unset must still let the shorter prefixes covering it match: a neighbour of
+ * a named /24 gets the /8's verdict, not the default. */
+static void a_24_outside_the_index_still_gets_the_covering_short_prefix(void **state)
+{
+	struct built b = build("deny tcp to 10.0.0.0/8 port 22\nallow tcp to 10.1.2.0/24\n"
+			       "allow tcp to 10.0.0.0/8 port 80\n");
+
+	(void)state;
+	expect(&b, "10.1.2.9", 6, 22, VMFW_R_RULE_DENY, 0);
+	print_message("no /24 of 10.1.3.0 is named: the /8 still answers\n");
+	expect(&b, "10.1.3.9", 6, 22, VMFW_R_RULE_DENY, 0);
+	expect(&b, "10.1.3.9", 6, 80, VMFW_R_RULE_ALLOW, 2);
+	expect(&b, "10.1.2.9", 6, 443, VMFW_R_RULE_ALLOW, 1);
+	expect(&b, "10.1.3.9", 6, 443, VMFW_R_DEFAULT_DENY, VMFW_NO_RULE);
 	built_free(&b);
 }
 
@@ -333,10 +370,10 @@ static void settings_are_carried_over(void **state)
 	struct built b = build("default allow\nallow ethertype 0x88cc\nallow ethertype 0x8863\n");
 
 	(void)state;
-	assert_true(b.c->default_allow);
-	assert_int_equal(b.c->nethertypes, 2);
-	assert_int_equal(b.c->ethertypes[0], 0x88cc);
-	assert_int_equal(b.c->ethertypes[1], 0x8863);
+	assert_true(b.c->cfg.default_allow);
+	assert_int_equal(b.c->cfg.n_ethertypes, 2);
+	assert_int_equal(b.c->cfg.ethertypes[0], 0x88cc);
+	assert_int_equal(b.c->cfg.ethertypes[1], 0x8863);
 	assert_int_equal(b.c->nentries, 0);
 	expect(&b, "10.0.0.1", 6, 80, VMFW_R_DEFAULT_ALLOW, VMFW_NO_RULE);
 	built_free(&b);
@@ -348,7 +385,7 @@ static void bind_except_ports_become_a_bitmap(void **state)
 	unsigned port, set = 0;
 
 	(void)state;
-	assert_int_equal(b.c->bind_mode, VMFW_BIND_LOOPBACK);
+	assert_int_equal(b.c->cfg.bind_mode, VMFW_BIND_LOOPBACK);
 	for (port = 0; port < 65536; port++)
 		set += (b.c->bind_except[port >> 6] >> (port & 63)) & 1;
 	assert_int_equal(set, 1 + 64);
@@ -366,10 +403,10 @@ static void allow_raw_sockets_becomes_a_slot_flag(void **state)
 	struct built b = build("allow icmp to any\n");
 
 	(void)state;
-	assert_int_equal(b.c->cgroup_flags, 0);
+	assert_int_equal(b.c->cfg.cgroup_flags, 0);
 	built_free(&b);
 	b = build("allow raw-sockets\nallow icmp to any\n");
-	assert_int_equal(b.c->cgroup_flags, VMFW_CG_F_RAW_SOCKETS);
+	assert_int_equal(b.c->cfg.cgroup_flags, VMFW_CG_F_RAW_SOCKETS);
 	/* It adds no rule and changes no packet's verdict. */
 	assert_int_equal(b.p->nrules, 1);
 	expect(&b, "10.0.0.1", 6, 22, VMFW_R_DEFAULT_DENY, VMFW_NO_RULE);
@@ -915,7 +952,8 @@ static void more_entries_than_the_limit_are_refused_with_the_limit_named(void **
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(prefix_lengths_are_distinct_and_longest_first),
+		cmocka_unit_test(prefix_index_names_each_length_where_a_lookup_needs_it),
+		cmocka_unit_test(a_24_outside_the_index_still_gets_the_covering_short_prefix),
 		cmocka_unit_test(bind_except_ports_become_a_bitmap),
 		cmocka_unit_test(allow_raw_sockets_becomes_a_slot_flag),
 		cmocka_unit_test(each_distinct_prefix_gets_one_group_from_group_first),

@@ -14,6 +14,8 @@
 
 #include "dns.h"
 #include "dnsgen.h"
+#include "eval.h"
+#include "pktbuild.h"
 #include "policy.h"
 
 struct built {
@@ -58,7 +60,7 @@ static struct vmfw_dns_match ask(const struct built *b, const char *name)
 {
 	uint8_t wire[300];
 
-	return both(b, wire, dg_wire(name, wire));
+	return both(b, wire, pb_dns_name_wire(name, wire));
 }
 
 #define expect_rule(b, name, r) do {                                                   \
@@ -82,7 +84,7 @@ static void encoding_is_the_reversed_dotted_lower_case_name_with_a_nul(void **st
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t wl = strcmp(cases[i].name, ".") ? dg_wire(cases[i].name, wire) : (wire[0] = 0, 1);
+		size_t wl = strcmp(cases[i].name, ".") ? pb_dns_name_wire(cases[i].name, wire) : (wire[0] = 0, 1);
 		int n = vmfw_dns_encode_wire(wire, wl, out);
 
 		print_message("%s -> %s\\0\n", cases[i].name, cases[i].enc);
@@ -272,8 +274,8 @@ static void selectors_tag_the_names_they_match(void **state)
 	(void)state;
 	assert_int_equal(b.p->ndns_selectors, 3);
 	assert_int_equal(b.p->rules[3].dns_sel, 0);
-	assert_int_equal(b.c->n_dns_selectors, 3);
-	assert_int_equal(b.c->dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_DEST);
+	assert_int_equal(b.c->cfg.n_dns_selectors, 3);
+	assert_int_equal(b.c->cfg.dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_DEST);
 	m = ask(&b, "registry.docker.io");
 	print_message("registry.docker.io: tags %#x\n", m.tags);
 	assert_int_equal(m.tags, 0x3);
@@ -330,10 +332,10 @@ static void settings_and_resolvers_are_carried_over(void **state)
 			       "dns drop\ndns max-ttl 30\ndns grace 0\n");
 
 	(void)state;
-	assert_int_equal(b.c->dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_RESOLVERS);
-	assert_int_equal(b.c->dns_action, VMFW_DNS_DROP);
-	assert_int_equal(b.c->dns_max_ttl, 30);
-	assert_int_equal(b.c->dns_grace, 0);
+	assert_int_equal(b.c->cfg.dns_flags, VMFW_DNS_F_ON | VMFW_DNS_F_RESOLVERS);
+	assert_int_equal(b.c->cfg.dns_action, VMFW_DNS_DROP);
+	assert_int_equal(b.c->cfg.dns_max_ttl, 30);
+	assert_int_equal(b.c->cfg.dns_grace, 0);
 	print_message("a repeated resolver is kept once\n");
 	assert_int_equal(b.c->n_dns_resolvers, 2);
 	assert_int_equal(b.c->dns_resolvers[1].family, VMFW_F_IPV6);
@@ -342,14 +344,14 @@ static void settings_and_resolvers_are_carried_over(void **state)
 	b = build("allow dns a.com\n");
 	print_message("defaults: refuse, max-ttl %u, grace %u\n", VMFW_DNS_DEFAULT_MAX_TTL,
 		      VMFW_DNS_DEFAULT_GRACE);
-	assert_int_equal(b.c->dns_flags, VMFW_DNS_F_ON);
-	assert_int_equal(b.c->dns_action, VMFW_DNS_REFUSE);
-	assert_int_equal(b.c->dns_max_ttl, VMFW_DNS_DEFAULT_MAX_TTL);
-	assert_int_equal(b.c->dns_grace, VMFW_DNS_DEFAULT_GRACE);
+	assert_int_equal(b.c->cfg.dns_flags, VMFW_DNS_F_ON);
+	assert_int_equal(b.c->cfg.dns_action, VMFW_DNS_REFUSE);
+	assert_int_equal(b.c->cfg.dns_max_ttl, VMFW_DNS_DEFAULT_MAX_TTL);
+	assert_int_equal(b.c->cfg.dns_grace, VMFW_DNS_DEFAULT_GRACE);
 	built_free(&b);
 
 	b = build("allow tcp to any\n");
-	assert_int_equal(b.c->dns_flags, 0);
+	assert_int_equal(b.c->cfg.dns_flags, 0);
 	assert_int_equal(b.c->n_dns_names, 0);
 	built_free(&b);
 }
@@ -375,7 +377,7 @@ static void table_lookup_equals_the_scan_on_random_policies_and_names(void **sta
 			size_t wl;
 
 			dg_name(&s, name, sizeof(name), 1);
-			wl = dg_wire(name, wire);
+			wl = pb_dns_name_wire(name, wire);
 			/* Now and then a label that holds a dot or a NUL: it must never match. */
 			if (!dg_pick(&s, 50) && wl > 3)
 				wire[1 + dg_pick(&s, wire[0])] = dg_pick(&s, 2) ? '.' : '\0';

@@ -13,7 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "instance.h"
-#include "pkt.h"
+#include "pktbuild.h"
 #include "policy.h"
 #include "replay.h"
 
@@ -51,91 +51,53 @@ static void env_close(struct env *e)
 	vmfw_policy_free(e->p);
 }
 
-/* "hN.example.com" in wire form; returns its length. */
-static size_t qname(uint8_t *b, unsigned n)
+/* The question every message here asks: "hN.example.com", A. */
+static void question(struct pb *t, unsigned n)
 {
-	char label[16];
-	size_t len = (size_t)snprintf(label, sizeof(label), "h%u", n);
+	char name[32];
 
-	b[0] = (uint8_t)len;
-	memcpy(b + 1, label, len);
-	memcpy(b + 1 + len, "\x07" "example" "\x03" "com" "\x00", 13);
-	return 1 + len + 13;
-}
-
-static void put16(uint8_t *b, unsigned v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
+	snprintf(name, sizeof(name), "h%u.example.com", n);
+	pb_dns_question(t, name, 1);
 }
 
 /* A query for hN.example.com from client port `port`, ID `id`: VM -> resolver. */
-static void build_query(struct tpkt *t, unsigned n, unsigned port, unsigned id)
+static void build_query(struct pb *t, unsigned n, unsigned port, unsigned id)
 {
-	uint8_t *d;
-	size_t q;
-
-	tpkt_eth(t, 0x0800);
-	tpkt_ipv4(t, VM, RESOLVER, 17);
-	tpkt_ports(t, (uint16_t)port, 53, 0);
-	d = t->b + t->len;
-	memset(d, 0, 12);
-	put16(d, id);
-	put16(d + 2, 0x0100);        /* a query, RD */
-	put16(d + 4, 1);             /* one question */
-	q = qname(d + 12, n);
-	put16(d + 12 + q, 1);        /* A */
-	put16(d + 14 + q, 1);        /* IN */
-	t->len += 16 + q;
-	tpkt_finish(t);
+	pb_eth(t);
+	pb_ipv4(t, VM, RESOLVER);
+	pb_udp(t, (uint16_t)port, 53);
+	pb_dns(t, (uint16_t)id, PB_DNS_RD);
+	question(t, n);
+	pb_finish(t);
 }
 
 /* Its answer: one A record, `addr`, TTL 300, the owner a pointer to the question. */
-static void build_answer(struct tpkt *t, unsigned n, unsigned port, unsigned id, uint32_t addr)
+static void build_answer(struct pb *t, unsigned n, unsigned port, unsigned id, uint32_t addr)
 {
-	uint8_t *d, *rr;
-	size_t q;
+	uint8_t a[4] = { (uint8_t)(addr >> 24), (uint8_t)(addr >> 16), (uint8_t)(addr >> 8), (uint8_t)addr };
 
-	tpkt_eth(t, 0x0800);
-	tpkt_ipv4(t, RESOLVER, VM, 17);
-	tpkt_ports(t, 53, (uint16_t)port, 0);
-	d = t->b + t->len;
-	memset(d, 0, 12);
-	put16(d, id);
-	put16(d + 2, 0x8180);        /* a response, RD, RA, NOERROR */
-	put16(d + 4, 1);
-	put16(d + 6, 1);             /* one answer */
-	q = qname(d + 12, n);
-	put16(d + 12 + q, 1);
-	put16(d + 14 + q, 1);
-	rr = d + 16 + q;
-	put16(rr, 0xc00c);
-	put16(rr + 2, 1);
-	put16(rr + 4, 1);
-	put16(rr + 6, 0);
-	put16(rr + 8, 300);
-	put16(rr + 10, 4);
-	rr[12] = (uint8_t)(addr >> 24);
-	rr[13] = (uint8_t)(addr >> 16);
-	rr[14] = (uint8_t)(addr >> 8);
-	rr[15] = (uint8_t)addr;
-	t->len += 16 + q + 16;
-	tpkt_finish(t);
+	pb_eth(t);
+	pb_ipv4(t, RESOLVER, VM);
+	pb_udp(t, 53, (uint16_t)port);
+	pb_dns(t, (uint16_t)id, PB_DNS_QR | PB_DNS_RD | PB_DNS_RA);
+	question(t, n);
+	pb_dns_answer(t, NULL, 1, 300, a, 4);
+	pb_finish(t);
 }
 
-static void build_syn(struct tpkt *t, uint32_t addr)
+static void build_syn(struct pb *t, uint32_t addr)
 {
 	char dst[16];
 
 	snprintf(dst, sizeof(dst), "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255,
 		 addr & 255);
-	tpkt_eth(t, 0x0800);
-	tpkt_ipv4(t, VM, dst, 6);
-	tpkt_ports(t, 40000, 443, 1);
-	tpkt_finish(t);
+	pb_eth(t);
+	pb_ipv4(t, VM, dst);
+	pb_tcp(t, 40000, 443, PB_TCP_SYN);
+	pb_finish(t);
 }
 
-static struct vmfw_replay_pkt judge(struct env *e, int dir, const struct tpkt *t)
+static struct vmfw_replay_pkt judge(struct env *e, int dir, const struct pb *t)
 {
 	struct vmfw_replay_pkt out;
 
@@ -168,7 +130,7 @@ static void pending_queries_stay_bounded_and_the_last_is_believed(void **state)
 	const unsigned n = 20000, last = n - 1;
 	struct vmfw_replay_pkt out;
 	struct env e;
-	struct tpkt t;
+	struct pb t;
 	unsigned i, count;
 
 	(void)state;
@@ -201,7 +163,7 @@ static void learned_set_stays_bounded_and_recent_addresses_pass(void **state)
 	const unsigned n = 70000;
 	struct vmfw_replay_pkt out;
 	struct env e;
-	struct tpkt t;
+	struct pb t;
 	unsigned i, count, passed = 0;
 
 	(void)state;
