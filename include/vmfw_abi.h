@@ -77,6 +77,7 @@ enum vmfw_reason {
 	VMFW_R_DNS_LEARNED,       /* an answer to a query let out: its addresses were learned */
 	VMFW_R_DNS_UNSOLICITED,   /* an answer to no query let out, or not matching it: teaches nothing */
 	VMFW_R_DNS_MALFORMED,     /* a DNS message that cannot be parsed (or judged) */
+	VMFW_R_TO_VM,             /* a frame to the VM: vmfw does not filter what the VM receives */
 	VMFW_REASON_MAX,
 };
 
