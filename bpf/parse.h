@@ -62,12 +62,6 @@ struct vmfw_pkt {
 #define ICMPV6_NA 136
 #define ND_OPT_SOURCE_LL 1
 
-/* Neighbour discovery is never fragmented (RFC 6980), so a message that can do its job fits the
- * IPv6 minimum MTU: 1280 bytes less the IPv6 header. Longer ones are not `neighbor`. */
-#define VMFW_ND_MAX_LEN 1240
-/* Options walked in one ND message; real ones carry one or two (link-layer address, nonce). */
-#define VMFW_ND_MAX_OPTS 16
-
 /* Headers this far into the frame are read directly when they lie in its linear part. */
 #define VMFW_DIRECT_OFF_MAX 512
 
@@ -161,6 +155,7 @@ static __always_inline __u32 l4_min_len(__u8 proto)
 struct vmfw_nd_msg {
 	__u8 b[2048];   /* VMFW_ND_MAX_LEN at most; the size lets an index be masked for the verifier */
 };
+VMFW_STATIC_ASSERT(VMFW_ND_MAX_LEN <= sizeof(struct vmfw_nd_msg), "an ND message fits its copy");
 
 /* A copy of the ND message being checked: per CPU, off the programs' 512-byte stack. */
 struct {
