@@ -1029,7 +1029,8 @@ int vmfw_tc(struct __sk_buff *skb)
 	return vmfw_filter(skb, VMFW_HOOK_TC);
 }
 
-/* Frames to the VM, on the interface's egress: never dropped, only read for DNS answers to learn. */
+/* Frames to the VM, on the interface's egress: never dropped, only read for DNS answers to learn;
+ * every other one is counted as `to-vm`. */
 SEC("tc")
 int vmfw_tc_in(struct __sk_buff *skb)
 {
@@ -1046,7 +1047,7 @@ int vmfw_tc_in(struct __sk_buff *skb)
 		if (rp && rp->len_set)
 			p.len = rp->frame_len;
 	}
-	set_result(&r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
+	set_result(&r, VMFW_PASS, VMFW_R_TO_VM);
 	/* Without `allow dns` there is nothing to learn: frames to the VM are not even parsed. */
 	if (!dns_on())
 		goto out;
@@ -1062,6 +1063,8 @@ int vmfw_tc_in(struct __sk_buff *skb)
 	    learn_dns_answer(skb, VMFW_HOOK_TC, &p, &r, rp, own_stamp))
 		count_result(VMFW_POINT_IFACE_IN, &r, skb->len);
 out:
+	if (r.reason == VMFW_R_TO_VM)
+		count_result(VMFW_POINT_IFACE_IN, &r, skb->len);
 	if (rp)
 		rp->last = r;
 	return TC_ACT_UNSPEC;

@@ -93,6 +93,7 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_DNS_UNSOLICITED] = "dns-unsolicited",
 		[VMFW_R_DNS_MALFORMED] = "dns-malformed",
 		[VMFW_R_RAW_SOCKET] = "raw-socket",
+		[VMFW_R_TO_VM] = "to-vm",
 	};
 
 	if (reason < 0 || reason >= VMFW_REASON_MAX)
@@ -169,7 +170,7 @@ bool vmfw_point_reason(int point, int reason)
 		       reason == VMFW_R_DNS_DENIED || reason == VMFW_R_DNS_MALFORMED;
 	case VMFW_POINT_IFACE_IN:
 		return reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||
-		       reason == VMFW_R_DNS_MALFORMED;
+		       reason == VMFW_R_DNS_MALFORMED || reason == VMFW_R_TO_VM;
 	case VMFW_POINT_CGROUP_OUT:
 		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED ||
 		       reason == VMFW_R_DNS_ALLOWED || reason == VMFW_R_DNS_DENIED ||

@@ -25,6 +25,11 @@
 #define VMFW_FRAG_TIMEOUT_NS  (60ull * 1000000000ull) /* a remembered first fragment is kept at least this long */
 #define VMFW_MAX_VLAN_TAGS         2
 #define VMFW_MAX_IPV6_EXT_HDRS     8
+/* Neighbour discovery is never fragmented (RFC 6980), so a message that can do its job fits the
+ * IPv6 minimum MTU: 1280 bytes less the IPv6 header. Longer ones are not `neighbor`. */
+#define VMFW_ND_MAX_LEN            1240
+/* Options walked in one ND message; real ones carry one or two (link-layer address, nonce). */
+#define VMFW_ND_MAX_OPTS           16
 /* The policy source is stored in chunks of this size: with the hash element's header a chunk fills
  * one 4 KiB allocation exactly (4096 would spill into an 8 KiB one). */
 #define VMFW_SRC_CHUNK          4032u
@@ -79,6 +84,7 @@ enum vmfw_reason {
 	VMFW_R_DNS_MALFORMED,     /* a DNS message that cannot be parsed (or judged) */
 	VMFW_R_RAW_SOCKET,        /* a raw socket of a cgroup, refused without
 				   * `allow raw-sockets` */
+	VMFW_R_TO_VM,             /* a frame to the VM: vmfw does not filter what the VM receives */
 	VMFW_REASON_MAX,
 };
 

@@ -51,6 +51,9 @@ run_case() {
 		check_match "$label: tc shows vmfw_tc_in on the egress hook" 'vmfw_tc_in' "$(egress_filters)"
 	fi
 	check "$label: 3 pings pass both ways" 3 "$(ping_count "$HOST4" 3)"
+	# The echo replies to the VM are not filtered, and stats say so (what replay --vm says too).
+	check_ge "$label: stats count the 3 echo replies to the VM as iface-in to-vm pass" 3 \
+		"$(ctr "$name" point iface-in to-vm pass packets)"
 
 	run_ctl reload --policy "$POLICY2" "$name"
 	check "$label: reload exits 0" 0 "$CTL_RC"

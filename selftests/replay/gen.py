@@ -27,7 +27,8 @@ logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from scapy.all import (ARP, DNS, DNSQR, DNSRR, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPv6, Raw,  # noqa: E402
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS,
-                       ICMPv6ND_RA, ICMPv6ND_Redirect, ICMPv6ND_RS)
+                       ICMPv6ND_RA, ICMPv6ND_Redirect, ICMPv6ND_RS, ICMPv6NDOptDstLLAddr,
+                       ICMPv6NDOptSrcLLAddr, ICMPv6MLReport2, PadN, RouterAlert)
 from scapy.layers.inet import (IPOption_LSRR, IPOption_NOP, IPOption_RR,  # noqa: E402
                                IPOption_Router_Alert, IPOption_SSRR, IPOption_Timestamp)
 from scapy.layers.ipsec import ESP  # noqa: E402
@@ -60,6 +61,7 @@ NON_IP_DROP = ("drop", "non-ip", None)
 NEIGHBOR = ("pass", "neighbor", None)
 MALFORMED = ("drop", "malformed", None)
 FRAGMENT = ("drop", "fragment", None)
+TO_VM = ("pass", "to-vm", None)           # a frame to the VM (replay --vm): not filtered
 
 
 def DNS_SEEN(action, name=None, learned=()):
@@ -604,7 +606,7 @@ def vlan():
 
 @case
 def ndp():
-    c = Case("ndp", "neighbour discovery passes whatever the rules; RA and redirect follow them", """
+    c = Case("ndp", "on-link neighbour discovery passes whatever the rules; RA and redirect follow them", """
         default deny
         deny icmpv6 to any
         allow tcp to 2001:db8::/32 port 80
@@ -626,11 +628,12 @@ def ndp():
     c.add(DENY(deny6), nd("ff02::1", ICMPv6ND_RA()), "router advertisement (134): RA guard, rules apply")
     c.add(DENY(deny6), nd("fe80::1", ICMPv6ND_Redirect(tgt="fe80::9", dst="2001:db8::9")), "redirect (137): rules apply")
     c.add(DENY(deny6), nd("ff02::1", ICMPv6EchoRequest()), "echo request with hop limit 255 is not ND")
-    c.add(NEIGHBOR, nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrHopByHop()]), "NS behind hop-by-hop")
-    c.add(NEIGHBOR, nd("fe80::1", ICMPv6ND_NA(tgt="fe80::2"), ext=[IPv6ExtHdrDestOpt()]), "NA behind destination options")
-    c.add(NEIGHBOR, nd("ff02::2", ICMPv6ND_RS(), ext=[IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt()]),
+    c.add(DENY(deny6), nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrHopByHop()]),
+          "NS behind hop-by-hop: ND carries no extension headers, so the rules judge it")
+    c.add(DENY(deny6), nd("fe80::1", ICMPv6ND_NA(tgt="fe80::2"), ext=[IPv6ExtHdrDestOpt()]), "NA behind destination options")
+    c.add(DENY(deny6), nd("ff02::2", ICMPv6ND_RS(), ext=[IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt()]),
           "RS behind hop-by-hop and destination options")
-    c.add(NEIGHBOR, nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrRouting(segleft=0, addresses=["fe80::9"])]),
+    c.add(DENY(deny6), nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrRouting(segleft=0, addresses=["fe80::9"])]),
           "NS behind a routing header with segments left 0")
     c.add(DENY(deny6), nd("ff02::1", ICMPv6ND_RA(), ext=[IPv6ExtHdrHopByHop()]), "RA behind hop-by-hop: still rules")
     ns = bytes(ICMPv6ND_NS(tgt="fe80::1"))
@@ -638,13 +641,104 @@ def ndp():
           "NS in a first fragment: not an unfragmented packet, so judged by the rules")
     c.add(DENY(deny6), frag6(solicited, 0x2001, 4, False, bytes(8), nh=58, src=VM_LL, hlim=255),
           "its later fragment (offset 32, where the first ended) inherits that verdict")
-    c.add(NEIGHBOR, frag6(solicited, 0x2002, 0, False, ns, nh=58, src=VM_LL, hlim=255),
-          "NS in an atomic fragment (offset 0, M 0): judged as unfragmented (RFC 6946)")
+    c.add(DENY(deny6), frag6(solicited, 0x2002, 0, False, ns, nh=58, src=VM_LL, hlim=255),
+          "NS in an atomic fragment (offset 0, M 0): a fragment header all the same (RFC 6980), so the rules")
     c.add(MALFORMED, eth() / IPv6(src=VM_LL, dst=solicited, hlim=255, nh=58) / Raw(ns[:4]),
           "NS with a 4-byte ICMPv6 header: truncated")
     c.add(MALFORMED, nd(solicited, ICMPv6ND_NS(tgt="fe80::1"), ext=[IPv6ExtHdrDestOpt(), IPv6ExtHdrHopByHop()]),
           "NS behind hop-by-hop that is not first")
     c.add(ALLOW(web), tcp6("2001:db8::80", 80), "ordinary tcp for comparison")
+    return c
+
+
+@case
+def ndp_onlink():
+    c = Case("ndp_onlink", "neighbor only for ND that can do its job on the link; the rest is judged by the rules", """
+        default deny
+        allow tcp to 2001:db8::/32 port 80
+    """)
+    # No icmpv6 rule: every ND message below that is not `neighbor` meets the default deny. The
+    # attacker's goal is data to an off-link host (2001:db8:9::2, routed by the host) or data
+    # riding behind an ND message.
+    offlink, router_ll = "2001:db8:9::2", "fe80::1"
+    solicited = "ff02::1:ff00:1"            # the solicited-node group of fe80::1 and 2001:db8:ffff::1
+
+    def nd(dst, msg, src=VM_LL, hlim=255, ext=()):
+        p = eth() / IPv6(src=src, dst=dst, hlim=hlim)
+        for h in ext:
+            p = p / h
+        return p / msg
+
+    def opt(otype, units, fill=b"\0"):
+        """An ND option of `units` 8-byte units, its body filled."""
+        return bytes([otype, units]) + fill * (units * 8 - 2)
+
+    sll, tll = ICMPv6NDOptSrcLLAddr(lladdr=VM_MAC), ICMPv6NDOptDstLLAddr(lladdr=VM_MAC)
+    ns, na = ICMPv6ND_NS(tgt=router_ll), ICMPv6ND_NA(tgt=VM_LL, R=0, S=1, O=1)
+    # What real stacks send: neighbor.
+    c.add(NEIGHBOR, nd(solicited, ns / sll), "NS to the target's solicited-node group, with the source link-layer address")
+    c.add(NEIGHBOR, nd(router_ll, ns / sll), "NS to a link-local neighbour (NUD)")
+    c.add(NEIGHBOR, nd(solicited, ICMPv6ND_NS(tgt="2001:db8:ffff::1") / sll, src=VM6),
+          "NS from a global source for a global target, to the target's solicited-node group")
+    c.add(NEIGHBOR, nd(router_ll, na / tll), "solicited NA to the link-local neighbour that asked, with the target link-layer address")
+    c.add(NEIGHBOR, nd("ff02::1", ICMPv6ND_NA(tgt=VM_LL, R=0, S=0, O=1) / tll), "unsolicited NA to all-nodes (S clear)")
+    c.add(NEIGHBOR, nd("ff02::2", ICMPv6ND_RS() / sll), "RS to all-routers")
+    c.add(NEIGHBOR, nd(router_ll, ICMPv6ND_RS()), "RS to a router's link-local address (RFC 4861 4.1: all-routers is typical)")
+    c.add(NEIGHBOR, nd("ff02::1:ff00:2", ICMPv6ND_NS(tgt="2001:db8:ffff::2"), src="::"),
+          "duplicate address detection: NS from :: to the tentative address's solicited-node group")
+    c.add(NEIGHBOR, nd("ff02::1:ff00:2", ICMPv6ND_NS(tgt="2001:db8:ffff::2") / Raw(opt(14, 1, b"\x5a")), src="::"),
+          "DAD NS with a nonce option (RFC 7527), as Linux sends it")
+    c.add(NEIGHBOR, nd("ff02::2", ICMPv6ND_RS(), src="::"), "RS from :: without options")
+    c.add(NEIGHBOR, nd(solicited, ns / Raw(opt(200, 75))),
+          "NS with a well-formed 600-byte option of an unknown type: receivers ignore it, and it reaches the link only")
+    # The reviewer's packet and its neighbours: data to an off-link destination.
+    c.add(DEFAULT_DENY, nd(offlink, ICMPv6ND_NS(tgt="2001:db8:9::2") / Raw(b"A" * 600), src=VM6),
+          "NS with 600 bytes of data to an off-link global address (issue 11.3): the rules, default deny")
+    c.add(DEFAULT_DENY, nd(offlink, ICMPv6ND_NS(tgt="2001:db8:9::2"), src=VM6), "a well-formed NS to an off-link global address")
+    c.add(DEFAULT_DENY, nd(offlink, ICMPv6ND_NA(tgt=VM6, S=1), src=VM6), "a well-formed NA to an off-link global address")
+    c.add(DEFAULT_DENY, nd(offlink, ns, src=VM_LL), "NS from a link-local source to a global address: where it goes decides")
+    c.add(DEFAULT_DENY, nd("2001:db8:ffff::1", ICMPv6ND_NS(tgt="2001:db8:ffff::1"), src=VM6),
+          "NUD NS to a global address, even in the VM's own prefix: vmfw does not know the VM's prefixes")
+    c.add(DEFAULT_DENY, nd(offlink, ICMPv6ND_RS(), src=VM6), "RS to a global unicast address")
+    c.add(DEFAULT_DENY, nd("ff05::2", ICMPv6ND_RS()), "RS to site-scope all-routers: leaves the link")
+    c.add(DEFAULT_DENY, nd("ff02::1", ICMPv6ND_RS()), "RS to all-nodes rather than all-routers")
+    c.add(DEFAULT_DENY, nd("ff05::1:ff00:1", ns), "NS to a site-scope 'solicited-node' group")
+    c.add(DEFAULT_DENY, nd("ff02::1:ff00:9", ns), "NS to the solicited-node group of another address than its target")
+    # Data behind a message that stays on the link.
+    c.add(DEFAULT_DENY, nd(solicited, ns / Raw(b"A" * 600)), "NS to its solicited-node group with 600 bytes of data after it")
+    c.add(DEFAULT_DENY, nd(solicited, ns / sll / Raw(b"\0" * 8)), "NS with an option of length 0 after a good one")
+    c.add(DEFAULT_DENY, nd(solicited, ns / Raw(bytes([1, 2]) + bytes(6))), "NS with an option that says 16 bytes and has 8")
+    c.add(DEFAULT_DENY, nd(solicited, ns / sll / Raw(b"\x01")), "NS with one byte after its options")
+    c.add(DEFAULT_DENY, nd(router_ll, na / Raw(b"A" * 600)), "NA with 600 bytes of data to a link-local neighbour")
+    c.add(DEFAULT_DENY, nd(solicited, ns / Raw(opt(200, 1) * 17)), "NS with 17 options: more than vmfw walks")
+    c.add(DEFAULT_DENY, nd(solicited, ns / Raw(opt(200, 155) + opt(200, 1))),
+          "NS of 1,272 bytes: longer than the IPv6 minimum MTU allows unfragmented ND")
+    c.add(DEFAULT_DENY, nd("ff02::1:ff00:1", ICMPv6ND_NS(tgt="ff02::1:ff00:1")), "NS whose target is a multicast address")
+    c.add(DEFAULT_DENY, nd("ff02::1", ICMPv6ND_NA(tgt="ff02::1", S=0)), "NA whose target is a multicast address")
+    c.add(DEFAULT_DENY, nd("ff02::1", ICMPv6ND_NA(tgt=VM_LL, S=1)), "NA to all-nodes with the solicited flag (RFC 4861 7.1.2)")
+    c.add(DEFAULT_DENY, nd(solicited, ICMPv6ND_NS(code=1, tgt=router_ll)), "NS with ICMPv6 code 1")
+    c.add(DEFAULT_DENY, nd(router_ll, ICMPv6ND_NS(tgt=router_ll), src="::"), "DAD NS from :: to a unicast address")
+    c.add(DEFAULT_DENY, nd("ff02::1:ff00:2", ICMPv6ND_NS(tgt="2001:db8:ffff::2") / sll, src="::"),
+          "DAD NS from :: with a source link-layer address (RFC 4861 7.1.1)")
+    c.add(DEFAULT_DENY, nd("ff02::2", ICMPv6ND_RS() / sll, src="::"), "RS from :: with a source link-layer address")
+    c.add(DEFAULT_DENY, nd("ff02::1", ICMPv6ND_NA(tgt=VM_LL, S=0), src="::"), "NA from ::")
+    c.add(DEFAULT_DENY, nd("ff02::1", ICMPv6ND_RA()), "RA from the VM: a rogue router (RA guard), the rules")
+    c.add(DEFAULT_DENY, nd(router_ll, ICMPv6ND_Redirect(tgt="fe80::9", dst=offlink)), "redirect from the VM: the rules")
+    # Headers that would carry data, or fragment ND.
+    c.add(DEFAULT_DENY, nd(solicited, ns, ext=[IPv6ExtHdrDestOpt(options=[PadN(optdata=b"A" * 100)])]),
+          "NS with hop limit 255 behind a destination options header full of data")
+    c.add(DEFAULT_DENY, nd(offlink, ICMPv6ND_NS(tgt=offlink), src=VM6, ext=[IPv6ExtHdrDestOpt()]),
+          "NS behind destination options, to an off-link address")
+    nsb = bytes(ICMPv6ND_NS(tgt=router_ll))
+    c.add(DEFAULT_DENY, frag6(solicited, 0x3001, 0, True, nsb + bytes(8), nh=58, src=VM_LL, hlim=255),
+          "first fragment of an NS (RFC 6980: ND is never fragmented)")
+    c.add(DEFAULT_DENY, frag6(solicited, 0x3001, 4, False, bytes(8), nh=58, src=VM_LL, hlim=255),
+          "its later fragment: the first's verdict")
+    c.add(DEFAULT_DENY, frag6(solicited, 0x3002, 0, False, nsb, nh=58, src=VM_LL, hlim=255), "NS in an atomic fragment")
+    # MLD is unchanged: the rules judge it (docs/policy.md).
+    c.add(DEFAULT_DENY, eth() / IPv6(src=VM_LL, dst="ff02::16", hlim=1) / IPv6ExtHdrHopByHop(options=[RouterAlert()]) /
+          ICMPv6MLReport2(), "MLDv2 report to ff02::16 (hop limit 1, router alert): the rules")
+    c.add(ALLOW("allow tcp to 2001:db8::/32 port 80"), tcp6("2001:db8::80", 80), "ordinary tcp for comparison")
     return c
 
 
@@ -837,6 +931,17 @@ def frag_v4():
           "later fragment of id 100 with a source route: header checks apply to every fragment")
     c.add(MALFORMED, later(100, 8189, False, 100), "later fragment of id 100 ending past 65535")
     c.add(ALLOW(dns), later(100, 8000, False, 1000), "later fragment of id 100 ending at 65000: fine")
+    # However a first fragment is malformed, it clears its key (issue 12.6): the attacker's later
+    # fragment must not inherit the verdict of the good first fragment sent before it.
+    def bad_first(ident, what, **ipkw):
+        return eth() / IP(src=VM4, dst=srv, proto=17, id=ident, flags="MF", **ipkw) / \
+            Raw(udp_hdr(53, 72) + bytes(24))
+    for ident, ipkw, what in ((113, {"len": 200}, "whose total length (200) runs past the frame"),
+                              (114, {"ihl": 4}, "with IHL 4"),
+                              (115, {"version": 5}, "with IP version 5")):
+        c.add(ALLOW(dns), first(ident), f"first fragment, id {ident}")
+        c.add(MALFORMED, bad_first(ident, what, **ipkw), f"a first fragment with that key {what}: malformed, removes it")
+        c.add(FRAGMENT, later(ident), "later fragment: nothing remembered any more")
     return c
 
 
@@ -894,6 +999,24 @@ def frag_v6():
     c.add(ALLOW(web), frag6("2001:db8::80", 0x100C, 0, False, bytes(tcp(80)), nh=6), "atomic TCP fragment to port 80")
     c.add(MALFORMED, eth() / ip6(srv, nh=43) / Raw(srh(44, 1) + bytes([17, 0, 0, 0x60, 0, 0, 0x10, 0]) + bytes(16)),
           "later fragment of id 0x1000 behind a routing header with segments left 1: header checks apply to every fragment")
+    # However a first fragment is malformed, it clears its key (issue 12.6), also when what is
+    # wrong comes before its fragment header: the headers are walked that far all the same.
+    first_hdrs = udp_hdr(53, 72) + bytes(24)
+    plen_past = eth() / ip6(srv, plen=300) / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=0x100D) / Raw(first_hdrs)
+    rh_before = eth() / ip6(srv, nh=43) / Raw(srh(44, 1) + bytes([17, 0, 0, 1]) + struct.pack("!I", 0x100E) + first_hdrs)
+    hbh_late = frag6(srv, 0x100F, 0, True, first_hdrs, before=[IPv6ExtHdrDestOpt(), IPv6ExtHdrHopByHop()])
+    plen_past_do = eth() / ip6(srv, plen=300) / IPv6ExtHdrDestOpt() / \
+        IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=0x1010) / Raw(first_hdrs)
+    for ident, frame, what in ((0x100D, plen_past, "whose payload length (300) runs past the frame"),
+                               (0x100E, rh_before, "behind a routing header with segments left 1"),
+                               (0x100F, hbh_late, "behind a hop-by-hop header that is not first"),
+                               (0x1010, plen_past_do, "behind destination options, payload length past the frame")):
+        c.add(ALLOW(dns), first(ident), f"first fragment, id {ident:#x}")
+        c.add(MALFORMED, frame, f"a first fragment with that key {what}: malformed, removes it")
+        c.add(FRAGMENT, later(ident), "later fragment: nothing remembered any more")
+    c.add(MALFORMED, eth() / ip6(srv, plen=300) / IPv6ExtHdrFragment(nh=17, offset=4, m=0, id=0x1000) / Raw(bytes(16)),
+          "a later fragment of id 0x1000 with its payload length past the frame: malformed")
+    c.add(ALLOW(dns), later(0x1000, 20, False, 8), "the key of id 0x1000 is still there: a later fragment does not clear it")
     return c
 
 
@@ -969,26 +1092,26 @@ def vm_direction():
         allow tcp to 2001:db8::/64 port 443
     """, args=["--vm", "10.0.0.2,2001:db8:ffff::/64"])
     web4, web6 = "allow tcp to 192.0.2.0/24 port 443", "allow tcp to 2001:db8::/64 port 443"
-    # Frames to the VM are judged by vmfw_tc_in, which passes them: the same frames going out
-    # would meet the policy's default deny.
+    # Frames to the VM are judged by vmfw_tc_in, which passes them unfiltered (to-vm): the same
+    # frames going out would meet the policy's default deny.
     c.add(ALLOW(web4), tcp4("192.0.2.1", 443), "from the VM: out, judged by the rules")
     c.add(DEFAULT_DENY, tcp4("192.0.2.1", 22), "from the VM, no rule: out and denied")
-    c.add(DEFAULT_ALLOW, tcp4_in("192.0.2.1", 443), "the server's answer to the VM: in, passed",
+    c.add(TO_VM, tcp4_in("192.0.2.1", 443), "the server's answer to the VM: in, passed",
           direction="in")
-    c.add(DEFAULT_ALLOW, tcp4_in("198.51.100.7", 40001, dport=22, flags="S"), "a connection to the VM: in",
+    c.add(TO_VM, tcp4_in("198.51.100.7", 40001, dport=22, flags="S"), "a connection to the VM: in",
           direction="in")
-    c.add(DEFAULT_ALLOW, eth_in() / IP(src="10.0.0.3", dst=VM4) / TCP(sport=40000, dport=22, flags="S"),
+    c.add(TO_VM, eth_in() / IP(src="10.0.0.3", dst=VM4) / TCP(sport=40000, dport=22, flags="S"),
           "a neighbour of the VM: only 10.0.0.2 itself is the VM", direction="in")
     c.add(ALLOW(web6), tcp6("2001:db8::1", 443), "IPv6 from the VM: out")
-    c.add(DEFAULT_ALLOW, tcp6_in("2001:db8::1", 443), "IPv6 answer to the VM: in", direction="in")
+    c.add(TO_VM, tcp6_in("2001:db8::1", 443), "IPv6 answer to the VM: in", direction="in")
     c.add(ALLOW(web6), eth() / ip6("2001:db8::1", src="2001:db8:ffff::99") / tcp(443),
           "another address of the --vm /64: out")
-    c.add(DEFAULT_ALLOW, eth_in() / IPv6(src="2001:db8:fffe::2", dst=VM6) / TCP(sport=443, dport=40000, flags="SA"),
+    c.add(TO_VM, eth_in() / IPv6(src="2001:db8:fffe::2", dst=VM6) / TCP(sport=443, dport=40000, flags="SA"),
           "an address just outside the /64: in", direction="in")
-    c.add(DEFAULT_ALLOW, eth_in() / Dot1Q(vlan=10) / IP(src="192.0.2.1", dst=VM4) / TCP(sport=443, dport=40000, flags="SA"),
+    c.add(TO_VM, eth_in() / Dot1Q(vlan=10) / IP(src="192.0.2.1", dst=VM4) / TCP(sport=443, dport=40000, flags="SA"),
           "tagged: the IP source is read behind the tag", direction="in")
     c.add(ALLOW(web4), eth() / Dot1Q(vlan=10) / ip4("192.0.2.1") / tcp(443), "tagged, from the VM: out")
-    c.add(DEFAULT_ALLOW, eth_in() / IP(src="192.0.2.1", dst=VM4) / UDP(sport=9000, dport=40000) / Raw(bytes(8958)),
+    c.add(TO_VM, eth_in() / IP(src="192.0.2.1", dst=VM4) / UDP(sport=9000, dport=40000) / Raw(bytes(8958)),
           "a 9000-byte frame to the VM: in, through tc's test_run (which gets it cut) in XDP mode too",
           direction="in")
     c.add(NON_IP_PASS, arp_request(), "ARP from the VM: not IP, so out")
@@ -1477,7 +1600,7 @@ def dns_learn():
           "(for www.example.org); A records of unrelated.example.com and cdn.example.org (off the chain) and the "
           "additional section teach nothing", direction="in",
           dns=DNS_SEEN("learn", "www.example.org.", ["192.0.2.20", "2001:db8::20"]))
-    c.add(DEFAULT_ALLOW, tcp4_in("192.0.2.10", 80, 41000), "a server's SYN+ACK to the VM: in, passed", direction="in")
+    c.add(TO_VM, tcp4_in("192.0.2.10", 80, 41000), "a server's SYN+ACK to the VM: in, passed", direction="in")
     c.add(ALLOW(L_ANY), syn("192.0.2.10", 80), "to an address learned for example.com, port 80: @dns")
     c.add(DEFAULT_DENY, syn("192.0.2.10", 443), "port 443 of it: only @dns(*.example.org), which example.com is not")
     c.add(ALLOW(L_ANY), syn("192.0.2.11", 80), "the second address of that answer")
