@@ -92,6 +92,7 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_DNS_LEARNED] = "dns-learned",
 		[VMFW_R_DNS_UNSOLICITED] = "dns-unsolicited",
 		[VMFW_R_DNS_MALFORMED] = "dns-malformed",
+		[VMFW_R_DNS_SPOOFED] = "dns-spoofed",
 	};
 
 	if (reason < 0 || reason >= VMFW_REASON_MAX)
@@ -165,10 +166,11 @@ bool vmfw_point_reason(int point, int reason)
 	switch (point) {
 	case VMFW_POINT_IFACE:
 		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_DNS_ALLOWED ||
-		       reason == VMFW_R_DNS_DENIED || reason == VMFW_R_DNS_MALFORMED;
+		       reason == VMFW_R_DNS_DENIED || reason == VMFW_R_DNS_MALFORMED ||
+		       reason == VMFW_R_DNS_SPOOFED;
 	case VMFW_POINT_IFACE_IN:
 		return reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||
-		       reason == VMFW_R_DNS_MALFORMED;
+		       reason == VMFW_R_DNS_MALFORMED || reason == VMFW_R_DNS_SPOOFED;
 	case VMFW_POINT_CGROUP_OUT:
 		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED ||
 		       reason == VMFW_R_DNS_ALLOWED || reason == VMFW_R_DNS_DENIED ||
