@@ -9,6 +9,10 @@
 # address or a connection to it succeeds:
 #   (a) with `dns resolvers`: the forgery is dropped as it leaves the VM (dns-spoofed);
 #   (b) without: still dropped, being addressed like the answer to a pending query;
+#   (b') without, the forgery sent to the host's own address, which the host translates to the
+#       VM's (NAT hairpin: a VM reaching its own published service through the host): it leaves
+#       the VM addressed to no client, reaches the VM, and vmfw_tc_in believes nothing that
+#       entered the host through the VM's own interface (iface-in dns-spoofed);
 #   (c) without, the forgery in two IPv4 fragments, the first sent before the query (so that no
 #       query is pending when it leaves), the host tracking connections (it reassembles, then
 #       forwards the fragments as they came): they reach the VM, which reassembles them, but
@@ -38,6 +42,13 @@ in_host sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.accept_local=1 \
 printf 'table ip vmfw_forge {\n chain pre {\n  type filter hook prerouting priority 0;\n  ct state new accept\n }\n}\n' |
 	in_host nft -f - || die "test_dns_forge: cannot enable conntrack in $NS_HOST (nft)"
 
+# NAT hairpin: what the VM sends to the host's $OTHER4:$FWD_PORT goes to its own $VM4:$FWD_PORT,
+# rewritten before routing without connection tracking.
+FWD_PORT=40053
+printf 'table ip vmfw_hairpin {\n chain raw {\n  type filter hook prerouting priority -300;\n  iifname "%s" ip daddr %s udp dport %s ip daddr set %s notrack\n }\n}\n' \
+	"$IF_HOST" "$OTHER4" "$FWD_PORT" "$VM4" | in_host nft -f - ||
+	die "test_dns_forge: cannot set up the NAT hairpin in $NS_HOST (nft)"
+
 # The silent upstream: reads queries, never answers.
 in_host "$PY" -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -64,6 +75,9 @@ HOST_MAC=$(ip -n "$NS_HOST" -j link show dev "$IF_HOST" | "$PY" -c 'import json,
 # forge.py sniff IFACE NAME EVIL OUT: waits (10 s at most) for the VM's query for NAME to leave
 #   through IFACE, then sends its answer, A EVIL, from the query's server:53 to the query's source
 #   address and port, with its ID; writes "sent" to OUT.
+# forge.py hairpin IFACE VMMAC HOSTMAC VM SERVER NAME EVIL TO PORT: from its own socket on VM:PORT,
+#   sends a query for NAME to SERVER, then its answer, A EVIL, from SERVER:53 to TO:PORT; prints
+#   "got A" (the address in the answer that reached the socket) or "nothing".
 # forge.py frag IFACE VMMAC HOSTMAC VM SERVER NAME EVIL: from a socket of its own, sends the first
 #   fragment of a forged answer to it, then the query, then the second fragment; prints "got A"
 #   (the address the answer that reached the socket carries) or "nothing".
@@ -124,15 +138,19 @@ else:
     vmmac, hostmac, vm, server, name, evil = sys.argv[3:9]
     eth = bytes.fromhex(hostmac.replace(":", "")) + bytes.fromhex(vmmac.replace(":", "")) + b"\x08\x00"
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind((vm, 0))
+    s.bind((vm, int(sys.argv[10]) if mode == "hairpin" else 0))
     s.settimeout(2)
     port, ident = s.getsockname()[1], int.from_bytes(os.urandom(2), "big")
     query = struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + wire(name) + struct.pack("!HH", 1, 1)
     ans = answer_to(query, evil)
     dgram = struct.pack("!HHHH", 53, port, 8 + len(ans), 0) + ans
-    pk.send(eth + ip4(server, vm, dgram[:16], ident=0x4242, frag=0x2000))
-    s.sendto(query, (server, 53))
-    pk.send(eth + ip4(server, vm, dgram[16:], ident=0x4242, frag=2))
+    if mode == "hairpin":
+        s.sendto(query, (server, 53))
+        pk.send(eth + ip4(server, sys.argv[9], dgram))
+    else:
+        pk.send(eth + ip4(server, vm, dgram[:16], ident=0x4242, frag=0x2000))
+        s.sendto(query, (server, 53))
+        pk.send(eth + ip4(server, vm, dgram[16:], ident=0x4242, frag=2))
     try:
         got = s.recv(4096)
         print("got " + socket.inet_ntoa(got[-4:]))
@@ -158,6 +176,11 @@ forge_frag() {
 	in_vm "$PY" "$E2E_TMP/forge.py" frag "$IF_VM" "$VM_MAC" "$HOST_MAC" "$VM4" "$HOST4" "$SLOW" "$EVIL4" 2>&1
 }
 
+forge_hairpin() {
+	in_vm "$PY" "$E2E_TMP/forge.py" hairpin "$IF_VM" "$VM_MAC" "$HOST_MAC" "$VM4" "$HOST4" "$SLOW" "$EVIL4" \
+		"$OTHER4" "$FWD_PORT" 2>&1
+}
+
 # learned NAME ADDR: the name `vmfwctl dns NAME --json` lists ADDR under, "none" when not listed.
 learned() {
 	vmfwctl dns "$1" --json 2>/dev/null | "$PY" -c 'import json, sys
@@ -175,6 +198,8 @@ check "setup: the forger saw dig's query for $SLOW and sent its answer" sent "$F
 check "setup: dig @$HOST4 $SLOW gets the forged answer, routed back by the host: $EVIL4" "NOERROR $EVIL4" \
 	"$DIG_STATUS $DIG_ADDRS"
 check "setup: the fragmented forgery reaches the VM's socket" "got $EVIL4" "$(forge_frag)"
+check "setup: the forgery sent to $OTHER4:$FWD_PORT reaches the VM's socket through the NAT hairpin" \
+	"got $EVIL4" "$(forge_hairpin)"
 check "setup: curl reaches $EVIL4" "$BODY" "$(http_get "http://$EVIL4/")"
 
 POL=$E2E_TMP/forge.policy
@@ -185,6 +210,7 @@ allow dns allowed.$ZONE *.allowed.$ZONE
 dns resolvers { $HOST4 }
 allow tcp to @dns port 80
 allow udp to $VM4
+allow udp to $OTHER4 port $FWD_PORT
 EOF
 grep -v '^dns resolvers' "$POL" >"$E2E_TMP/open.policy"
 
@@ -219,6 +245,15 @@ run_mode() {
 	check "$mode: (b) the forgery was dropped as dns-spoofed" "$(plus "$s0" 1)" \
 		"$(ctr "$name" point iface dns-spoofed drop packets)"
 	check "$mode: (b) vmfwctl dns does not list $EVIL4" none "$(learned "$name" "$EVIL4")"
+
+	# (b') NAT hairpin: addressed to the host, the forgery leaves; it comes back translated
+	i0=$(ctr "$name" point iface-in dns-spoofed pass packets)
+	check "$mode: (b') the forgery reaches the VM's socket through the hairpin (frames to the VM always pass)" \
+		"got $EVIL4" "$(forge_hairpin)"
+	check "$mode: (b') vmfw_tc_in saw it come back through the VM's own interface: iface-in dns-spoofed" \
+		"$(plus "$i0" 1)" "$(ctr "$name" point iface-in dns-spoofed pass packets)"
+	check "$mode: (b') vmfwctl dns does not list $EVIL4" none "$(learned "$name" "$EVIL4")"
+	check "$mode: (b') curl http://$EVIL4/ fails" curl-exit-28 "$(http_get "http://$EVIL4/")"
 
 	# (c) fragments, the first before the query: it leaves; the host reassembles and sends it back
 	i0=$(ctr "$name" point iface-in dns-malformed pass packets)
