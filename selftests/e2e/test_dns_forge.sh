@@ -214,8 +214,21 @@ allow udp to $OTHER4 port $FWD_PORT
 EOF
 grep -v '^dns resolvers' "$POL" >"$E2E_TMP/open.policy"
 
+# reaches_untaught MODE NAME TAG REASON FORGER WHAT: FORGER's answer reaches the VM's socket (frames
+# to the VM always pass), vmfw_tc_in counts it under iface-in REASON, and it teaches nothing.
+reaches_untaught() {
+	local mode=$1 name=$2 tag=$3 reason=$4 forger=$5 what=$6 i0
+	i0=$(ctr "$name" point iface-in "$reason" pass packets)
+	check "$mode: ($tag) the forgery reaches the VM's socket (frames to the VM always pass)" "got $EVIL4" \
+		"$("$forger")"
+	check "$mode: ($tag) $what: iface-in $reason" "$(plus "$i0" 1)" \
+		"$(ctr "$name" point iface-in "$reason" pass packets)"
+	check "$mode: ($tag) vmfwctl dns does not list $EVIL4" none "$(learned "$name" "$EVIL4")"
+	check "$mode: ($tag) curl http://$EVIL4/ fails" curl-exit-28 "$(http_get "http://$EVIL4/")"
+}
+
 run_mode() {
-	local mode=$1 name=forge-$1 s0 i0
+	local mode=$1 name=forge-$1 s0
 	echo "# mode $mode"
 	run_ctl load --policy "$POL" --iface "$IF_HOST" --name "$name" --mode "$mode"
 	check "$mode: load exits 0" 0 "$CTL_RC"
@@ -247,22 +260,11 @@ run_mode() {
 	check "$mode: (b) vmfwctl dns does not list $EVIL4" none "$(learned "$name" "$EVIL4")"
 
 	# (b') NAT hairpin: addressed to the host, the forgery leaves; it comes back translated
-	i0=$(ctr "$name" point iface-in dns-spoofed pass packets)
-	check "$mode: (b') the forgery reaches the VM's socket through the hairpin (frames to the VM always pass)" \
-		"got $EVIL4" "$(forge_hairpin)"
-	check "$mode: (b') vmfw_tc_in saw it come back through the VM's own interface: iface-in dns-spoofed" \
-		"$(plus "$i0" 1)" "$(ctr "$name" point iface-in dns-spoofed pass packets)"
-	check "$mode: (b') vmfwctl dns does not list $EVIL4" none "$(learned "$name" "$EVIL4")"
-	check "$mode: (b') curl http://$EVIL4/ fails" curl-exit-28 "$(http_get "http://$EVIL4/")"
-
-	# (c) fragments, the first before the query: it leaves; the host reassembles and sends it back
-	i0=$(ctr "$name" point iface-in dns-malformed pass packets)
-	check "$mode: (c) the forgery reaches the VM's socket (frames to the VM always pass)" \
-		"got $EVIL4" "$(forge_frag)"
-	check "$mode: (c) vmfw_tc_in read its first fragment as nothing to learn from (iface-in dns-malformed)" \
-		"$(plus "$i0" 1)" "$(ctr "$name" point iface-in dns-malformed pass packets)"
-	check "$mode: (c) vmfwctl dns does not list $EVIL4" none "$(learned "$name" "$EVIL4")"
-	check "$mode: (c) curl http://$EVIL4/ fails" curl-exit-28 "$(http_get "http://$EVIL4/")"
+	reaches_untaught "$mode" "$name" "b'" dns-spoofed forge_hairpin \
+		"vmfw_tc_in saw it come back through the VM's own interface"
+	# (c) fragments, the first before the query: they leave; the host sends them back as they came
+	reaches_untaught "$mode" "$name" c dns-malformed forge_frag \
+		"vmfw_tc_in read its first fragment as nothing to learn from"
 
 	run_ctl unload "$name"
 	check "$mode: unload exits 0" 0 "$CTL_RC"
