@@ -593,8 +593,8 @@ start_server SRV6 $PORT6 "[::1]:$PORT6" metrics-a
 hdrs=$(http GET /metrics $PORT6 ::1)
 check "GET http://[::1]:$PORT6/metrics (stats metrics-a): 200" 200 "$(printf '%s\n' "$hdrs" | head -1)"
 check "GET http://[::1]:$PORT6/metrics: valid" ok "$("$PY" "$E2E_TMP/prom.py" validate "$E2E_TMP/body")"
-# iface: 11 reasons x pass/drop + dns-denied tx; iface-in: 3 reasons x pass/drop; packets and bytes.
-check "GET http://[::1]:$PORT6/metrics: 58 reason series of metrics-a" 58 \
+# iface: 12 reasons x pass/drop + dns-denied tx; iface-in: 4 reasons x pass/drop; packets and bytes.
+check "GET http://[::1]:$PORT6/metrics: 66 reason series of metrics-a" 66 \
 	"$(grep -c '^vmfw_\(packets\|bytes\)_total{name="metrics-a"' "$E2E_TMP/body")"
 stop_server "$SRV6" INT
 check "SIGINT: exit status 0 within 3 s" 0 "$STOP_RC"
