@@ -109,6 +109,58 @@ static __always_inline struct dns_scratch *dns_scratch(void)
 	return bpf_map_lookup_elem(&vmfw_dns_scratch, &zero);
 }
 
+/* Replay only: the frame's bytes past what test_run gave the tc program (struct vmfw_replay_tail). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vmfw_replay_tail);
+} vmfw_replay_tail SEC(".maps");
+
+/* A copy from the replay tail into the message buffer: the message's bytes [from, n). */
+struct tail_copy {
+	__u32 from;
+	__u32 n;
+	__u32 src;   /* where byte `from` is in the tail */
+};
+
+static long replay_tail_step(__u32 i, void *ctx)
+{
+	struct tail_copy *c = ctx;
+	struct dns_scratch *s = dns_scratch();
+	struct vmfw_replay_tail *t;
+	__u32 zero = 0, at = c->from + i;
+
+	t = bpf_map_lookup_elem(&vmfw_replay_tail, &zero);
+	if (!s || !t || at >= c->n)
+		return 1;
+	s->buf[DNS_BUF_OFF + (at & DNS_MSG_MASK)] = t->data[(c->src + i) & (VMFW_REPLAY_TAIL_MAX - 1)];
+	return 0;
+}
+
+/* Replay hands a tc program at most a page of the frame; the rest of a message past it comes
+ * from the tail user space put beside it, so that replay reads the bytes live reads. */
+static __always_inline int replay_load_cut(void *ctx, struct dns_scratch *s, __u32 off, __u32 len)
+{
+	struct tail_copy c = { .n = len };
+	struct vmfw_replay_tail *t;
+	__u32 zero = 0, cut = ((struct __sk_buff *)ctx)->len, head;
+
+	t = bpf_map_lookup_elem(&vmfw_replay_tail, &zero);
+	if (!t || t->off != cut || off + len > cut + t->len || len > VMFW_DNS_MSG_MAX)
+		return -1;
+	head = off < cut ? cut - off : 0;
+	barrier_var(head);
+	if (head > len || head > VMFW_DNS_MSG_MAX)
+		return -1;
+	if (head && ctx_load(ctx, VMFW_HOOK_TC, off, &s->buf[DNS_BUF_OFF], head))
+		return -1;
+	c.from = head;
+	c.src = off + head - cut;
+	bpf_loop(VMFW_DNS_MSG_MAX, replay_tail_step, &c, 0);
+	return 0;
+}
+
 static __always_inline __u8 msg_byte(const struct dns_scratch *s, __u32 pos)
 {
 	return s->buf[DNS_BUF_OFF + (pos & DNS_MSG_MASK)];
@@ -296,6 +348,8 @@ static __always_inline int dns_load(void *ctx, enum vmfw_hook hook, struct dns_s
 	barrier_var(len);
 	if (len < DNS_HDR_LEN || len > VMFW_DNS_MSG_MAX)
 		return -1;
+	if (replay_mode && hook == VMFW_HOOK_TC && off + len > ((struct __sk_buff *)ctx)->len)
+		return replay_load_cut(ctx, s, off, len) ? -1 : (int)len;
 	if (ctx_load(ctx, hook, off, &s->buf[DNS_BUF_OFF], len))
 		return -1;
 	return (int)len;
@@ -451,14 +505,21 @@ static __always_inline int dns_answer_here(void *ctx, enum vmfw_hook hook, const
 	return 0;
 }
 
-/* Whether the packet's destination is one of the slot's `dns resolvers`. */
-static __always_inline int dns_to_resolver(struct dns_scratch *s, __u32 slot, const struct vmfw_pkt *p)
+/* Whether addr is one of the slot's `dns resolvers`. */
+static __always_inline int dns_is_resolver(struct dns_scratch *s, __u32 slot, __u8 family,
+					   const __u8 *addr)
 {
 	__builtin_memset(&s->rk, 0, sizeof(s->rk));
 	s->rk.slot = slot;
-	s->rk.family = p->family;
-	__builtin_memcpy(s->rk.addr, p->daddr, 16);
+	s->rk.family = family;
+	__builtin_memcpy(s->rk.addr, addr, 16);
 	return bpf_map_lookup_elem(&vmfw_dns_resolvers, &s->rk) != NULL;
+}
+
+/* Whether the packet's destination is one of the slot's `dns resolvers`. */
+static __always_inline int dns_to_resolver(struct dns_scratch *s, __u32 slot, const struct vmfw_pkt *p)
+{
+	return dns_is_resolver(s, slot, p->family, p->daddr);
 }
 
 static __always_inline void replay_dns_name(struct vmfw_replay *rp, const struct dns_scratch *s,
@@ -586,6 +647,55 @@ malformed:
 	set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
 	if (rp)
 		rp->dns.seen = VMFW_DNS_SEEN_DROP;
+	return 1;
+}
+
+/* A frame the workload sends from port 53 while the policy has `allow dns`. The host routes a
+ * frame to the workload's own address back to it through this interface, where vmfw_tc_in would
+ * take it for the resolver's answer: so none leaves that comes from a listed resolver's address,
+ * or that is addressed like the answer to a query let out (from its server, to its client's
+ * address and port, with its ID). A first fragment too short to show the ID is refused alike.
+ * Returns 1 when it decided r (a drop). */
+static __always_inline int judge_dns_spoof(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+					   struct vmfw_result *r)
+{
+	const struct vmfw_slot_cfg *cfg;
+	struct vmfw_dns_pending_key *pk;
+	struct dns_scratch *s;
+	__u8 id[2] __attribute__((aligned(8)));
+	__u32 slot, off = 0, len = 0;
+
+	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->sport != VMFW_DNS_PORT ||
+	    p->frag == VMFW_FRAG_LATER)
+		return 0;
+	cfg = active_cfg(&slot);
+	if (!cfg || !(cfg->dns_flags & VMFW_DNS_F_ON))
+		return 0;
+	s = dns_scratch();
+	if (!s)
+		goto spoofed;
+	if ((cfg->dns_flags & VMFW_DNS_F_RESOLVERS) && dns_is_resolver(s, slot, p->family, p->saddr))
+		goto spoofed;
+	/* No message (a bare TCP segment), or none readable as one: no answer vmfw_tc_in believes. */
+	if (dns_message(ctx, hook, p, &off, &len) <= 0)
+		return 0;
+	if (len < 2 || pkt_load(ctx, hook, p, off, id, sizeof(id))) {
+		if (p->frag == VMFW_FRAG_FIRST)
+			goto spoofed;
+		return 0;
+	}
+	pk = &s->pk;
+	__builtin_memset(pk, 0, sizeof(*pk));
+	pk->family = p->family;
+	pk->proto = p->proto;
+	pk->cport = p->dport;
+	pk->id = ((__u16)id[0] << 8) | id[1];
+	__builtin_memcpy(pk->client, p->daddr, 16);
+	__builtin_memcpy(pk->server, p->saddr, 16);
+	if (!bpf_map_lookup_elem(&vmfw_dns_pending, pk))
+		return 0;
+spoofed:
+	set_result(r, VMFW_DROP, VMFW_R_DNS_SPOOFED);
 	return 1;
 }
 
@@ -758,7 +868,8 @@ static long dns_chain_step(__u32 i, void *ctx)
 }
 
 /* A packet to the workload from port 53: an answer is believed when it answers a query this
- * instance let out (same resolver, client port, ID and question, within VMFW_DNS_PENDING_NS);
+ * instance let out (same resolver, client port, ID and question, within VMFW_DNS_PENDING_NS) and
+ * was not sent by the workload itself (reflected: it entered the host through this interface);
  * then the A and AAAA records on the CNAME chain from the question are learned. Returns 1 when
  * the packet was DNS to learn from (r set), 0 otherwise. Frames to the workload always pass. */
 static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p,
@@ -790,6 +901,13 @@ static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, stru
 	msglen = dns_load(ctx, hook, s, off, len);
 	if (msglen >= 0 && own_stamp && own_stamp == dns_own_stamp(msg_u16(s, 0), p->dport))
 		return 0;   /* vmfw's own answer to a denied query */
+	/* A frame that entered the host through this interface is one the workload sent, routed (or
+	 * bridged) back to it: whatever it claims, it did not come from the resolver. */
+	if (hook == VMFW_HOOK_TC && ((struct __sk_buff *)ctx)->ingress_ifindex &&
+	    ((struct __sk_buff *)ctx)->ingress_ifindex == ((struct __sk_buff *)ctx)->ifindex) {
+		r->reason = VMFW_R_DNS_SPOOFED;
+		goto ignore;
+	}
 	if (msglen < 0 || !(msg_byte(s, 2) & 0x80) || msg_u16(s, 4) != 1)
 		goto ignore;
 

@@ -941,7 +941,9 @@ static __always_inline void judge_frame(void *ctx, enum vmfw_hook hook, struct v
 			judge_later_fragment(p, r);
 			break;
 		}
-		if (!ctx || !judge_dns_query(ctx, hook, p, r, rp))
+		/* Answers a cgroup sends itself are the cgroup programs' business. */
+		if (!ctx || ((hook == VMFW_HOOK_CGROUP || !judge_dns_spoof(ctx, hook, p, r)) &&
+			     !judge_dns_query(ctx, hook, p, r, rp)))
 			judge_policy(p, r);
 		if (p->frag == VMFW_FRAG_FIRST)
 			remember_first_fragment(p, r);

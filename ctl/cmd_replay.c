@@ -20,9 +20,9 @@
 /* --out: libpcap's largest snap length, above any frame replay reads or a program sends back. */
 #define OUT_SNAPLEN 262144u
 
-/* A --vm address or prefix: packets from it are the VM's own. */
+/* A --vm address, prefix or MAC address: packets from it are the VM's own. */
 struct vm_prefix {
-	uint8_t family;      /* VMFW_F_IPV4 or VMFW_F_IPV6 */
+	uint8_t family;      /* VMFW_F_IPV4, VMFW_F_IPV6, or 0: a MAC address in addr[0..6) */
 	uint8_t plen;
 	uint8_t addr[16];    /* network order; IPv4 in the first 4 bytes */
 };
@@ -32,14 +32,15 @@ struct vm_set {
 	size_t n, cap;
 };
 
-/* One "ADDR" or "ADDR/LEN" of --vm: 0, -EINVAL (reported as a usage error by the caller), or
- * -ENOMEM. */
+/* One "ADDR", "ADDR/LEN" or "MAC" of --vm: 0, -EINVAL (reported as a usage error by the caller),
+ * or -ENOMEM. */
 static int vm_add(struct vm_set *s, const char *word)
 {
 	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
 	struct vm_prefix pf = {};
 	unsigned long plen;
-	unsigned max;
+	unsigned max, m[6];
+	int n = 0, i;
 
 	if (strlen(word) >= sizeof(buf))
 		return -EINVAL;
@@ -47,7 +48,14 @@ static int vm_add(struct vm_set *s, const char *word)
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash = '\0';
-	if (inet_pton(AF_INET, buf, pf.addr) == 1) {
+	/* A MAC address: the frames a VM sends with a source address not its own (spoofed, or
+	 * routed back to it) are its own too. */
+	if (!slash && sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3], &m[4],
+			     &m[5], &n) == 6 && n == 17 && !buf[n]) {
+		for (i = 0; i < 6; i++)
+			pf.addr[i] = (uint8_t)m[i];
+		max = 0;
+	} else if (inet_pton(AF_INET, buf, pf.addr) == 1) {
 		pf.family = VMFW_F_IPV4;
 		max = 32;
 	} else if (inet_pton(AF_INET6, buf, pf.addr) == 1) {
@@ -79,8 +87,9 @@ static bool prefix_has(const struct vm_prefix *pf, const uint8_t *addr)
 	return !rest || !((pf->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest)));
 }
 
-/* The direction of a frame: from the VM when its IP source is a --vm address. Without --vm every
- * frame is the VM's, as are frames with no IP source to read (not IP, or cut short). */
+/* The direction of a frame: from the VM when its Ethernet source is a --vm MAC address or its IP
+ * source a --vm address. Without --vm every frame is the VM's, as are frames with no IP source to
+ * read (not IP, or cut short). */
 static int direction_of(const struct vm_set *s, const uint8_t *frame, uint32_t len)
 {
 	struct vmfw_flow f;
@@ -88,6 +97,10 @@ static int direction_of(const struct vm_set *s, const uint8_t *frame, uint32_t l
 
 	if (!s->n)
 		return VMFW_REPLAY_OUT;
+	for (i = 0; i < s->n; i++) {
+		if (!s->v[i].family && len >= 12 && !memcmp(frame + 6, s->v[i].addr, 6))
+			return VMFW_REPLAY_OUT;
+	}
 	vmfw_flow_of(frame, len, &f, NULL);
 	if (f.kind != VMFW_FLOW_IP)
 		return VMFW_REPLAY_OUT;
@@ -242,7 +255,7 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 				}
 				if (err) {
 					rc = vmfw_usage_error("replay", "--vm: '%s' is not an IPv4 or IPv6 "
-							      "address or prefix", word);
+							      "address or prefix, or a MAC address", word);
 					free(list);
 					free(vms.v);
 					return rc;

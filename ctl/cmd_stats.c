@@ -291,7 +291,7 @@ static void print_table(const struct vmfw_instance *inst, const struct snapshot 
 			/* People see the DNS reasons when the policy has `allow dns`, or when they
 			 * counted something (under an earlier policy); JSON and Prometheus always
 			 * have them. */
-			if (r >= VMFW_R_DNS_ALLOWED && r <= VMFW_R_DNS_MALFORMED && !s->policy->dns_on &&
+			if (r >= VMFW_R_DNS_ALLOWED && r <= VMFW_R_DNS_SPOOFED && !s->policy->dns_on &&
 			    !p->packets && !dd.packets)
 				continue;
 			d = &dd;

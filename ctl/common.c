@@ -94,6 +94,7 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_DNS_MALFORMED] = "dns-malformed",
 		[VMFW_R_RAW_SOCKET] = "raw-socket",
 		[VMFW_R_TO_VM] = "to-vm",
+		[VMFW_R_DNS_SPOOFED] = "dns-spoofed",
 	};
 
 	if (reason < 0 || reason >= VMFW_REASON_MAX)
@@ -167,10 +168,12 @@ bool vmfw_point_reason(int point, int reason)
 	switch (point) {
 	case VMFW_POINT_IFACE:
 		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_DNS_ALLOWED ||
-		       reason == VMFW_R_DNS_DENIED || reason == VMFW_R_DNS_MALFORMED;
+		       reason == VMFW_R_DNS_DENIED || reason == VMFW_R_DNS_MALFORMED ||
+		       reason == VMFW_R_DNS_SPOOFED;
 	case VMFW_POINT_IFACE_IN:
 		return reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||
-		       reason == VMFW_R_DNS_MALFORMED || reason == VMFW_R_TO_VM;
+		       reason == VMFW_R_DNS_MALFORMED || reason == VMFW_R_TO_VM ||
+		       reason == VMFW_R_DNS_SPOOFED;
 	case VMFW_POINT_CGROUP_OUT:
 		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED ||
 		       reason == VMFW_R_DNS_ALLOWED || reason == VMFW_R_DNS_DENIED ||

@@ -82,6 +82,8 @@ enum vmfw_reason {
 	VMFW_R_DNS_LEARNED,       /* an answer to a query let out: its addresses were learned */
 	VMFW_R_DNS_UNSOLICITED,   /* an answer to no query let out, or not matching it: teaches nothing */
 	VMFW_R_DNS_MALFORMED,     /* a DNS message that cannot be parsed (or judged) */
+	VMFW_R_DNS_SPOOFED,       /* an answer that can come from the workload itself: from it, dropped;
+				   * to it (turned back by the host), teaches nothing */
 	VMFW_R_RAW_SOCKET,        /* a raw socket of a cgroup, refused without
 				   * `allow raw-sockets` */
 	VMFW_R_TO_VM,             /* a frame to the VM: vmfw does not filter what the VM receives */
@@ -514,6 +516,15 @@ struct vmfw_replay {
 	__u32 len_set;     /* frame_len is valid */
 	struct vmfw_result last;
 	struct vmfw_replay_dns dns;  /* cleared by user space before each packet */
+};
+
+/* Replay only: the bytes of a frame past the part test_run gives a tc program (loader/replay.c),
+ * so that a DNS message reaching past it is read as live reads it; off is where data starts. */
+#define VMFW_REPLAY_TAIL_MAX 8192u
+struct vmfw_replay_tail {
+	__u32 off;
+	__u32 len;
+	__u8 data[VMFW_REPLAY_TAIL_MAX];
 };
 
 /* Instance metadata, kept in a pinned map so that every vmfwctl command finds it. */

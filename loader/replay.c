@@ -15,7 +15,8 @@
 #include "vmfw.skel.h"
 
 /* test_run gives a tc program one page at most, less skb headroom and shared info; a longer
- * frame goes in cut to this, with its real length beside it (struct vmfw_replay). */
+ * frame goes in cut to this, with its real length beside it (struct vmfw_replay) and the bytes
+ * after the cut in vmfw_replay_tail, where the program reads the rest of a DNS message. */
 #define TC_TEST_RUN_MAX 3500u
 /* Frames shorter than this go to test_run padded: Ethernet, two VLAN tags and an IPv6 header. */
 #define TEST_RUN_MIN 64u
@@ -29,6 +30,7 @@ struct vmfw_replayer {
 	int prog_in_fd;    /* frames to the VM: vmfw_tc_in */
 	int mode;
 	uint8_t *out;      /* test_run's data_out, TEST_RUN_OUT_MAX bytes */
+	struct vmfw_replay_tail *tail;
 };
 
 int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_policy *p,
@@ -42,7 +44,10 @@ int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_polic
 		return -ENOMEM;
 	r->mode = o->mode;
 	r->out = malloc(TEST_RUN_OUT_MAX);
-	if (!r->out) {
+	r->tail = calloc(1, sizeof(*r->tail));
+	if (!r->out || !r->tail) {
+		free(r->out);
+		free(r->tail);
 		free(r);
 		return -ENOMEM;
 	}
@@ -50,6 +55,7 @@ int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_polic
 	if (!r->skel) {
 		err = vmfw_err_r(-errno, "cannot open the embedded BPF object: %s", strerror(errno));
 		free(r->out);
+		free(r->tail);
 		free(r);
 		return err;
 	}
@@ -85,6 +91,7 @@ int vmfw_replayer_open(const struct vmfw_replay_opts *o, const struct vmfw_polic
 fail:
 	vmfw_bpf__destroy(r->skel);
 	free(r->out);
+	free(r->tail);
 	free(r);
 	return err;
 }
@@ -133,6 +140,14 @@ int vmfw_replayer_judge(struct vmfw_replayer *r, int dir, const uint8_t *frame, 
 		in_len = TC_TEST_RUN_MAX;
 		rp.frame_len = len;
 		rp.len_set = 1;
+		r->tail->off = TC_TEST_RUN_MAX;
+		r->tail->len = len - TC_TEST_RUN_MAX < VMFW_REPLAY_TAIL_MAX ? len - TC_TEST_RUN_MAX
+									  : VMFW_REPLAY_TAIL_MAX;
+		memcpy(r->tail->data, frame + TC_TEST_RUN_MAX, r->tail->len);
+		if (bpf_map__update_elem(r->skel->maps.vmfw_replay_tail, &zero, sizeof(zero), r->tail,
+					 sizeof(*r->tail), BPF_ANY))
+			return vmfw_err_r(-errno, "cannot hand the program the end of a %u-byte frame: %s",
+					  len, strerror(errno));
 	}
 	if (bpf_map_update_elem(r->maps.replay, &zero, &rp, BPF_ANY))
 		return vmfw_err_r(-errno, "cannot set the replay clock: %s", strerror(errno));
@@ -187,5 +202,6 @@ void vmfw_replayer_close(struct vmfw_replayer *r)
 		return;
 	vmfw_bpf__destroy(r->skel);
 	free(r->out);
+	free(r->tail);
 	free(r);
 }

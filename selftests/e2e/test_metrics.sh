@@ -601,8 +601,8 @@ start_server SRV6 $PORT6 "[::1]:$PORT6" metrics-a
 hdrs=$(http GET /metrics $PORT6 ::1)
 check "GET http://[::1]:$PORT6/metrics (stats metrics-a): 200" 200 "$(printf '%s\n' "$hdrs" | head -1)"
 check "GET http://[::1]:$PORT6/metrics: valid" ok "$("$PY" "$E2E_TMP/prom.py" validate "$E2E_TMP/body")"
-# iface: 11 reasons x pass/drop + dns-denied tx; iface-in: 4 reasons x pass/drop; packets and bytes.
-check "GET http://[::1]:$PORT6/metrics: 62 reason series of metrics-a" 62 \
+# iface: 12 reasons x pass/drop + dns-denied tx; iface-in: 5 reasons x pass/drop; packets and bytes.
+check "GET http://[::1]:$PORT6/metrics: 70 reason series of metrics-a" 70 \
 	"$(grep -c '^vmfw_\(packets\|bytes\)_total{name="metrics-a"' "$E2E_TMP/body")"
 stop_server "$SRV6" INT
 check "SIGINT: exit status 0 within 3 s" 0 "$STOP_RC"

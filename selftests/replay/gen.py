@@ -1800,6 +1800,169 @@ def dns_bad_answers():
     return c
 
 
+DNS_SPOOFED = ("drop", "dns-spoofed", None)      # an answer the VM sends itself: never leaves
+# --vm with the VM's MAC too: a frame the VM sends from the resolver's address is still the VM's.
+DNS_VM_MAC_ARGS = ["--vm", f"{VM4},{VM6},{VM_MAC}"]
+
+
+def forged_out(msg, server=RES4, client=VM4, dport=40000, proto="udp"):
+    """A frame the VM sends as if from server port 53 to one of its own addresses: the host routes
+    it back to the VM through the interface, where it would meet vmfw_tc_in as the resolver's."""
+    l3 = IPv6(src=server, dst=client) if ":" in server else IP(src=server, dst=client)
+    if proto == "tcp":
+        return eth() / l3 / TCP(sport=53, dport=dport, flags="PA", seq=2000, ack=1000) / \
+            Raw(struct.pack("!H", len(msg)) + msg)
+    return eth() / l3 / UDP(sport=53, dport=dport) / Raw(msg)
+
+
+@case
+def dns_reflected():
+    c = Case("dns_reflected", "answers the VM forges to its own pending queries never leave it", """
+        default deny
+        allow dns example.com
+        allow tcp to @dns port 443
+        allow udp to 10.0.0.0/8
+        allow tcp to 10.0.0.0/8
+        allow udp to 2001:db8:ffff::/64
+    """, args=DNS_VM_MAC_ARGS)
+    names, web, udp10, tcp10, udp6 = ("allow dns example.com", "allow tcp to @dns port 443",
+                                      "allow udp to 10.0.0.0/8", "allow tcp to 10.0.0.0/8",
+                                      "allow udp to 2001:db8:ffff::/64")
+    evil = "203.0.113.99"
+    forged = answer("example.com", 7, a_records("example.com", [evil]))
+    c.add(DNS_ALLOWED(names), query("example.com", 7, sport=40007), "query for example.com, ID 7, port 40007",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_SPOOFED, forged_out(forged, dport=40007),
+          f"the VM's own answer to it (from {RES4}:53 to {VM4}:40007, ID 7, A {evil}): the rules allow udp to "
+          "10.0.0.0/8, but it would come back as the resolver's: dropped")
+    c.add(DNS_SPOOFED, bytes(forged_out(forged, dport=40007)) + bytes(20), "the same with trailing bytes")
+    c.add(ALLOW(udp10), forged_out(answer("example.com", 8, a_records("example.com", [evil])), dport=40007),
+          "with ID 8, which no query let out has: nothing would believe it, the rules judge it")
+    c.add(ALLOW(udp10), eth() / ip4("10.0.5.5") / UDP(sport=53, dport=5353) / Raw(forged),
+          "the VM's own DNS server answering a client: not addressed like an answer to its queries")
+    # A first fragment that ends before the DNS ID cannot be matched with a query: refused, and
+    # the fragments after it inherit that.
+    body = bytes(UDP(sport=53, dport=40007, len=8 + len(forged)) / Raw(forged))
+    c.add(DNS_SPOOFED, eth() / IP(src=RES4, dst=VM4, proto=17, id=99, flags="MF") / Raw(body[:8]),
+          "the forged answer in fragments, the first one only the UDP header: dropped")
+    c.add(DNS_SPOOFED, eth() / IP(src=RES4, dst=VM4, proto=17, id=99, frag=1) / Raw(body[8:]),
+          "its second fragment: the first one's verdict")
+    c.add(DNS_ALLOWED(names), query("example.com", 9, RES6, "AAAA", sport=40009), "IPv6 query, ID 9",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_SPOOFED, forged_out(answer("example.com", 9, a_records("example.com", ["2001:db8:666::1"]), "AAAA"),
+                                  RES6, VM6, 40009), "the VM's own IPv6 answer to it: dropped")
+    c.add(DNS_ALLOWED(names), dns_tcp_out(dns_msg(10, [question("example.com")]), RES4, 40010),
+          "a query over TCP, ID 10", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_SPOOFED, forged_out(answer("example.com", 10, a_records("example.com", [evil])), dport=40010,
+                                  proto="tcp"), "the VM's own TCP segment answering it: dropped")
+    c.add(DNS_UNSOLICITED, answer_in(answer("example.com", 6, a_records("example.com", [evil])), dport=40007),
+          "from the host side: a forged answer to port 40007 with ID 6 (the query's is 7): teaches nothing",
+          direction="in", dns=DNS_SEEN("ignore", "example.com."))
+    c.add(DEFAULT_DENY, syn(evil, 443), f"{evil}, only ever in forged answers: not learned")
+    c.add(DNS_LEARNED, answer_in(answer("example.com", 7, a_records("example.com", ["192.0.2.80"])), dport=40007),
+          "the resolver's answer to ID 7: the forgeries did not use the query up, learned", direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.80"]))
+    c.add(ALLOW(web), syn("192.0.2.80", 443), "its address passes")
+    c.add(DEFAULT_DENY, syn(evil, 443), f"{evil} still does not")
+    c.add(ALLOW(tcp10), syn("10.0.5.5", 80), "TCP to 10.0.0.0/8 the rules allow: the forged segment above was "
+          "dropped for what it was, not for its destination")
+    return c
+
+
+@case
+def dns_reflected_resolvers():
+    c = Case("dns_reflected_resolvers", "with `dns resolvers`, nothing the VM sends from a resolver's port 53 "
+             "leaves, query or no query", """
+        default allow
+        allow dns example.com
+        dns resolvers { 10.0.2.3, fd00::3 }
+        allow tcp to @dns port 443
+    """, args=DNS_VM_MAC_ARGS)
+    names = "allow dns example.com"
+    evil = "203.0.113.98"
+    forged = answer("example.com", 11, a_records("example.com", [evil]))
+    c.add(DNS_SPOOFED, forged_out(forged, dport=40011),
+          "sent before its query (the query would overtake it on its way back): dropped under default allow")
+    c.add(DNS_ALLOWED(names), query("example.com", 11, sport=40011), "the query it answers",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_SPOOFED, forged_out(forged, client="10.0.9.9", dport=40011),
+          "from the resolver to another address of the VM's")
+    c.add(DNS_SPOOFED, forged_out(dns_msg(12, [], counts=(0, 0, 0, 0), qr=1), dport=40012),
+          "from the resolver, not even a question: dropped all the same")
+    c.add(DNS_SPOOFED, forged_out(answer("example.com", 13, a_records("example.com", ["2001:db8:666::2"]), "AAAA"),
+                                  RES6, VM6, 40013), "from the IPv6 resolver")
+    c.add(DNS_SPOOFED, forged_out(forged, dport=40011, proto="tcp"), "TCP from the resolver's port 53")
+    c.add(DEFAULT_ALLOW, eth() / IP(src=RES4, dst=VM4) / UDP(sport=5353, dport=40011) / Raw(forged),
+          "from the resolver's address, port 5353: nothing learns from it, the rules judge it")
+    c.add(DEFAULT_ALLOW, forged_out(forged, server="10.0.2.4", dport=40014),
+          "from port 53 of a server not listed, to a port no query used: the rules judge it")
+    c.add(DNS_LEARNED, answer_in(forged, dport=40011), "the resolver's own answer, from the host side: learned",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", [evil]))
+    return c
+
+
+def big_answer(ident, name, learned_first, size, learned="192.0.2.77"):
+    """An answer of `size` bytes for name: filler TXT records of filler.example.net (off the chain) and
+    one A record for the question, first or last."""
+    a = rr(ptr(12), "A", learned)
+    head = 12 + len(question(name))
+    filler_owner = wname("filler.example.net")
+    fixed = len(filler_owner) + 10
+    n = 28
+    rdlen = (size - head - len(a)) // n - fixed
+    fill = [filler_owner + struct.pack("!HHIH", 16, 1, 300, rdlen) + bytes([rdlen - 1]) + b"x" * (rdlen - 1)
+            for _ in range(n)]
+    rest = size - head - len(a) - n * (fixed + rdlen)
+    fill[-1] = filler_owner + struct.pack("!HHIH", 16, 1, 300, rdlen + rest) + bytes([rdlen + rest - 1]) + \
+        b"x" * (rdlen + rest - 1)
+    records = [a] + fill if learned_first else fill + [a]
+    msg = answer(name, ident, records)
+    assert len(msg) == size, (len(msg), size)
+    return msg
+
+
+@case
+def dns_big():
+    c = dns_case("dns_big", "DNS messages longer than the 3,500 bytes test_run gives tc: replay reads what live "
+                 "reads (4,096 bytes of a message), in both modes", """
+        default deny
+        allow dns example.com
+        allow tcp to @dns port 443
+    """)
+    names, web = "allow dns example.com", "allow tcp to @dns port 443"
+    c.add(DNS_ALLOWED(names), query("example.com", 21, sport=40021), "query, ID 21",
+          dns=DNS_SEEN("allow", "example.com."))
+    msg = big_answer(21, "example.com", False, 4090)
+    c.add(DNS_LEARNED, answer_in(msg, dport=40021),
+          "its answer, a 4,090-byte message in a 4,132-byte frame, its A record in the last bytes: learned",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.77"]))
+    c.add(ALLOW(web), syn("192.0.2.77", 443), "the address from the answer's end passes")
+    c.add(DNS_ALLOWED(names), query("example.com", 22, RES6, "A", sport=40022), "IPv6 query, ID 22",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(big_answer(22, "example.com", False, 4096, "192.0.2.78"), RES6, 40022),
+          "its IPv6 answer, 4,096 bytes, the most read: learned", direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.78"]))
+    c.add(ALLOW(web), syn("192.0.2.78", 443), "its address passes")
+    c.add(DNS_ALLOWED(names), query("example.com", 23, sport=40023), "query, ID 23",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(big_answer(23, "example.com", True, 4500, "192.0.2.79"), dport=40023),
+          "a 4,500-byte answer with its A record first: learned from its first 4,096 bytes, as live does",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.79"]))
+    c.add(ALLOW(web), syn("192.0.2.79", 443), "its address passes")
+    c.add(DNS_ALLOWED(names), query("example.com", 24, sport=40024), "query, ID 24",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_LEARNED, answer_in(big_answer(24, "example.com", False, 4500, "192.0.2.81"), dport=40024),
+          "a 4,500-byte answer with its A record last, past the 4,096 bytes read: believed, nothing learned",
+          direction="in", dns=DNS_SEEN("learn", "example.com."))
+    c.add(DEFAULT_DENY, syn("192.0.2.81", 443), "so its address does not pass")
+    pad = b"\0\x0c" + struct.pack("!H", 3700) + bytes(3700)    # EDNS padding option (RFC 7830)
+    opt = b"\0" + struct.pack("!HHIH", 41, 4096, 0, len(pad)) + pad
+    c.add(DNS_ALLOWED(names), dns_udp_out(dns_msg(25, [question("example.com")], ar=[opt]), RES4, 40025),
+          "a query padded to 3,741 bytes (EDNS padding): judged by its question in tc as in XDP",
+          dns=DNS_SEEN("allow", "example.com."))
+    return c
+
+
 def ttl_case(name, about, settings):
     c = dns_case(name, about, """
         default deny

@@ -118,6 +118,9 @@ if [ -z "${CASES:-}" ]; then
 	usage_case "--vm with a bad address" --vm 10.0.0.2,10.0.0.300 --policy vm_direction.policy vm_direction.pcap
 	usage_case "--vm with a bad prefix length" --vm 10.0.0.0/33 --policy vm_direction.policy vm_direction.pcap
 	usage_case "--vm with nothing in it" --vm , --policy vm_direction.policy vm_direction.pcap
+	usage_case "--vm with a MAC address of five bytes" --vm 02:00:00:00:00 --policy vm_direction.policy vm_direction.pcap
+	usage_case "--vm with a MAC address and a prefix length" --vm 02:00:00:00:00:02/24 --policy vm_direction.policy \
+		vm_direction.pcap
 fi
 
 if [ "$ncases" -eq 0 ]; then
