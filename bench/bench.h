@@ -32,4 +32,8 @@ struct bench_section {
 
 extern const struct bench_section bench_testrun, bench_control, bench_dns;
 
+/* --pin-lpm (testrun.c): the LPM trie baseline over the IPv4 prefixes of the benchmark policy of
+ * `rules` rules, pinned at path; 0 or -errno. */
+int bench_pin_lpm(const char *path, uint32_t rules);
+
 #endif /* VMFW_BENCH_H */

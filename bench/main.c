@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		"                  [--seed N] [--json]\n"
 		"       vmfw-bench [--seed N] [--rules N] [--write-policy FILE] [--write-nft FILE\n"
 		"                  [--nft-style set|linear] [--nft-table NAME] [--nft-device DEV]]\n"
+		"       vmfw-bench [--seed N] [--rules N] --pin-lpm PATH\n"
 		"Measures vmfw's per-packet cost with BPF_PROG_TEST_RUN and the time to apply a\n"
 		"100,000-rule policy; prints the cases, the goals of docs/architecture.md and\n"
 		"the cost of drop events (E1: the 100,000-rule policy with events on against\n"
@@ -37,7 +38,9 @@ static void usage(FILE *f)
 		"--write-policy writes the benchmark policy of --rules rules (100,000), plus rules for\n"
 		"the bench's own links (" BENCH_NET " port 5201), to FILE and exits; --write-nft\n"
 		"writes the same policy as an nftables netdev ingress table on DEV: with sets and\n"
-		"verdict maps (set, the default) or as one rule per vmfw rule (linear).\n");
+		"verdict maps (set, the default) or as one rule per vmfw rule (linear).\n"
+		"--pin-lpm loads the plain LPM trie baseline (an XDP program) holding the IPv4\n"
+		"prefixes of the same policy and pins it at PATH, for a flood to be attached to.\n");
 }
 
 int main(int argc, char **argv)
@@ -59,6 +62,7 @@ int main(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "dns", no_argument, NULL, 'd' },
+		{ "pin-lpm", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -75,6 +79,7 @@ int main(int argc, char **argv)
 	const char *q = getenv("BENCH_QUICK");
 	int c, reps_set = 0, cp_set = 0, hot_set = 0, err = 0;
 	double t_start = bench_now_s();
+	const char *lpm_pin = NULL;
 	bool dns = false;
 	size_t i, nrun = 0;
 
@@ -97,6 +102,7 @@ int main(int argc, char **argv)
 		case 'R': wo.rules = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'v': opt.verbose = true; break;
 		case 'd': dns = true; break;
+		case 'L': lpm_pin = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -123,6 +129,8 @@ int main(int argc, char **argv)
 	}
 	vmfw_log_set_verbose(opt.verbose);
 	vmfw_log_setup_libbpf();
+	if (lpm_pin)
+		return bench_pin_lpm(lpm_pin, wo.rules) ? 1 : 0;
 	if (bench_pin_cpu(&opt.cpu))
 		return 1;
 	for (i = 0; !err && i < NSECTIONS; i++)

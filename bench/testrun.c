@@ -37,7 +37,6 @@ static const uint32_t sizes[NSIZES] = { 64, 1500 };
 #define NHOT (NPK * NSIZES)
 #define HOT_IDX(k, s) ((k) * NSIZES + (s))
 
-
 struct frame {
 	uint8_t *data;
 	uint32_t len;
@@ -768,3 +767,22 @@ const struct bench_section bench_testrun = {
 	.json = testrun_json,
 	.cleanup = testrun_cleanup,
 };
+
+/* --pin-lpm: the LPM trie baseline (lookup on) holding the IPv4 prefixes of the benchmark policy
+ * of `rules` rules, the same draw as --write-policy's for the same seed, pinned at path for
+ * bench/run.sh to attach to a flood receiver. */
+int bench_pin_lpm(const char *path, uint32_t rules)
+{
+	struct bench_policy bp;
+	struct target t;
+	int err = bench_policy_text(rules, &bp);
+
+	if (err)
+		return err;
+	err = open_lpm(&t, T_LPM_ON, VMFW_MODE_XDP, &bp);
+	if (!err && bpf_obj_pin(t.prog_fd, path))
+		err = bench_err_r(-errno, "cannot pin the LPM baseline at %s: %s", path, strerror(errno));
+	close_target(&t);
+	bench_policy_free(&bp);
+	return err;
+}
