@@ -129,10 +129,12 @@ $(BUILD)/vmfw-sockbench: bench/sock.c
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)
 
-# QUICK=1 (or BENCH_QUICK=1): fewer repetitions and shorter runs, the same cases.
+# QUICK=1 (or BENCH_QUICK=1): fewer repetitions and shorter runs, the same cases. STRICT=1 (or
+# BENCH_STRICT=1): fail (status 3) when a goal is missed.
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(BENCH_BPF_OBJS)
-	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(or $(QUICK),$(BENCH_QUICK),0) ./bench/run.sh
+	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(or $(QUICK),$(BENCH_QUICK),0) \
+		BENCH_STRICT=$(or $(STRICT),$(BENCH_STRICT),0) ./bench/run.sh
 
 install: $(BUILD)/vmfwctl
 	install -D -m 0755 $(BUILD)/vmfwctl $(DESTDIR)$(PREFIX)/sbin/vmfwctl
