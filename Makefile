@@ -134,9 +134,17 @@ $(BUILD)/flood_gen.skel.h: $(BUILD)/bench/flood_gen.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name flood_gen_bpf > $@
 
-$(BUILD)/vmfw-bench: bench/bench.c bench/dns.c $(wildcard bench/*.h) $(LOADER_OBJS) $(HDRS) $(BUILD)/lpm.skel.h
+# vmfw-bench: a common part, one file per section (bench/bench.h), and main's table of them.
+VMFW_BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,bench/main.c bench/common.c bench/packets.c \
+	bench/policies.c bench/testrun.c bench/control.c bench/dns.c)
+$(VMFW_BENCH_OBJS): $(BUILD)/%.o: %.c $(wildcard bench/*.h) $(HDRS) $(BUILD)/vmfw.skel.h $(BUILD)/lpm.skel.h
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/vmfw-bench: $(VMFW_BENCH_OBJS) $(LOADER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) bench/bench.c bench/dns.c $(LOADER_OBJS) -o $@ $(LDFLAGS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/vmfw-flood: bench/flood.c $(BUILD)/flood_gen.skel.h
 	$(call msg,LINK,$@)
@@ -150,10 +158,12 @@ $(BUILD)/vmfw-sockbench: bench/sock.c
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS)
 
-# QUICK=1 (or BENCH_QUICK=1): fewer repetitions and shorter runs, the same cases.
+# QUICK=1 (or BENCH_QUICK=1): fewer repetitions and shorter runs, the same cases. STRICT=1 (or
+# BENCH_STRICT=1): fail (status 3) when a goal is missed.
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS) $(BENCH_BPF_OBJS)
-	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(or $(QUICK),$(BENCH_QUICK),0) ./bench/run.sh
+	$(Q)BUILD=$(BUILD) BENCH_QUICK=$(or $(QUICK),$(BENCH_QUICK),0) \
+		BENCH_STRICT=$(or $(STRICT),$(BENCH_STRICT),0) ./bench/run.sh
 
 # The man page names the documents by their default installed path, rewritten here for PREFIX.
 DOCDIR := $(PREFIX)/share/doc/vmfw

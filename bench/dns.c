@@ -1,4 +1,4 @@
-/* vmfw-bench --dns: the per-packet cost of DNS queries judged against allowlists of 10 and of
+/* vmfw-bench's DNS section (--dns): the per-packet cost of DNS queries judged against allowlists of 10 and of
  * 100,000 names, and of packets to learned addresses (@dns rules), beside the plain L3/L4 path,
  * timed with BPF_PROG_TEST_RUN in one run.
  *
@@ -33,6 +33,8 @@
 #include <bpf/bpf.h>
 
 #include "bench.h"
+#include "common.h"
+#include "packets.h"
 #include "instance.h"
 #include "policy.h"
 #include "replay.h"
@@ -100,7 +102,7 @@ static void rand_label(char *out)
 	int i;
 
 	for (i = 0; i < LABEL_LEN; i++)
-		out[i] = (char)('a' + rng() % 26);
+		out[i] = (char)('a' + bench_rng() % 26);
 	out[LABEL_LEN] = 0;
 }
 
@@ -178,7 +180,7 @@ static uint32_t build_query(uint8_t *f, const char *name, uint16_t id, uint16_t 
 	memset(f, 0, FRAME_MAX);
 	memcpy(f, dmac, 6);
 	memcpy(f + 6, smac, 6);
-	put16(f + 12, 0x0800);
+	bench_put16(f + 12, 0x0800);
 	while (*s) {
 		const char *dot = strchr(s, '.');
 		size_t l = dot ? (size_t)(dot - s) : strlen(s);
@@ -189,24 +191,24 @@ static uint32_t build_query(uint8_t *f, const char *name, uint16_t id, uint16_t 
 		s += l + (dot != NULL);
 	}
 	*q++ = 0;
-	put16(q, 1);       /* A */
-	put16(q + 2, 1);   /* IN */
+	bench_put16(q, 1);       /* A */
+	bench_put16(q + 2, 1);   /* IN */
 	q += 4;
-	put16(dns, id);
+	bench_put16(dns, id);
 	dns[2] = 0x01;     /* RD */
-	put16(dns + 4, 1);
+	bench_put16(dns + 4, 1);
 	len = (uint32_t)(q - f);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(len - 14));
-	put16(ip + 6, 0x4000);
+	bench_put16(ip + 2, (uint16_t)(len - 14));
+	bench_put16(ip + 6, 0x4000);
 	ip[8] = 64;
 	ip[9] = 17;
 	memcpy(ip + 12, &client, 4);
 	memcpy(ip + 16, &resolver, 4);
-	put16(ip + 10, ip_csum(ip, 20));
-	put16(udp, sport);
-	put16(udp + 2, 53);
-	put16(udp + 4, (uint16_t)(len - 34));
+	bench_put16(ip + 10, bench_ip_csum(ip, 20));
+	bench_put16(udp, sport);
+	bench_put16(udp + 2, 53);
+	bench_put16(udp + 4, (uint16_t)(len - 34));
 	return len < 60 ? 60 : len;
 }
 
@@ -248,7 +250,7 @@ static int tcp_stream(struct frames *fr, uint32_t n, uint32_t net, uint32_t plen
 
 		fr->daddr[i] = a;
 		fr->flen[i] = 64;
-		build_frame(frame_at(fr, i), 64, 4, (const uint8_t *)&a, 443);
+		bench_build_frame(frame_at(fr, i), 64, 4, (const uint8_t *)&a, 443);
 	}
 	return 0;
 }
@@ -277,7 +279,7 @@ static int frames_make(uint32_t flows)
 		if ((err = frames_alloc(&d.str[cfg][S_ALLOW], flows, false)))
 			return err;
 		for (i = 0; i < flows; i++) {
-			allowed_name((uint32_t)(rng() % n), name, sizeof(name));
+			allowed_name((uint32_t)(bench_rng() % n), name, sizeof(name));
 			d.str[cfg][S_ALLOW].flen[i] = build_query(frame_at(&d.str[cfg][S_ALLOW], i), name,
 								  (uint16_t)(0x1000 + i), (uint16_t)(20000 + i % 40000));
 		}
@@ -431,7 +433,7 @@ static int check_rv(const struct dtarget *t, const uint8_t *f, uint32_t len, enu
 		    const char *what, uint32_t i)
 {
 	uint32_t rv = 0;
-	int err = run_prog(t->prog_fd, f, len, 1, NULL, &rv);
+	int err = bench_run_prog(t->prog_fd, f, len, 1, NULL, &rv);
 
 	if (err)
 		return bench_err_r(err, "%s: BPF_PROG_TEST_RUN failed: %s", tname(t), strerror(-err));
@@ -467,7 +469,7 @@ static int validate(const struct dtarget *t)
 	{
 		uint8_t f[64];
 
-		build_frame(f, 64, 4, (const uint8_t *)&d.learned_unknown, 443);
+		bench_build_frame(f, 64, 4, (const uint8_t *)&d.learned_unknown, 443);
 		err = check_rv(t, f, 64, E_DROP, "tcp/443 to an address never learned", 0);
 	}
 	flush_flows(t);
@@ -482,7 +484,7 @@ static int run_target(struct dtarget *t, int rep, uint32_t hot_repeat)
 	for (c = 0; c < NHC; c++) {
 		if (expect_of(t->cfg, true, c) == E_SKIP)
 			continue;
-		err = run_prog(t->prog_fd, frame_at(&d.hot[c], 0), d.hot[c].flen[0], hot_repeat, &ns, NULL);
+		err = bench_run_prog(t->prog_fd, frame_at(&d.hot[c], 0), d.hot[c].flen[0], hot_repeat, &ns, NULL);
 		if (err)
 			return bench_err_r(err, "%s: BPF_PROG_TEST_RUN failed: %s", tname(t), strerror(-err));
 		t->hot[rep][c] = ns;
@@ -494,7 +496,7 @@ static int run_target(struct dtarget *t, int rep, uint32_t hot_repeat)
 		if (expect_of(t->cfg, false, c) == E_SKIP)
 			continue;
 		for (i = 0; i < fr->n; i++) {
-			err = run_prog(t->prog_fd, frame_at(fr, i), fr->flen[i], 1, &ns, NULL);
+			err = bench_run_prog(t->prog_fd, frame_at(fr, i), fr->flen[i], 1, &ns, NULL);
 			if (err)
 				return bench_err_r(err, "%s: BPF_PROG_TEST_RUN failed: %s", tname(t),
 						   strerror(-err));
@@ -510,6 +512,7 @@ static int run_target(struct dtarget *t, int rep, uint32_t hot_repeat)
 
 #define NT (2 * NDC)
 static struct dtarget targets[NT];
+static int nopen;   /* targets opened, to close */
 
 static struct dtarget *target(int mode, int cfg)
 {
@@ -548,17 +551,30 @@ static double value(const struct dtarget *t, bool hot, int c, int rep)
 	return hot ? t->hot[rep][c] : t->str[rep][c];
 }
 
-static void report(const struct dns_bench_opts *o)
+/* Frames per stream: --cold-flows, or 1,024 with --quick. */
+static uint32_t nflows;
+
+/* The text, or the members of the JSON object under --json. */
+static void report(const struct bench_opts *o)
 {
 	int mode, cfg, c, r, k;
 	size_t j;
 	double v[MAX_REPS];
-	struct stat3 st;
+	struct bench_stat3 st;
 
 	if (o->json) {
-		printf("{\"repetitions\":%d,\"hot_repeat\":%u,\"flows\":%u,\"cpu\":%d,"
-		       "\"learned\":\"written into vmfw_dns_learned\",\"cases\":[", o->reps, o->hot_repeat,
-		       o->flows, o->cpu);
+		bench_json_key("repetitions");
+		printf("%d", o->reps);
+		bench_json_key("hot_repeat");
+		printf("%u", o->hot_repeat);
+		bench_json_key("flows");
+		printf("%u", nflows);
+		bench_json_key("cpu");
+		printf("%d", o->cpu);
+		bench_json_key("learned");
+		printf("\"written into vmfw_dns_learned\"");
+		bench_json_key("cases");
+		printf("[");
 		k = 0;
 		for (mode = VMFW_MODE_XDP; mode >= VMFW_MODE_TC; mode--)
 			for (cfg = 0; cfg < NDC; cfg++)
@@ -571,22 +587,24 @@ static void report(const struct dns_bench_opts *o)
 						continue;
 					for (r = 0; r < o->reps; r++)
 						v[r] = value(t, hot, cc, r);
-					st = stats(v, o->reps);
+					st = bench_stats(v, o->reps);
 					printf("%s{\"hook\":\"%s\",\"policy\":\"%s\",\"names\":%u,\"case\":\"%s\","
 					       "\"kind\":\"%s\",\"ns_median\":%.1f,\"ns_min\":%.1f,\"ns_max\":%.1f",
 					       k++ ? "," : "", mode == VMFW_MODE_XDP ? "xdp" : "tc",
 					       cfg == DC_PLAIN ? "plain" : "dns", dc_names[cfg],
 					       hot ? hc_label[cc] : sc_label[cc], hot ? "hot" : "stream",
 					       st.med, st.min, st.max);
-					print_values(v, o->reps);
+					bench_json_values(v, o->reps);
 					printf("}");
 				}
-		printf("],\"ratios\":[");
+		printf("]");
+		bench_json_key("ratios");
+		printf("[");
 		k = 0;
 	} else {
 		printf("vmfw-bench --dns: %d repetitions pinned to CPU %d%s; hot = %u runs of one frame, "
 		       "stream = %u frames x 1 run\n", o->reps, o->cpu, o->quick ? " (quick mode)" : "",
-		       o->hot_repeat, o->flows);
+		       o->hot_repeat, nflows);
 		printf("Learned addresses are written into vmfw_dns_learned (the answer path is not timed).\n\n");
 		printf("%-4s %-46s %-7s %12s %12s %14s\n", "hook", "case", "kind", dc_label[0], dc_label[1],
 		       dc_label[2]);
@@ -604,7 +622,7 @@ static void report(const struct dns_bench_opts *o)
 					}
 					for (r = 0; r < o->reps; r++)
 						v[r] = value(target(mode, cfg), hot, cc, r);
-					printf(" %*.1f", cfg == 2 ? 14 : 12, stats(v, o->reps).med);
+					printf(" %*.1f", cfg == 2 ? 14 : 12, bench_stats(v, o->reps).med);
 				}
 				printf("\n");
 			}
@@ -617,12 +635,12 @@ static void report(const struct dns_bench_opts *o)
 
 			for (r = 0; r < o->reps; r++)
 				v[r] = value(a, q->hot, q->case_a, r) / value(b, q->hot, q->case_b, r);
-			st = stats(v, o->reps);
+			st = bench_stats(v, o->reps);
 			if (o->json) {
 				printf("%s{\"hook\":\"%s\",\"figure\":\"%s\",\"median\":%.4f,\"min\":%.4f,"
 				       "\"max\":%.4f", k++ ? "," : "", mode == VMFW_MODE_XDP ? "xdp" : "tc",
 				       q->what, st.med, st.min, st.max);
-				print_values(v, o->reps);
+				bench_json_values(v, o->reps);
 				printf("}");
 			} else {
 				printf("  %-4s %-67s %7.3f (%.3f, %.3f)\n", mode == VMFW_MODE_XDP ? "xdp" : "tc",
@@ -630,46 +648,50 @@ static void report(const struct dns_bench_opts *o)
 			}
 		}
 	if (o->json)
-		printf("]}\n");
+		printf("]");
 }
 
-int dns_bench(const struct dns_bench_opts *o)
+static int dns_run(const struct bench_opts *o)
 {
-	int order[NT], mode, cfg, i, r, c, err, n = 0;
+	int order[NT], mode, cfg, i, r, err;
 
-	progress("dns: generating 100,000 names, the policies (plain, 10 and 100,000 names) and the frames");
+	nflows = o->quick ? 1024 : o->cold_flows;
+	bench_progress("dns: generating 100,000 names, the policies (plain, 10 and 100,000 names) and the frames");
 	err = names_make();
 	if (!err)
-		err = frames_make(o->flows);
-	if (err) {
-		bench_msg("error", "cannot make the DNS bench's names and frames: %s", strerror(-err));
-		goto out;
-	}
-	progress("dns: loading %d instances (xdp and tc builds), learning %u addresses in each DNS one",
-		 NT, o->flows + 1);
+		err = frames_make(nflows);
+	if (err)
+		return bench_err_r(err, "cannot make the DNS bench's names and frames: %s", strerror(-err));
+	bench_progress("dns: loading %d instances (xdp and tc builds), learning %u addresses in each DNS one",
+		       NT, nflows + 1);
 	for (mode = VMFW_MODE_XDP; mode >= VMFW_MODE_TC; mode--)
 		for (cfg = 0; cfg < NDC; cfg++) {
 			err = open_target(target(mode, cfg), mode, cfg);
-			n++;
+			nopen++;
 			if (!err)
 				err = validate(target(mode, cfg));
 			if (err)
-				goto out;
+				return err;
 		}
 	for (i = 0; i < NT; i++)
 		order[i] = i;
 	for (r = 0; r < o->reps; r++) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 
-		shuffle(order, NT);
+		bench_shuffle(order, NT);
 		for (i = 0; i < NT; i++)
 			if ((err = run_target(&targets[order[i]], r, o->hot_repeat)))
-				goto out;
-		progress("dns: repetition %d/%d: %.1f s", r + 1, o->reps, now_s() - t0);
+				return err;
+		bench_progress("dns: repetition %d/%d: %.1f s", r + 1, o->reps, bench_now_s() - t0);
 	}
-	report(o);
-out:
-	for (i = 0; i < n; i++)
+	return 0;
+}
+
+static void dns_cleanup(void)
+{
+	int i, c, cfg;
+
+	for (i = 0; i < nopen; i++)
 		vmfw_replayer_close(targets[i].r);
 	for (c = 0; c < NHC; c++)
 		frames_free(&d.hot[c]);
@@ -678,5 +700,13 @@ out:
 			frames_free(&d.str[cfg][c]);
 	free(d.names);
 	free(d.wild);
-	return err ? 1 : 0;
 }
+
+const struct bench_section bench_dns = {
+	.name = "dns",
+	.dns = true,
+	.run = dns_run,
+	.print = report,
+	.json = report,
+	.cleanup = dns_cleanup,
+};

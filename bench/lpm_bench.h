@@ -1,4 +1,4 @@
-/* Shared by bench/lpm.bpf.c and bench/bench.c: the baseline LPM trie's key and size. */
+/* Shared by bench/lpm.bpf.c and bench/testrun.c: the baseline LPM trie's key and size. */
 #ifndef VMFW_LPM_BENCH_H
 #define VMFW_LPM_BENCH_H
 
