@@ -672,9 +672,8 @@ static void testrun_print(const struct bench_opts *o)
 	fprintf(f, "Policies: %u head rules (3 any-destination rules, a host, two /24s, one IPv6 /48) "
 		   "plus random `allow tcp to A.B.C.D/L port P`,\n"
 		   "  L uniform in /%d../%d, P one of 22,80,443,3306,8080; the 100,000-rule policy has "
-		   "%zu prefixes (%u IPv4), %zu entries, %zu v4 lengths.\n",
-		   HEAD_RULES, PLEN_MIN, PLEN_MAX, bp->c->nprefixes, bp->nv4, bp->c->nentries,
-		   bp->c->n_v4_lens);
+		   "%zu prefixes (%u IPv4), %zu entries.\n",
+		   HEAD_RULES, PLEN_MIN, PLEN_MAX, bp->c->nprefixes, bp->nv4, bp->c->nentries);
 	fprintf(f, "Cold streams: %u distinct destinations drawn uniformly from unicast IPv4 (so nearly "
 		   "all miss every prefix:\n  the LPM trie walks to a leaf; vmfw's /16 and /24 index mostly rules out every length), new to the flow "
 		   "cache (emptied after each stream), fresh every repetition.\n", o->cold_flows);
