@@ -507,8 +507,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* 100,000 names go into the trie and out of it on reload in a few seconds at most. */
-static void hundred_thousand_names_load_and_clear_quickly(void **state)
+/* 100,000 names go into the trie and out of it on reload (make bench times it; a test only
+ * prints the time). */
+static void hundred_thousand_names_load_and_clear_on_reload(void **state)
 {
 	size_t cap = 100000 * 48, off = 0, i;
 	char *text = malloc(cap);
@@ -544,8 +545,6 @@ static void hundred_thousand_names_load_and_clear_quickly(void **state)
 		      t_load, t_clear);
 	assert_int_equal(keys_in_slot(m->dns_names, sizeof(struct vmfw_dns_key),
 				      offsetof(struct vmfw_dns_key, slot), slot), 0);
-	assert_true(t_load < 5.0);
-	assert_true(t_clear < 5.0);
 	vmfw_replayer_close(r);
 	fixture_free(&big);
 	fixture_free(&small);
@@ -561,7 +560,7 @@ int main(void)
 		cmocka_unit_test(kernel_matches_reference_on_random_policies),
 		cmocka_unit_test(dns_state_fills_the_slot_and_leaves_with_it),
 		cmocka_unit_test(kernel_name_table_agrees_with_the_scan_on_random_policies),
-		cmocka_unit_test(hundred_thousand_names_load_and_clear_quickly),
+		cmocka_unit_test(hundred_thousand_names_load_and_clear_on_reload),
 	};
 
 	if (geteuid() != 0) {

@@ -1229,7 +1229,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void hundred_thousand_rules_parse_in_well_under_a_second(void **state)
+static void hundred_thousand_rules_parse_with_their_lines(void **state)
 {
 	size_t cap = 100000 * 64, off = 0, i;
 	char *text = malloc(cap);
@@ -1247,9 +1247,6 @@ static void hundred_thousand_rules_parse_in_well_under_a_second(void **state)
 	print_message("100,000 rules (%zu bytes) parsed in %.3f s of CPU time\n", off, dt);
 	assert_int_equal(p->nrules, 100000);
 	assert_int_equal(p->rules[99999].line, 100000);
-	/* Valgrind slows everything down some 50x; the bound is for native runs. */
-	if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "vgpreload"))
-		assert_true(dt < 0.5);
 	vmfw_policy_free(p);
 	free(text);
 }
@@ -1327,7 +1324,7 @@ int main(void)
 		cmocka_unit_test(unreadable_file_reports_the_system_error),
 		cmocka_unit_test(file_over_16_MiB_is_refused_with_its_size),
 		cmocka_unit_test(too_many_rules_names_the_limit),
-		cmocka_unit_test(hundred_thousand_rules_parse_in_well_under_a_second),
+		cmocka_unit_test(hundred_thousand_rules_parse_with_their_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
