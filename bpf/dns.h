@@ -573,9 +573,6 @@ static long dns_tcp_query_step(__u32 i, void *c)
 	if (n == 0)
 		return 1;
 	if (n < 0 || !s) {
-		set_result(l->r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
-		if (l->rp)
-			l->rp->dns.seen = VMFW_DNS_SEEN_DROP;
 		l->verdict = DNS_J_DONE;
 		return 1;
 	}
@@ -628,16 +625,13 @@ static __always_inline int judge_dns_tcp(void *ctx, enum vmfw_hook hook, const s
 		bpf_loop(DNS_TCP_MAX_MSGS, dns_tcp_query_step, &l, 0);
 		if (l.verdict == DNS_J_ALLOW)
 			return 1;
+		/* A denied name, or a message that cannot be judged: the stream is refused. */
 		stream_refuse(st, sg);
-		if (l.verdict == DNS_J_DENY) {
-			set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
-			if (rp)
-				rp->dns.seen = VMFW_DNS_SEEN_DROP;
-		}
-	} else {
-		/* A stream refused before, or bytes that differ from those that passed. */
-		set_result(r, VMFW_DROP, sg->mismatch ? VMFW_R_DNS_MALFORMED : VMFW_R_DNS_DENIED);
+		if (rp)
+			rp->dns.seen = VMFW_DNS_SEEN_DROP;
 	}
+	/* Refused now, or before; or bytes that differ from those that passed. */
+	set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
 	dns_tcp_reset(ctx, hook, p, sg, r);
 	return 1;
 malformed:

@@ -1164,7 +1164,7 @@ DNS_BAD_ANSWER = ("pass", "dns-malformed", None)
 DNS_BAD_QUERY = ("drop", "dns-malformed", None)
 # A TCP query refused: the connection is reset, the VM's reset sent back from the data path.
 DNS_RESET = ("tx", "dns-denied", None)
-DNS_RESET_EVASION = ("tx", "dns-malformed", None)  # bytes sent again that differ from those that passed
+DNS_RESET_EVASION = DNS_RESET  # bytes sent again that differ from those that passed: the stream is refused too
 DNS_STREAM_PASS = ("pass", "dns-allowed", None)    # TCP to a resolver carrying no whole query: passes
 
 
@@ -1584,6 +1584,14 @@ def dns_tcp_stream():
           "would read as the next query: judged, refused, reset", dns=DNS_SEEN("drop", "secret-data.evil.example."))
     c.add(DNS_RESET, stream_out(RES4, 40001, S + len(framed(good)), framed(good2)),
           "the next query of that connection, allowed as it is: the stream was refused, reset again")
+    # The reviewer's exact B: its length covers all of it, so alone it reads as one allowed query with trailing
+    # bytes; the resolver keeps A's length and reads B's tail as the next query.
+    syn(40018)
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40018, S, framed(good)), "A: an allowed query",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_RESET_EVASION, stream_out(RES4, 40018, S, framed(good + framed(evil))),
+          "B, same seq: a length covering B, A's query, then a length-prefixed denied query: B's length differs "
+          "from A's, which passed: the stream is refused, reset")
     # The same seq with other bytes: what passed cannot be changed.
     syn(40002)
     c.add(DNS_ALLOWED(names), stream_out(RES4, 40002, S, framed(good)), "an allowed query",
