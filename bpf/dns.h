@@ -305,36 +305,16 @@ static __always_inline int dns_lookup_name(struct dns_scratch *s, __u32 n, __u8 
 	return m->rule == VMFW_NO_RULE ? -1 : 0;
 }
 
-/* Where the DNS message of a packet to or from port 53 starts and how long it is: UDP, or a TCP
- * segment carrying exactly one length-prefixed message. Returns 1 with a message, 0 for a TCP
- * segment without payload, -1 when it cannot be judged. */
-static __always_inline int dns_message(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
-				       __u32 *off, __u32 *len)
+/* Where the DNS message of a UDP packet to or from port 53 starts and how long it is (TCP is a
+ * stream: dns_stream_msg). Returns 1, or -1 when it cannot be judged. */
+static __always_inline int dns_message(const struct vmfw_pkt *p, __u32 *off, __u32 *len)
 {
-	__u32 l4 = p->l4_off, hl;
-	__u8 tcp[16] __attribute__((aligned(8)));
-	__u8 pfx[2] __attribute__((aligned(8)));
+	__u32 l4 = p->l4_off;
 
-	if (p->proto == IPPROTO_UDP) {
-		if (l4 + 8 > p->l3_end)
-			return -1;
-		*off = l4 + 8;
-		*len = p->l3_end - *off;
-		return 1;
-	}
-	if (pkt_load(ctx, hook, p, l4, tcp, sizeof(tcp)))
+	if (l4 + 8 > p->l3_end)
 		return -1;
-	hl = (__u32)(tcp[12] >> 4) * 4;
-	if (hl < 20 || l4 + hl > p->l3_end)
-		return -1;
-	if (l4 + hl == p->l3_end)
-		return 0;
-	if (l4 + hl + 2 > p->l3_end || pkt_load(ctx, hook, p, l4 + hl, pfx, sizeof(pfx)))
-		return -1;
-	*off = l4 + hl + 2;
+	*off = l4 + 8;
 	*len = p->l3_end - *off;
-	if ((((__u32)pfx[0] << 8) | pfx[1]) != *len)
-		return -1;
 	return 1;
 }
 
@@ -365,15 +345,6 @@ static __always_inline void copy_addr(void *dst, const void *src, int words)
 
 	for (i = 0; i < words; i++)
 		d[i] = v[i];
-}
-
-static __always_inline __u16 csum_fold(__s64 sum)
-{
-	__u64 x = (__u64)(__u32)sum;
-
-	x = (x & 0xffff) + (x >> 16);
-	x = (x & 0xffff) + (x >> 16);
-	return (__u16)~x;
 }
 
 /* Turns a denied UDP query into its REFUSED or NXDOMAIN response, in place: the header and the
@@ -530,55 +501,26 @@ static __always_inline void replay_dns_name(struct vmfw_replay *rp, const struct
 	__builtin_memcpy(rp->dns.qname, s->name, sizeof(rp->dns.qname));
 }
 
-/* A packet from the workload to port 53 while the policy has `allow dns`: judged by its question
- * alone. Returns 1 when it decided r (r->verdict VMFW_TX: answer sent back in place), 0 when the
- * packet is not DNS to judge. Not inlined: its frame is then not on the stack beside the one of
- * vmfw_judge_policy, which the combined 512-byte limit would not allow. */
-static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p,
-					   struct vmfw_result *r, struct vmfw_replay *rp)
-{
-	const struct vmfw_slot_cfg *cfg;
-	struct vmfw_dns_pending_key *pk;
-	struct dns_scratch *s;
-	__u32 slot, off = 0, len = 0, qd, qend;
-	int n, st, msglen, to_resolver = 1;
-	__u8 flags, action;
+enum dns_judgement {
+	DNS_J_ALLOW,     /* r: passes, and the query is pending */
+	DNS_J_DENY,      /* a name the policy does not allow: the caller answers or drops it */
+	DNS_J_DONE,      /* r: dropped (malformed, or to a server that is no resolver) */
+};
 
-	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->dport != VMFW_DNS_PORT)
-		return 0;
-	cfg = active_cfg(&slot);
-	if (!cfg || !(cfg->dns_flags & VMFW_DNS_F_ON))
-		return 0;
-	s = dns_scratch();
-	if (!s) {
-		set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
-		return 1;
-	}
-	/* A fragmented query cannot be judged by its question; its later fragments inherit this. */
-	if (p->frag != VMFW_FRAG_NONE)
-		goto malformed;
-	if (cfg->dns_flags & VMFW_DNS_F_RESOLVERS)
-		to_resolver = dns_to_resolver(s, slot, p);
-	st = dns_message(ctx, hook, p, &off, &len);
-	if (st == 0) {
-		/* TCP handshake, acknowledgements, FIN: the connection to a resolver itself. */
-		set_result(r, to_resolver ? VMFW_PASS : VMFW_DROP, VMFW_R_DNS_ALLOWED);
-		if (!to_resolver)
-			r->reason = VMFW_R_DNS_DENIED;
-		return 1;
-	}
-	if (st < 0 || len > VMFW_DNS_MSG_MAX)
-		goto malformed;
-	msglen = dns_load(ctx, hook, s, off, len);
-	if (msglen < 0)
-		goto malformed;
+/* A query in the scratch buffer (msglen bytes), judged by its question. */
+static __always_inline int dns_judge_msg(const struct vmfw_pkt *p, struct vmfw_result *r,
+					 struct vmfw_replay *rp, struct dns_scratch *s, __u32 slot,
+					 __u32 msglen, int to_resolver)
+{
+	struct vmfw_dns_pending_key *pk;
+	__u32 qd;
+	__u8 flags;
+	int n;
+
 	flags = msg_byte(s, 2);
 	qd = msg_u16(s, 4);
-	n = dns_name(s, DNS_HDR_LEN, (__u32)msglen, 1);
-	if (n < 0)
-		goto malformed;
-	qend = s->walk.end + 4;
-	if (qend > (__u32)msglen)
+	n = dns_name(s, DNS_HDR_LEN, msglen, 1);
+	if (n < 0 || s->walk.end + 4 > msglen)
 		goto malformed;
 	if (rp)
 		replay_dns_name(rp, s, (__u32)n, VMFW_DNS_SEEN_ALLOW);
@@ -588,12 +530,12 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 		set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
 		if (rp)
 			rp->dns.seen = VMFW_DNS_SEEN_DROP;
-		return 1;
+		return DNS_J_DONE;
 	}
 	/* Only a standard query with one question is judged by its name. */
 	if (((flags >> 3) & 0xf) != 0 || qd != 1 || s->walk.odd ||
 	    dns_lookup_name(s, (__u32)n, (__u8)slot, &s->m))
-		goto denied;
+		return DNS_J_DENY;
 
 	set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
 	r->rule = s->m.rule;
@@ -618,12 +560,195 @@ static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struc
 	s->pend.qname_len = (__u16)n;
 	__builtin_memcpy(s->pend.qname, s->name, sizeof(s->pend.qname));
 	bpf_map_update_elem(&vmfw_dns_pending, pk, &s->pend, BPF_ANY);
-	return 1;
+	return DNS_J_ALLOW;
+malformed:
+	set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
+	if (rp)
+		rp->dns.seen = VMFW_DNS_SEEN_DROP;
+	return DNS_J_DONE;
+}
 
-denied:
+/* Copies a message out of a stream's buffer into the scratch buffer. */
+struct dns_copy {
+	struct vmfw_stream *st;
+	struct dns_scratch *s;
+	__u32 from;     /* stream position of the message's first byte */
+	__u32 n;
+};
+
+static long dns_copy_step(__u32 i, void *c)
+{
+	struct dns_copy *d = c;
+
+	if (i >= d->n)
+		return 1;
+	d->s->buf[DNS_BUF_OFF + (i & DNS_MSG_MASK)] = stream_byte(d->st, d->from + i);
+	return 0;
+}
+
+/* The next message of a DNS stream (RFC 1035 4.2.2: a 2-byte length, then the message), once
+ * all of it has passed: consumed, and copied into the scratch buffer (an answer's first
+ * VMFW_DNS_MSG_MAX bytes). Returns the bytes copied, 0 while no message is complete, -1 for a
+ * length no message can have (a query over VMFW_DNS_MSG_MAX: refused as soon as its length is
+ * read). */
+static __always_inline int dns_stream_msg(struct vmfw_stream *st, struct dns_scratch *s, int query)
+{
+	struct dns_copy d = { .st = st, .s = s };
+	__u32 at = st->app_seq, avail = stream_avail(st, at), len;
+
+	if (avail < 2)
+		return 0;
+	len = ((__u32)stream_byte(st, at) << 8) | stream_byte(st, at + 1);
+	if (len < DNS_HDR_LEN || (query && len > VMFW_DNS_MSG_MAX))
+		return -1;
+	if (avail < 2 + len)
+		return 0;
+	st->app_seq = at + 2 + len;
+	d.from = at + 2;
+	d.n = len < VMFW_DNS_MSG_MAX ? len : VMFW_DNS_MSG_MAX;
+	bpf_loop(VMFW_DNS_MSG_MAX, dns_copy_step, &d, 0);
+	return (int)d.n;
+}
+
+/* The messages a TCP segment of queries completes, each judged in turn. */
+struct dns_tcp_loop {
+	struct vmfw_stream *st;
+	const struct vmfw_pkt *p;
+	struct vmfw_result *r;
+	struct vmfw_replay *rp;
+	__u32 slot;
+	__u32 verdict;   /* enum dns_judgement of the last message judged */
+};
+
+static long dns_tcp_query_step(__u32 i, void *c)
+{
+	struct dns_tcp_loop *l = c;
+	struct dns_scratch *s = dns_scratch();
+	int n;
+
+	(void)i;
+	if (!s)
+		n = -1;
+	else
+		n = dns_stream_msg(l->st, s, 1);
+	if (n == 0)
+		return 1;
+	if (n < 0 || !s) {
+		l->verdict = DNS_J_DONE;
+		return 1;
+	}
+	l->verdict = dns_judge_msg(l->p, l->r, l->rp, s, l->slot, (__u32)n, 1);
+	return l->verdict != DNS_J_ALLOW;
+}
+
+/* The most messages one segment can complete: each is at least a length and a header. */
+#define DNS_TCP_MAX_MSGS (VMFW_STREAM_SEG_MAX / (2 + DNS_HDR_LEN) + 1)
+
+/* A refused TCP query: the connection is reset both ways where the hook can send (issue: a
+ * resolver serving TCP in one thread must not wait on a half-sent query). tc sends the resolver
+ * a reset through the interface's ingress, then turns the segment into the VM's reset; XDP can
+ * send one frame, the VM's. A cgroup cannot send: its segment is dropped. */
+static __always_inline void dns_tcp_reset(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+					  struct stream_seg *sg, struct vmfw_result *r)
+{
+	if (hook == VMFW_HOOK_CGROUP)
+		return;
+	if (hook == VMFW_HOOK_TC && !replay_mode && !stream_rst(ctx, hook, p, sg, 0))
+		bpf_clone_redirect(ctx, ((struct __sk_buff *)ctx)->ifindex, BPF_F_INGRESS);
+	if (!stream_rst(ctx, hook, p, sg, 1))
+		r->verdict = VMFW_TX;
+}
+
+/* A TCP segment to a resolver's port 53: read as part of its stream (stream.h), every query it
+ * completes judged. Pieces of a query pass while it is incomplete: a resolver acts on a whole
+ * message only, and the segment that completes it carries its verdict. */
+static __always_inline int judge_dns_tcp(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+					 struct vmfw_result *r, struct vmfw_replay *rp, __u32 slot)
+{
+	struct dns_tcp_loop l = { .p = p, .r = r, .rp = rp, .slot = slot, .verdict = DNS_J_ALLOW };
+	struct stream_seg *sg = stream_seg();
+	struct vmfw_stream *st = NULL;
+	int v;
+
+	if (!sg || stream_read(ctx, hook, p, sg))
+		goto malformed;
+	sg->mismatch = 0;
+	v = stream_feed(sg, &st, now_ns());
+	if (v == STREAM_EMPTY || v == STREAM_OLD) {
+		set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
+		return 1;
+	}
+	if (v == STREAM_DROP)
+		goto malformed;
+	if (v == STREAM_NEW && st) {
+		set_result(r, VMFW_PASS, VMFW_R_DNS_ALLOWED);
+		l.st = st;
+		bpf_loop(DNS_TCP_MAX_MSGS, dns_tcp_query_step, &l, 0);
+		if (l.verdict == DNS_J_ALLOW)
+			return 1;
+		/* A denied name, or a message that cannot be judged: the stream is refused. */
+		stream_refuse(st, sg);
+		if (rp)
+			rp->dns.seen = VMFW_DNS_SEEN_DROP;
+	}
+	/* Refused now, or before; or bytes that differ from those that passed. */
+	set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
+	dns_tcp_reset(ctx, hook, p, sg, r);
+	return 1;
+malformed:
+	set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
+	if (rp)
+		rp->dns.seen = VMFW_DNS_SEEN_DROP;
+	return 1;
+}
+
+/* A packet from the workload to port 53 while the policy has `allow dns`: judged by its question
+ * alone (UDP), or as part of its stream (TCP). Returns 1 when it decided r (r->verdict VMFW_TX:
+ * an answer or a reset sent back in place), 0 when the packet is not DNS to judge. */
+static __always_inline int judge_dns_query(void *ctx, enum vmfw_hook hook, struct vmfw_pkt *p,
+					   struct vmfw_result *r, struct vmfw_replay *rp)
+{
+	const struct vmfw_slot_cfg *cfg;
+	struct dns_scratch *s;
+	__u32 slot, off = 0, len = 0, qend;
+	int msglen, to_resolver = 1;
+	__u8 action;
+
+	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->dport != VMFW_DNS_PORT)
+		return 0;
+	cfg = active_cfg(&slot);
+	if (!cfg || !(cfg->dns_flags & VMFW_DNS_F_ON))
+		return 0;
+	s = dns_scratch();
+	if (!s) {
+		set_result(r, VMFW_DROP, VMFW_R_DNS_MALFORMED);
+		return 1;
+	}
+	/* A fragmented query cannot be judged by its question; its later fragments inherit this. */
+	if (p->frag != VMFW_FRAG_NONE)
+		goto malformed;
+	if (cfg->dns_flags & VMFW_DNS_F_RESOLVERS)
+		to_resolver = dns_to_resolver(s, slot, p);
+	if (p->proto == IPPROTO_TCP) {
+		/* A TCP stream to another server is not followed: none of it passes. */
+		if (!to_resolver) {
+			set_result(r, VMFW_DROP, VMFW_R_DNS_DENIED);
+			return 1;
+		}
+		return judge_dns_tcp(ctx, hook, p, r, rp, slot);
+	}
+	if (dns_message(p, &off, &len) < 0 || len > VMFW_DNS_MSG_MAX)
+		goto malformed;
+	msglen = dns_load(ctx, hook, s, off, len);
+	if (msglen < 0)
+		goto malformed;
+	if (dns_judge_msg(p, r, rp, s, slot, (__u32)msglen, to_resolver) != DNS_J_DENY)
+		return 1;
+	qend = s->walk.end + 4;
+
 	action = cfg->dns_action;
 	/* A cgroup's packet cannot be answered (its sender gets EPERM from the drop instead). */
-	if (hook != VMFW_HOOK_CGROUP && action != VMFW_DNS_DROP && p->proto == IPPROTO_UDP &&
+	if (hook != VMFW_HOOK_CGROUP && action != VMFW_DNS_DROP &&
 	    !dns_answer_here(ctx, hook, p, s, off, qend,
 			     action == VMFW_DNS_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_REFUSED)) {
 		set_result(r, VMFW_TX, VMFW_R_DNS_DENIED);
@@ -867,6 +992,48 @@ static long dns_chain_step(__u32 i, void *ctx)
 	return 0;
 }
 
+/* Moves a DNS stream past a complete message without reading it. */
+static long dns_skip_step(__u32 i, void *c)
+{
+	struct vmfw_stream *st = ((struct dns_copy *)c)->st;
+	__u32 at = st->app_seq, avail = stream_avail(st, at), len;
+
+	(void)i;
+	if (avail < 2)
+		return 1;
+	len = ((__u32)stream_byte(st, at) << 8) | stream_byte(st, at + 1);
+	if (len < DNS_HDR_LEN || avail < 2 + len)
+		return 1;
+	st->app_seq = at + 2 + len;
+	return 0;
+}
+
+/* A TCP segment from a resolver's port 53, read as part of its stream: the first answer it
+ * completes is copied into the scratch buffer to learn from; later ones in the same segment are
+ * passed over and teach nothing. Returns the message's length, 0 when the segment completes
+ * none, -1 when the stream cannot be read (out of order, overlap that differs, no state...). */
+static __always_inline int dns_tcp_answer(void *ctx, enum vmfw_hook hook, const struct vmfw_pkt *p,
+					  struct dns_scratch *s)
+{
+	struct stream_seg *sg = stream_seg();
+	struct vmfw_stream *st = NULL;
+	struct dns_copy d = {};
+	int v, n;
+
+	if (!sg || stream_read(ctx, hook, p, sg))
+		return -1;
+	v = stream_feed(sg, &st, now_ns());
+	if (v == STREAM_EMPTY || v == STREAM_OLD)
+		return 0;
+	if (v != STREAM_NEW || !st)
+		return -1;
+	n = dns_stream_msg(st, s, 0);
+	d.st = st;
+	if (n > 0)
+		bpf_loop(DNS_TCP_MAX_MSGS, dns_skip_step, &d, 0);
+	return n;
+}
+
 /* A packet to the workload from port 53: an answer is believed when it answers a query this
  * instance let out (same resolver, client port, ID and question, within VMFW_DNS_PENDING_NS) and
  * was not sent by the workload itself (reflected: it entered the host through this interface);
@@ -881,7 +1048,7 @@ static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, stru
 	struct vmfw_dns_pending *pend;
 	struct dns_scratch *s;
 	__u32 slot, off = 0, len = 0, nl = 0, i;
-	int n, st, msglen;
+	int n, msglen;
 	__u64 now;
 
 	if ((p->proto != IPPROTO_UDP && p->proto != IPPROTO_TCP) || p->sport != VMFW_DNS_PORT)
@@ -892,13 +1059,20 @@ static __always_inline int learn_dns_answer(void *ctx, enum vmfw_hook hook, stru
 	set_result(r, VMFW_PASS, VMFW_R_DNS_MALFORMED);
 	if (p->frag != VMFW_FRAG_NONE)
 		goto ignore;
-	st = dns_message(ctx, hook, p, &off, &len);
-	if (st == 0)
-		return 0;
 	s = dns_scratch();
-	if (st < 0 || !s)
+	if (!s)
 		goto ignore;
-	msglen = dns_load(ctx, hook, s, off, len);
+	if (p->proto == IPPROTO_TCP) {
+		msglen = dns_tcp_answer(ctx, hook, p, s);
+		if (msglen == 0) {
+			set_result(r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
+			return 0;   /* no whole answer: the handshake, or part of one */
+		}
+	} else if (dns_message(p, &off, &len) < 0) {
+		goto ignore;
+	} else {
+		msglen = dns_load(ctx, hook, s, off, len);
+	}
 	if (msglen >= 0 && own_stamp && own_stamp == dns_own_stamp(msg_u16(s, 0), p->dport))
 		return 0;   /* vmfw's own answer to a denied query */
 	/* A frame that entered the host through this interface is one the workload sent, routed (or

@@ -789,6 +789,7 @@ static __always_inline int ethertype_allowed(__u16 ethertype)
 	return 0;
 }
 
+#include "stream.h"
 #include "dns.h"
 
 /* Where an event comes from, and the packet to copy into it (ctx NULL: a socket call, no packet). */

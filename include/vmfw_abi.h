@@ -486,6 +486,43 @@ struct vmfw_dns_flow {
 	struct vmfw_result res;
 };
 
+/* ---- TCP stream normaliser (bpf/stream.h) ---------------------------------------------------- */
+/* A TCP byte stream vmfw reads the contents of (DNS over TCP) is judged as the receiver reads it:
+ * in-order bytes only, retransmissions byte-identical to what passed. Per direction of a
+ * connection, from its SYN (or SYN+ACK) on. */
+#define VMFW_STREAM_FLOWS    1024u    /* streams followed at once, an LRU: an evicted one fails closed */
+#define VMFW_STREAM_BUF      8192u    /* bytes kept per stream: the unit being read and the recent past */
+#define VMFW_STREAM_SEG_MAX  4096u    /* payload bytes of one segment a stream reads; more fails closed */
+
+struct vmfw_stream_key {
+	__u8 family;
+	__u8 pad;
+	__u16 sport;     /* host order */
+	__u16 dport;
+	__u16 pad2;
+	__u8 saddr[16];  /* the sender of the bytes */
+	__u8 daddr[16];
+};
+VMFW_STATIC_ASSERT(sizeof(struct vmfw_stream_key) == 40, "vmfw_stream_key layout");
+
+enum vmfw_stream_state {
+	VMFW_STREAM_OPEN = 0,
+	VMFW_STREAM_FIN,         /* the sender's FIN passed: no byte follows */
+	VMFW_STREAM_DENIED,      /* the reader refused it: nothing more passes */
+};
+
+struct vmfw_stream {
+	__u64 last_ns;
+	__u32 isn;       /* the SYN's sequence number */
+	__u32 next;      /* the next byte expected */
+	__u32 held;      /* bytes before next still in buf (buf[seq % VMFW_STREAM_BUF]) */
+	__u32 app_seq;   /* where the reader's current unit starts (DNS: a message's length prefix) */
+	__u8 state;      /* enum vmfw_stream_state */
+	__u8 data;       /* bytes have passed */
+	__u8 pad[6];
+	__u8 buf[VMFW_STREAM_BUF];
+};
+
 /* What replay reports about a DNS packet. */
 enum vmfw_dns_seen {
 	VMFW_DNS_SEEN_NONE = 0,   /* not DNS, or DNS not judged (no `allow dns`) */

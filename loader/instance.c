@@ -323,13 +323,15 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	if (room < p->nrules)
 		room = (unsigned)p->nrules;
 	bpf_map__set_max_entries(inst.skel->maps.vmfw_rule_stats, VMFW_SLOTS * room);
-	/* The DNS tables are preallocated LRU hashes, 25 MiB together: an instance whose policy has
-	 * no `allow dns` gets token ones, and a reload to a policy with it is refused (apply.c). */
+	/* The DNS tables are preallocated LRU hashes, 33.5 MiB together (8.1 MiB of it TCP
+	 * streams): an instance whose policy has no `allow dns` gets token ones, and a reload to a
+	 * policy with it is refused (apply.c). */
 	if (!p->dns_on) {
 		bpf_map__set_max_entries(inst.skel->maps.vmfw_dns_learned, VMFW_DNS_NO_ROOM);
 		bpf_map__set_max_entries(inst.skel->maps.vmfw_dns_flows, VMFW_DNS_NO_ROOM);
 		bpf_map__set_max_entries(inst.skel->maps.vmfw_dns_namerec, VMFW_DNS_NO_ROOM);
 		bpf_map__set_max_entries(inst.skel->maps.vmfw_dns_pending, VMFW_DNS_NO_ROOM);
+		bpf_map__set_max_entries(inst.skel->maps.vmfw_streams, VMFW_DNS_NO_ROOM);
 	}
 	err = vmfw_bpf__load(inst.skel);
 	if (err) {

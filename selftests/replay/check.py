@@ -328,26 +328,26 @@ def _csum(data):
     return ~s & 0xFFFF
 
 
-def _udp_of(frame):
-    """(l3 family, src, dst, ip header bytes or None, udp segment bytes, problems) of an untagged
-    Ethernet frame carrying IPv4 or IPv6 UDP without options or extension headers."""
+def _udp_of(frame, proto=17):
+    """(l3 family, src, dst, checksum pseudo-header, segment bytes, problems) of an untagged
+    Ethernet frame carrying IPv4 or IPv6 UDP (or `proto`) without options or extension headers."""
     etype = struct.unpack("!H", frame[12:14])[0]
     if etype == 0x0800:
         ihl = (frame[14] & 15) * 4
         hdr = frame[14:14 + ihl]
         total = struct.unpack("!H", hdr[2:4])[0]
-        probs = [] if hdr[9] == 17 else [f"IP protocol {hdr[9]}, not UDP"]
+        probs = [] if hdr[9] == proto else [f"IP protocol {hdr[9]}, not {proto}"]
         if _csum(hdr):
             probs.append("bad IPv4 header checksum")
         seg = frame[14 + ihl:14 + total]
-        pseudo = hdr[12:20] + struct.pack("!BBH", 0, 17, len(seg))
+        pseudo = hdr[12:20] + struct.pack("!BBH", 0, proto, len(seg))
         return 4, hdr[12:16], hdr[16:20], pseudo, seg, probs
     if etype == 0x86DD:
         hdr = frame[14:54]
         plen = struct.unpack("!H", hdr[4:6])[0]
-        probs = [] if hdr[6] == 17 else [f"IPv6 next header {hdr[6]}, not UDP"]
+        probs = [] if hdr[6] == proto else [f"IPv6 next header {hdr[6]}, not {proto}"]
         seg = frame[54:54 + plen]
-        pseudo = hdr[8:40] + struct.pack("!IxxxB", len(seg), 17)
+        pseudo = hdr[8:40] + struct.pack("!IxxxB", len(seg), proto)
         return 6, hdr[8:24], hdr[24:40], pseudo, seg, probs
     return None, None, None, None, b"", [f"ethertype {etype:#06x}, not IP"]
 
@@ -417,6 +417,36 @@ def check_dns_answer(query, answer, rcode):
     return probs
 
 
+def check_tcp_reset(query, reset):
+    """Problems of `reset`, the data path's answer to a segment of a refused TCP stream: a bare
+    RST+ACK back to its sender, addresses and ports swapped, checksums valid, with the sequence
+    number the sender accepts (RFC 5961: the segment's acknowledgement number)."""
+    probs = []
+    if reset[0:6] != query[6:12] or reset[6:12] != query[0:6]:
+        probs.append("Ethernet addresses not swapped")
+    _, qsrc, qdst, _, qseg, qp = _udp_of(query, 6)
+    _, rsrc, rdst, pseudo, rseg, rp = _udp_of(reset, 6)
+    probs += qp + rp
+    if len(rseg) != 20:
+        return probs + [f"TCP segment of {len(rseg)} bytes, not a bare 20-byte header"]
+    if (rsrc, rdst) != (qdst, qsrc):
+        probs.append("IP addresses not swapped")
+    if rseg[0:2] != qseg[2:4] or rseg[2:4] != qseg[0:2]:
+        probs.append("TCP ports not swapped")
+    qseq, qack = struct.unpack("!II", qseg[4:12])
+    rseq, rack = struct.unpack("!II", rseg[4:12])
+    qdata = len(qseg) - (qseg[12] >> 4) * 4
+    if rseq != qack:
+        probs.append(f"seq {rseq}, the segment acknowledged {qack}")
+    if rack != (qseq + qdata) & 0xFFFFFFFF:
+        probs.append(f"ack {rack}, the segment ends at {(qseq + qdata) & 0xFFFFFFFF}")
+    if rseg[13] != 0x14:
+        probs.append(f"TCP flags {rseg[13]:#04x}, not RST+ACK")
+    if _csum(pseudo + rseg):
+        probs.append("bad TCP checksum")
+    return probs
+
+
 def outcheck_dns_answers(name, capture, out, json_out, mode):
     """For CASE.outcheck.py: each tx record of the run is a well-formed response (check_dns_answer)
     to its query in the plain Ethernet pcap `capture`, REFUSED (rcode 5) or NXDOMAIN (3) as its dns
@@ -437,6 +467,10 @@ def outcheck_dns_answers(name, capture, out, json_out, mode):
         if r["verdict"] != "tx":
             continue
         n += 1
+        query = inputs[r["index"] - 1][1]
+        if _udp_of(query, 6)[4] and not _udp_of(query, 6)[5]:
+            bad += [f"packet {r['index']}: {p}" for p in check_tcp_reset(query, data)]
+            continue
         action = (r.get("dns") or {}).get("action")
         rcode = {"refuse": 5, "nxdomain": 3}.get(action)
         if rcode is None:
@@ -446,8 +480,9 @@ def outcheck_dns_answers(name, capture, out, json_out, mode):
         bad += [f"packet {r['index']}: {p}" for p in probs]
     if n == 0:
         bad.append("no tx answer to check")
-    return report(what, bad, f"{n} answers well-formed: addresses and ports swapped, checksums valid, "
-                  "ID, opcode, RD and question echoed, QR set, rcode as the action, no records")
+    return report(what, bad, f"{n} answers well-formed: addresses and ports swapped, checksums valid; DNS: "
+                  "ID, opcode, RD and question echoed, QR set, rcode as the action, no records; TCP: a bare "
+                  "RST+ACK the VM accepts")
 
 # ---------------------------------------------------------------------------------------------
 # replay --diff: the changed flows and the summary, from the text or the JSON output.

@@ -1285,6 +1285,10 @@ DNS_LEARNED = ("pass", "dns-learned", None)       # answers always pass; the rea
 DNS_UNSOLICITED = ("pass", "dns-unsolicited", None)
 DNS_BAD_ANSWER = ("pass", "dns-malformed", None)
 DNS_BAD_QUERY = ("drop", "dns-malformed", None)
+# A TCP query refused: the connection is reset, the VM's reset sent back from the data path.
+DNS_RESET = ("tx", "dns-denied", None)
+DNS_RESET_EVASION = DNS_RESET  # bytes sent again that differ from those that passed: the stream is refused too
+DNS_STREAM_PASS = ("pass", "dns-allowed", None)    # TCP to a resolver carrying no whole query: passes
 
 
 def wname(name):
@@ -1342,10 +1346,36 @@ def dns_udp_out(msg, server, sport=40000):
 
 
 def dns_tcp_out(msg, server, sport=40000, flags="PA"):
-    """A DNS message over TCP in one segment: the 2-byte length, then the message."""
+    """A DNS message over TCP in one segment: the 2-byte length, then the message; the first
+    segment after tcp_syn_out's SYN."""
     l3 = ip6(server) if ":" in server else ip4(server)
     return eth() / l3 / TCP(sport=sport, dport=53, flags=flags, seq=1000, ack=2000) / \
-        Raw(struct.pack("!H", len(msg)) + msg)
+        Raw(framed(msg))
+
+
+def framed(msg):
+    """A DNS message as a TCP stream carries it (RFC 1035 4.2.2): its 2-byte length first."""
+    return struct.pack("!H", len(msg)) + msg
+
+
+def tcp_syn_out(server, sport, isn=999):
+    """The VM's SYN to server port 53: its stream's first byte is isn + 1 (1000 by default)."""
+    l3 = ip6(server) if ":" in server else ip4(server)
+    return eth() / l3 / TCP(sport=sport, dport=53, flags="S", seq=isn)
+
+
+def stream_out(server, sport, seq, data=b"", flags="PA"):
+    """A segment of the VM's TCP stream to server port 53, at sequence number seq."""
+    l3 = ip6(server) if ":" in server else ip4(server)
+    p = eth() / l3 / TCP(sport=sport, dport=53, flags=flags, seq=seq, ack=2000)
+    return p / Raw(data) if data else p
+
+
+def stream_in(server, dport, seq, data=b"", flags="PA"):
+    """A segment of a resolver's TCP stream to the VM's port dport (its SYN+ACK: flags "SA")."""
+    l3 = IPv6(src=server, dst=VM6) if ":" in server else IP(src=server, dst=VM4)
+    p = eth_in() / l3 / TCP(sport=53, dport=dport, flags=flags, seq=seq, ack=1000)
+    return p / Raw(data) if data else p
 
 
 def answer_in(msg, server=RES4, dport=40000):
@@ -1410,10 +1440,12 @@ def refused_queries(c, allowed_rule, denied):
           dns=DNS_SEEN(action, "evil.example.net."))
     c.add(verdict, dns_udp_out(dns_msg(0x0667, [question("WWW.evil.example.net")], ar=[EDNS_OPT]), RES6, 40005),
           "denied IPv6 query with an EDNS OPT record", dns=DNS_SEEN(action, "www.evil.example.net."))
+    c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, 40000), "SYN of a TCP connection to the resolver")
     c.add(DNS_ALLOWED(allowed_rule), dns_tcp_out(dns_msg(0x0103, [question("example.com")]), RES4),
           "allowed query over TCP, one segment", dns=DNS_SEEN("allow", "example.com."))
-    c.add(DNS_DENIED_DROP, dns_tcp_out(dns_msg(0x0668, [question("evil.example.net")]), RES4, 40006),
-          "denied query over TCP: dropped whatever `dns` says, no TCP answer is crafted",
+    c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, 40006), "SYN of another TCP connection")
+    c.add(DNS_RESET, dns_tcp_out(dns_msg(0x0668, [question("evil.example.net")]), RES4, 40006),
+          "denied query over TCP: the connection is reset whatever `dns` says (an RST goes back to the VM)",
           dns=DNS_SEEN("drop", "evil.example.net."))
     c.add(DEFAULT_DENY, tcp4("192.0.2.1", 443), "not DNS: the L3/L4 rules judge it")
     return c
@@ -1439,11 +1471,10 @@ def dns_nxdomain():
 
 @case
 def dns_drop():
-    c = denied_query_case("dns_drop", "`dns drop`: denied queries are dropped, nothing answers them", "dns drop",
-                          (DNS_DENIED_DROP, "drop"))
-    passed = [i for i, (_, _, _, exp, _) in enumerate(c.packets, 1) if exp[0] == "pass"]
-    c.outcheck = OUTCHECK_PASSED.format(capture="dns_drop.pcap", passed=passed, name="dns_drop")
-    return c
+    c = denied_query_case("dns_drop", "`dns drop`: denied UDP queries are dropped, nothing answers them; a TCP "
+                          "connection is still reset", "dns drop", (DNS_DENIED_DROP, "drop"))
+    # The only frame sent back is the TCP query's reset, checked as such.
+    return answers_checked(c)
 
 
 @case
@@ -1504,10 +1535,12 @@ def dns_names():
           "8 bytes: not even a DNS header", dns=DNS_SEEN("drop"))
     c.add(DNS_BAD_QUERY, dns_udp_out(dns_msg(21, [wname("example.com") + b"\0\1"], counts=(1, 0, 0, 0)), RES4, 40021),
           "a question without its class: malformed", dns=DNS_SEEN("drop"))
+    c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, 40022), "SYN to the resolver's port 53")
     c.add(DNS_ALLOWED(exact), dns_tcp_out(dns_msg(22, [question("example.com")]), RES4, 40022),
           "TCP query for an allowed name, one segment with its 2-byte length", dns=DNS_SEEN("allow", "example.com."))
-    c.add(DNS_DENIED_DROP, dns_tcp_out(dns_msg(23, [question("example.org")]), RES4, 40023),
-          "TCP query for a denied name: dropped, not answered", dns=DNS_SEEN("drop", "example.org."))
+    c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, 40023), "SYN to the resolver's port 53")
+    c.add(DNS_RESET, dns_tcp_out(dns_msg(23, [question("example.org")]), RES4, 40023),
+          "TCP query for a denied name: not answered, the connection reset", dns=DNS_SEEN("drop", "example.org."))
     c.add(DNS_BAD_QUERY, frag4(RES4, 77, 0, True, udp_hdr(53, 40, 40023) + dns_msg(24, [question("example.com")])[:16]),
           "first fragment of a query: cannot be judged, dropped", dns=DNS_SEEN("drop"))
     c.add(DNS_ALLOWED(None), syn(RES4, 53, 40024), "TCP SYN to port 53: no question yet, it passes")
@@ -1520,15 +1553,17 @@ def dns_names():
         c.add(result, eth() / ip6(RES6) / IPv6ExtHdrDestOpt() / UDP(sport=40000 + ident, dport=53) /
               Raw(dns_msg(ident, [question(name)])), f"IPv6 query for {name} behind a destination options header",
               dns=DNS_SEEN(action, name + "."))
-    # docs/policy.md: a TCP segment must hold exactly one length-prefixed message.
+    # docs/policy.md: TCP is a stream; every query in it is judged once whole (dns_tcp_stream).
     whole = dns_msg(29, [question("example.com")])
-    for frame, what in [
-            (dns_tcp_out(whole, RES4, 40029) / Raw(struct.pack("!H", len(whole)) + whole), "two queries in one TCP segment"),
-            (eth() / ip4(RES4) / TCP(sport=40030, dport=53, flags="PA", seq=1000, ack=2000) /
-             Raw(struct.pack("!H", len(whole) + 10) + whole), "a TCP query whose length says 10 bytes more follow"),
-            (eth() / ip4(RES4) / TCP(sport=40031, dport=53, flags="PA", seq=1000, ack=2000) / Raw(b"\0"),
-             "one byte of TCP payload")]:
-        c.add(DNS_BAD_QUERY, frame, what + ": malformed, dropped", dns=DNS_SEEN("drop"))
+    for sport, frame, result, what, seen in [
+            (40029, dns_tcp_out(whole, RES4, 40029) / Raw(framed(whole)), DNS_ALLOWED(exact),
+             "two allowed queries in one TCP segment: both judged, both pass", DNS_SEEN("allow", "example.com.")),
+            (40030, stream_out(RES4, 40030, 1000, struct.pack("!H", len(whole) + 10) + whole), DNS_STREAM_PASS,
+             "a TCP query whose length says 10 bytes more follow: incomplete, it passes until they come", None),
+            (40031, stream_out(RES4, 40031, 1000, b"\0"), DNS_STREAM_PASS,
+             "one byte of TCP payload: half a length, it passes", None)]:
+        c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, sport), "SYN to the resolver's port 53")
+        c.add(result, frame, what, dns=seen)
     return answers_checked(c)
 
 
@@ -1553,7 +1588,7 @@ def dns_resolvers():
     c.add(DNS_DENIED_DROP, query("example.com", 5, "fd00::4", "AAAA", sport=40005),
           "allowed name to another IPv6 server: dropped", dns=DNS_SEEN("drop", "example.com."))
     c.add(DNS_DENIED_DROP, dns_tcp_out(dns_msg(6, [question("example.com")]), "10.0.2.4", 40006),
-          "allowed name over TCP to another server: dropped", dns=DNS_SEEN("drop", "example.com."))
+          "allowed name over TCP to another server: dropped, unread")
     c.add(DNS_TX, query("evil.example.net", 7, sport=40007), "denied name to the resolver: REFUSED",
           dns=DNS_SEEN("refuse", "evil.example.net."))
     c.add(DNS_ALLOWED(None), syn(RES4, 53, 40008), "TCP SYN to the resolver's port 53: passes")
@@ -1615,12 +1650,14 @@ def dns_learn():
     c.add(DEFAULT_DENY, syn("192.0.2.67", 80), "the additional section's address: not learned")
     c.add(DEFAULT_DENY, syn("192.0.2.99", 80), "an address never answered")
     c.add(ALLOW(L_ANY), syn("192.0.2.10", 80, sport=41001, flags="A"), "a later packet to a learned address")
+    c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, 40004), "SYN to the resolver over TCP")
+    c.add(DEFAULT_ALLOW, stream_in(RES4, 40004, 1999, flags="SA"), "the resolver's SYN+ACK: its stream starts",
+          direction="in")
     c.add(DNS_ALLOWED(names), dns_tcp_out(dns_msg(4, [question("tcp.example.org")]), RES4, 40004),
           "query for tcp.example.org over TCP, one segment", dns=DNS_SEEN("allow", "tcp.example.org."))
     msg = answer("tcp.example.org", 4, a_records("tcp.example.org", ["192.0.2.30"]))
-    c.add(DNS_LEARNED, eth_in() / IP(src=RES4, dst=VM4) / TCP(sport=53, dport=40004, flags="PA", seq=2000, ack=1000) /
-          Raw(struct.pack("!H", len(msg)) + msg), "its answer over TCP in one segment: learned", direction="in",
-          dns=DNS_SEEN("learn", "tcp.example.org.", ["192.0.2.30"]))
+    c.add(DNS_LEARNED, stream_in(RES4, 40004, 2000, framed(msg)), "its answer over TCP in one segment: learned",
+          direction="in", dns=DNS_SEEN("learn", "tcp.example.org.", ["192.0.2.30"]))
     c.add(ALLOW(L_ORG), syn("192.0.2.30", 443), "the address a TCP answer taught")
     c.add(DNS_UNSOLICITED, answer_in(msg, dport=40004), "the same answer over UDP: the query went over TCP",
           direction="in", dns=DNS_SEEN("ignore", "tcp.example.org."))
@@ -1638,6 +1675,203 @@ def dns_learn():
         c.add(DNS_LEARNED, answer_in(answer(qname, ident, records), dport=40000 + ident), "its answer: " + what,
               direction="in", dns=DNS_SEEN("learn", qname.lower() + ".", [addr]))
         c.add(ALLOW(L_ORG), syn(addr, 443), "the address of that answer")
+    return c
+
+
+TCP_POLICY = """
+    default deny
+    allow dns example.com
+    dns resolvers { 10.0.2.3, fd00::3 }
+    allow tcp to @dns port 443
+"""
+
+
+@case
+def dns_tcp_stream():
+    c = dns_case("dns_tcp_stream", "DNS over TCP is judged as the resolver reads the stream: in-order bytes only, "
+                 "bytes sent again identical, every query judged once whole; a refused stream is reset", TCP_POLICY)
+    names = "allow dns example.com"
+    good, evil = dns_msg(1, [question("example.com")]), dns_msg(2, [question("secret-data.evil.example")])
+    good2 = dns_msg(3, [question("example.com", "AAAA")])
+    S = 1000           # every connection's first byte (tcp_syn_out's SYN has 999)
+
+    def syn(sport, server=RES4):
+        c.add(DNS_STREAM_PASS, tcp_syn_out(server, sport), f"port {sport}: SYN to the resolver")
+
+    # The reviewer's attack (issue 11.1): B re-sends A's bytes and appends a query A never had.
+    syn(40001)
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40001, S, framed(good)), "A: an allowed query",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_RESET, stream_out(RES4, 40001, S, framed(good) + framed(evil)),
+          "B, same seq, longer: A's bytes (identical) and then a query for a denied name, which the resolver "
+          "would read as the next query: judged, refused, reset", dns=DNS_SEEN("drop", "secret-data.evil.example."))
+    c.add(DNS_RESET, stream_out(RES4, 40001, S + len(framed(good)), framed(good2)),
+          "the next query of that connection, allowed as it is: the stream was refused, reset again")
+    # The reviewer's exact B: its length covers all of it, so alone it reads as one allowed query with trailing
+    # bytes; the resolver keeps A's length and reads B's tail as the next query.
+    syn(40018)
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40018, S, framed(good)), "A: an allowed query",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_RESET_EVASION, stream_out(RES4, 40018, S, framed(good + framed(evil))),
+          "B, same seq: a length covering B, A's query, then a length-prefixed denied query: B's length differs "
+          "from A's, which passed: the stream is refused, reset")
+    # The same seq with other bytes: what passed cannot be changed.
+    syn(40002)
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40002, S, framed(good)), "an allowed query",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_RESET_EVASION, stream_out(RES4, 40002, S, framed(good2)),
+          "the same seq again with other bytes (another allowed query): an overlap that differs ends the stream")
+    # Retransmissions that repeat what passed, byte for byte, pass.
+    syn(40003)
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40003, S, framed(good)), "an allowed query",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_STREAM_PASS, stream_out(RES4, 40003, S, framed(good)), "its retransmission, identical: passes")
+    c.add(DNS_STREAM_PASS, stream_out(RES4, 40003, S + 5, framed(good)[5:12]),
+          "a retransmission of a middle piece, identical: passes")
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40003, S, framed(good) + framed(good2)),
+          "a retransmission that goes on with a new allowed query: the new query is judged, passes",
+          dns=DNS_SEEN("allow", "example.com."))
+    # A query split over segments is judged by the segment that completes it.
+    for sport, cuts, name, last in [(40004, [9], "example.com", DNS_ALLOWED(names)),
+                                    (40005, [1, 20], "example.com", DNS_ALLOWED(names)),
+                                    (40006, [2], "secret-data.evil.example", DNS_RESET),
+                                    (40007, [2, 19], "secret-data.evil.example", DNS_RESET)]:
+        msg = framed(good if name == "example.com" else evil)
+        syn(sport)
+        bounds = [0] + cuts + [len(msg)]
+        for i in range(len(bounds) - 1):
+            a, b = bounds[i], bounds[i + 1]
+            piece = f"bytes {a}..{b} of {len(msg)} of a query for {name}"
+            if b < len(msg):
+                c.add(DNS_STREAM_PASS, stream_out(RES4, sport, S + a, msg[a:b]),
+                      piece + ": incomplete, it passes (a resolver acts on whole messages only)")
+            else:
+                c.add(last, stream_out(RES4, sport, S + a, msg[a:b]),
+                      piece + ": completes it, judged" + (", refused and reset" if last == DNS_RESET else ""),
+                      dns=DNS_SEEN("allow" if last != DNS_RESET else "drop", name + "."))
+    # One byte a segment.
+    syn(40008)
+    msg = framed(good)
+    for i in range(len(msg)):
+        last = i == len(msg) - 1
+        c.add(DNS_ALLOWED(names) if last else DNS_STREAM_PASS, stream_out(RES4, 40008, S + i, msg[i:i + 1]),
+              f"1-byte segment {i + 1} of {len(msg)}" + (": completes the query" if last else ""),
+              dns=DNS_SEEN("allow", "example.com.") if last else None)
+    # Out of order: dropped, the client sends it again once the gap is filled.
+    syn(40009)
+    msg = framed(good)
+    c.add(DNS_BAD_QUERY, stream_out(RES4, 40009, S + 10, msg[10:]), "the second half first: out of order, dropped",
+          dns=DNS_SEEN("drop"))
+    c.add(DNS_STREAM_PASS, stream_out(RES4, 40009, S, msg[:10]), "the first half: incomplete, passes")
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40009, S + 10, msg[10:]), "the second half again: completes it",
+          dns=DNS_SEEN("allow", "example.com."))
+    # Every message of a segment is judged.
+    syn(40010)
+    c.add(DNS_RESET, stream_out(RES4, 40010, S, framed(good) + framed(evil)),
+          "two queries in one segment, the second for a denied name: refused, reset",
+          dns=DNS_SEEN("drop", "secret-data.evil.example."))
+    syn(40011)
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40011, S, framed(good) + framed(evil)[:9]),
+          "an allowed query and the first 9 bytes of a denied one: the whole one judged, passes",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_RESET, stream_out(RES4, 40011, S + len(framed(good)) + 9, framed(evil)[9:]),
+          "the denied query's rest (its length prefix came before): refused, reset",
+          dns=DNS_SEEN("drop", "secret-data.evil.example."))
+    # Fail closed: no state, SYN data, URG, a length no query has.
+    c.add(DNS_BAD_QUERY, stream_out(RES4, 40012, S, framed(good)),
+          "a query on a connection whose SYN was never seen (mid-flow, or state evicted): dropped",
+          dns=DNS_SEEN("drop"))
+    c.add(DNS_BAD_QUERY, eth() / ip4(RES4) / TCP(sport=40013, dport=53, flags="S", seq=999) / Raw(framed(good)),
+          "SYN carrying a query (TCP Fast Open): dropped", dns=DNS_SEEN("drop"))
+    c.add(DNS_BAD_QUERY, stream_out(RES4, 40013, S, framed(good)), "and the query after it: no stream, dropped",
+          dns=DNS_SEEN("drop"))
+    syn(40014)
+    c.add(DNS_BAD_QUERY, stream_out(RES4, 40014, S, framed(good), flags="PAU"),
+          "a query with URG set (its urgent byte would leave the stream the resolver reads): dropped",
+          dns=DNS_SEEN("drop"))
+    syn(40015)
+    c.add(DNS_RESET_EVASION, stream_out(RES4, 40015, S, struct.pack("!H", 5000) + good),
+          "a length of 5000: over the 4096 bytes a query may have, refused as soon as it is read", dns=DNS_SEEN("drop"))
+    syn(40016)
+    c.add(DNS_STREAM_PASS, stream_out(RES4, 40016, S, flags="A"), "a pure ACK: passes")
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40016, S, framed(good), flags="FPA"), "a query with the FIN",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_BAD_QUERY, stream_out(RES4, 40016, S + len(framed(good)) + 1, framed(good)),
+          "bytes after the FIN: dropped", dns=DNS_SEEN("drop"))
+    syn(40017)
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40017, S, framed(good)), "an allowed query",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_BAD_QUERY, tcp_syn_out(RES4, 40017, isn=S + len(framed(good)) - 1),
+          "a SYN that would restart the stream at the next byte: refused once bytes have passed (the resolver "
+          "ignores it, and vmfw would lose the message boundary)", dns=DNS_SEEN("drop"))
+    c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, 40017), "the SYN again as first sent: a retransmission, passes")
+    # IPv6: the same rules, the reset written over the IPv6 segment.
+    syn(40020, RES6)
+    c.add(DNS_ALLOWED(names), stream_out(RES6, 40020, S, framed(good2)), "IPv6: an allowed query",
+          dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_RESET, stream_out(RES6, 40020, S + len(framed(good2)), framed(evil)), "IPv6: a denied query, reset",
+          dns=DNS_SEEN("drop", "secret-data.evil.example."))
+    return answers_checked(c)
+
+
+@case
+def dns_tcp_answers():
+    c = dns_case("dns_tcp_answers", "answers over TCP teach only when whole and in order on a stream seen from its "
+                 "SYN+ACK; a forged overlapping segment teaches nothing", TCP_POLICY)
+    names, web = "allow dns example.com", "allow tcp to @dns port 443"
+    R = 5000           # the resolver's first byte (its SYN+ACK has 4999)
+
+    def connect(sport, ident, syn_ack=True):
+        c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, sport), f"port {sport}: SYN to the resolver")
+        if syn_ack:
+            c.add(DEFAULT_ALLOW, stream_in(RES4, sport, R - 1, flags="SA"), "the resolver's SYN+ACK", direction="in")
+        c.add(DNS_ALLOWED(names), stream_out(RES4, sport, 1000, framed(dns_msg(ident, [question("example.com")]))),
+              "a query for example.com", dns=DNS_SEEN("allow", "example.com."))
+
+    msg = framed(answer("example.com", 1, a_records("example.com", ["192.0.2.41"])))
+    connect(40001, 1)
+    c.add(DEFAULT_ALLOW, stream_in(RES4, 40001, R, msg[:15]), "the answer's first 15 bytes: teach nothing yet",
+          direction="in")
+    c.add(DEFAULT_DENY, syn("192.0.2.41", 443), "its address before the answer is whole: not learned")
+    c.add(DNS_LEARNED, stream_in(RES4, 40001, R + 15, msg[15:]), "the rest: the answer is whole, learned",
+          direction="in", dns=DNS_SEEN("learn", "example.com.", ["192.0.2.41"]))
+    c.add(ALLOW(web), syn("192.0.2.41", 443), "the address it taught")
+
+    # A forged segment over bytes that passed, with another address: teaches nothing, and ends learning on the
+    # stream (the VM's TCP keeps the bytes that came first).
+    real = framed(answer("example.com", 2, a_records("example.com", ["192.0.2.42"])))
+    forged = framed(answer("example.com", 2, a_records("example.com", ["203.0.113.99"])))
+    later = framed(answer("example.com", 5, a_records("example.com", ["192.0.2.45"])))
+    connect(40002, 2)
+    c.add(DNS_LEARNED, stream_in(RES4, 40002, R, real), "the real answer, whole: learned", direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.42"]))
+    c.add(DNS_ALLOWED(names), stream_out(RES4, 40002, 1000 + len(framed(dns_msg(2, [question("example.com")]))),
+                                         framed(dns_msg(5, [question("example.com")]))),
+          "a second query on the connection", dns=DNS_SEEN("allow", "example.com."))
+    c.add(DNS_BAD_ANSWER, stream_in(RES4, 40002, R, forged + later),
+          "a forged segment at the first answer's seq: the first answer with 203.0.113.99, then an answer to the "
+          "second query: its overlap differs from what passed, teaches nothing", direction="in")
+    c.add(DNS_BAD_ANSWER, stream_in(RES4, 40002, R + len(real), later),
+          "the real second answer: the stream is refused, teaches nothing (fail closed)", direction="in")
+    c.add(DEFAULT_DENY, syn("203.0.113.99", 443), "the forged address: not learned")
+    c.add(ALLOW(web), syn("192.0.2.42", 443), "the real first answer's address: learned before")
+    c.add(DEFAULT_DENY, syn("192.0.2.45", 443), "the second answer's address: not learned")
+
+    # Out of order: teaches nothing until in order.
+    msg = framed(answer("example.com", 3, a_records("example.com", ["192.0.2.43"])))
+    connect(40003, 3)
+    c.add(DNS_BAD_ANSWER, stream_in(RES4, 40003, R + 20, msg[20:]), "the answer's end first: out of order",
+          direction="in")
+    c.add(DEFAULT_ALLOW, stream_in(RES4, 40003, R, msg[:20]), "its start", direction="in")
+    c.add(DNS_LEARNED, stream_in(RES4, 40003, R + 20, msg[20:]), "its end again: whole, learned", direction="in",
+          dns=DNS_SEEN("learn", "example.com.", ["192.0.2.43"]))
+
+    # No SYN+ACK seen: nothing to read it against.
+    msg = framed(answer("example.com", 4, a_records("example.com", ["192.0.2.44"])))
+    connect(40004, 4, syn_ack=False)
+    c.add(DNS_BAD_ANSWER, stream_in(RES4, 40004, R, msg), "a whole answer on a stream whose SYN+ACK was not seen: "
+          "teaches nothing", direction="in")
+    c.add(DEFAULT_DENY, syn("192.0.2.44", 443), "its address: not learned")
     return c
 
 
