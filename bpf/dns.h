@@ -318,6 +318,29 @@ static __always_inline int dns_message(const struct vmfw_pkt *p, __u32 *off, __u
 	return 1;
 }
 
+/* Where a TCP segment's first DNS message would start, after its 2-byte length prefix, and the
+ * segment's bytes from there: 1, 0 for a segment without payload, -1 when unreadable. Only for
+ * telling a forged answer leaving the workload; the stream reader judges real messages. */
+static __always_inline int dns_tcp_first_msg(void *ctx, enum vmfw_hook hook,
+					     const struct vmfw_pkt *p, __u32 *off, __u32 *len)
+{
+	__u32 l4 = p->l4_off, hl;
+	__u8 tcp[16] __attribute__((aligned(8)));
+
+	if (pkt_load(ctx, hook, p, l4, tcp, sizeof(tcp)))
+		return -1;
+	hl = (__u32)(tcp[12] >> 4) * 4;
+	if (hl < 20 || l4 + hl > p->l3_end)
+		return -1;
+	if (l4 + hl == p->l3_end)
+		return 0;
+	if (l4 + hl + 2 > p->l3_end)
+		return -1;
+	*off = l4 + hl + 2;
+	*len = p->l3_end - *off;
+	return 1;
+}
+
 /* Copies the message into the scratch buffer: all of it for a query (which must fit), its first
  * VMFW_DNS_MSG_MAX bytes for an answer. Returns the bytes copied, or -1. */
 static __always_inline int dns_load(void *ctx, enum vmfw_hook hook, struct dns_scratch *s,
@@ -801,9 +824,15 @@ static __always_inline int judge_dns_spoof(void *ctx, enum vmfw_hook hook, const
 		goto spoofed;
 	if ((cfg->dns_flags & VMFW_DNS_F_RESOLVERS) && dns_is_resolver(s, slot, p->family, p->saddr))
 		goto spoofed;
-	/* No message (a bare TCP segment), or none readable as one: no answer vmfw_tc_in believes. */
-	if (dns_message(ctx, hook, p, &off, &len) <= 0)
+	/* No message (a bare TCP segment), or none readable as one: no answer vmfw_tc_in believes.
+	 * Over TCP the ID is read where a segment's first message would have it (after the length
+	 * prefix); frames the host turns back are never learned from anyway (learn_dns_answer). */
+	if (p->proto == IPPROTO_UDP) {
+		if (dns_message(p, &off, &len) < 0)
+			return 0;
+	} else if (dns_tcp_first_msg(ctx, hook, p, &off, &len) <= 0) {
 		return 0;
+	}
 	if (len < 2 || pkt_load(ctx, hook, p, off, id, sizeof(id))) {
 		if (p->frag == VMFW_FRAG_FIRST)
 			goto spoofed;

@@ -15,10 +15,12 @@
 	X(dns_names) X(dns_resolvers) X(dns_pending) X(dns_learned) X(dns_namerec)	\
 	X(dns_flows)
 
-/* Per-CPU scratch maps: working memory of one program run, never read from user space, not
- * pinned (a reload's new object brings its own). */
+/* Maps only the programs hold, never pinned: per-CPU working memory of one program run, the TCP
+ * streams being read (a reload keeps the programs, and with them this state; an unload ends the
+ * streams, which then fail closed), and the replayer's frame tail (replay's own object only). */
 #define VMFW_SCRATCH_MAPS(X)						\
-	X(dns_scratch) X(dns_own) X(ipv4_opts) X(dns_tmp) X(pkt_scratch)
+	X(dns_scratch) X(dns_own) X(ipv4_opts) X(dns_tmp) X(pkt_scratch) X(nd_buf)	\
+	X(stream_seg) X(streams) X(replay_tail)
 
 /* File descriptors of an instance's maps, opened from pins or from a freshly loaded object. */
 struct vmfw_maps {
