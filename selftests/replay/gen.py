@@ -2085,6 +2085,7 @@ def dns_reflected():
           dns=DNS_SEEN("allow", "example.com."))
     c.add(DNS_SPOOFED, forged_out(answer("example.com", 9, a_records("example.com", ["2001:db8:666::1"]), "AAAA"),
                                   RES6, VM6, 40009), "the VM's own IPv6 answer to it: dropped")
+    c.add(DNS_STREAM_PASS, tcp_syn_out(RES4, 40010), "SYN of a TCP connection to the resolver")
     c.add(DNS_ALLOWED(names), dns_tcp_out(dns_msg(10, [question("example.com")]), RES4, 40010),
           "a query over TCP, ID 10", dns=DNS_SEEN("allow", "example.com."))
     c.add(DNS_SPOOFED, forged_out(answer("example.com", 10, a_records("example.com", [evil])), dport=40010,
