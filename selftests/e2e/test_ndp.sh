@@ -46,10 +46,10 @@ import errno, os, socket, sys
 op = sys.argv[1]
 if op == "send":
     dst, target, mark, n = sys.argv[2], sys.argv[3], sys.argv[4].encode(), int(sys.argv[5])
-    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
     msg = bytes([135, 0, 0, 0, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, target)
     try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
         s.sendto(msg + (mark + b"." * n)[:n] if n else msg, (dst, 0))
         print("sent")
     except OSError as e:
@@ -134,6 +134,12 @@ cgroup_setup
 run_ctl load --policy "$POLICY" --cgroup "$CG_NAME" --name ndp-cg
 check "cgroup: load exits 0" 0 "$CTL_RC"
 if [ "$CTL_RC" -eq 0 ]; then
+	check "cgroup: without allow raw-sockets, the raw ICMPv6 socket itself is refused" EPERM \
+		"$(leak_ns atk-cg0 cgroup)"
+	# With raw sockets allowed, the packet itself must still be judged by the rules.
+	printf 'allow raw-sockets\n' | cat "$POLICY" - >"$E2E_TMP/ndp-raw.policy"
+	run_ctl reload --policy "$E2E_TMP/ndp-raw.policy" ndp-cg
+	check "cgroup: reload with allow raw-sockets exits 0" 0 "$CTL_RC"
 	check "cgroup: the raw socket's NS with data to $OFF6 is refused at once" EPERM \
 		"$(leak_ns atk-cg cgroup)"
 	check "cgroup: $NS_OFF does not receive it" 0 "$(received atk-cg)"
