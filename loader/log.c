@@ -1,5 +1,4 @@
 /* Logging: one place that prints errors, and libbpf's messages routed through it. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
