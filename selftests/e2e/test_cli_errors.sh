@@ -83,6 +83,12 @@ check "check of a bad policy: the first error is the document's error" \
 JF=$MISSING
 json_fails "check of a missing file: the file, line and col null" 1 "$ERR_SHAPE and ($MISSING_ERROR)" \
 	check "$MISSING"
+# A file name in Latin-1 with colons in it: still valid JSON, LINE and COL still found.
+LATIN=$(printf '%s/caf\xe9:7:x.policy' "$E2E_TMP")
+cp "$BAD" "$LATIN"
+JF=$E2E_TMP/caf$'\xef\xbf\xbd':7:x.policy
+json_fails "check of a bad policy named in Latin-1 with colons" 1 "$ERR_SHAPE and ($BAD_ERRORS)" \
+	check "$LATIN"
 json_fails "check without a policy" 2 '.error == "check: needs a policy file"' check
 json_fails "check with an unknown option" 2 '.error | test("unknown option")' check --frob
 run_ctl --json check "$POLICY"
