@@ -38,10 +38,18 @@ int cmd_dns(int argc, char **argv, const struct vmfw_cli *cli);
 const struct vmfw_cmd *vmfw_cmd_find(const char *name);
 /* Prints "usage: vmfwctl NAME USAGE" and the summary to f. */
 void vmfw_cmd_help(const struct vmfw_cmd *cmd, FILE *f);
-/* A usage error: says what is wrong and how the command is used; returns VMFW_EXIT_USAGE. */
+/* A usage error: says what is wrong and how the command is used (under --json, an error
+ * document without the usage); returns VMFW_EXIT_USAGE. */
 int vmfw_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The value of numeric option opt of cmd: decimal digits only, from min to max. Anything else (a
+ * sign, a space, a fraction, hex, an overflow) is a usage error naming the option: returns 0 or
+ * VMFW_EXIT_USAGE. */
+int vmfw_opt_uint(const char *cmd, const char *opt, const char *s, unsigned long long min,
+		  unsigned long long max, unsigned long long *out);
+/* The same for seconds, which may have a fraction ("0.5"): above 0, at most max. */
+int vmfw_opt_seconds(const char *cmd, const char *opt, const char *s, unsigned max, double *out);
 
-/* Parses and compiles a policy, reporting every error on stderr. */
+/* Parses and compiles a policy, reporting every error through vmfw_log_diag(). */
 int vmfw_policy_load(const char *path, struct vmfw_policy **p, struct vmfw_compiled **c);
 /* Commands that change the kernel's state need root; say so before anything else fails. */
 int vmfw_need_root(const char *cmd);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "json.h"
 #include "log.h"
 
 int cmd_check(int argc, char **argv, const struct vmfw_cli *cli)
@@ -16,10 +17,17 @@ int cmd_check(int argc, char **argv, const struct vmfw_cli *cli)
 	if (vmfw_policy_load(argv[1], &p, &c))
 		return VMFW_EXIT_FAIL;
 	if (cli->json) {
-		printf("{\"policy\":");
-		vmfw_json_str(stdout, p->path);
-		printf(",\"ok\":true,\"rules\":%zu,\"prefixes\":%zu,\"entries\":%zu,\"sha256\":\"%s\"}\n",
-		       p->nrules, c->nprefixes, c->nentries, p->sha256);
+		struct vmfw_json j;
+
+		vmfw_json_init(&j, stdout);
+		vmfw_json_object(&j);
+		vmfw_json_string_field(&j, "policy", p->path);
+		vmfw_json_bool_field(&j, "ok", true);
+		vmfw_json_uint_field(&j, "rules", p->nrules);
+		vmfw_json_uint_field(&j, "prefixes", c->nprefixes);
+		vmfw_json_uint_field(&j, "entries", c->nentries);
+		vmfw_json_string_field(&j, "sha256", p->sha256);
+		vmfw_json_object_end(&j);
 	} else {
 		printf("%s: ok, %zu rules, %zu prefixes, %zu compiled entries, default %s\n", p->path,
 		       p->nrules, c->nprefixes, c->nentries, p->default_allow ? "allow" : "deny");

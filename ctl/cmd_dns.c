@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "dns.h"
 #include "instance.h"
+#include "json.h"
 #include "log.h"
 
 /* "?" in the table (null in JSON): the name record was evicted from its LRU, or is malformed. */
@@ -139,23 +140,25 @@ static __u64 count_pending(const struct vmfw_instance *inst)
 
 static void print_json(const struct learned_row *rows, size_t n)
 {
+	struct vmfw_json j;
 	size_t i;
 
-	printf("[");
+	vmfw_json_init(&j, stdout);
+	vmfw_json_array(&j);
 	for (i = 0; i < n; i++) {
 		const struct learned_row *r = &rows[i];
 
-		printf("%s{\"address\":\"%s\",\"family\":%u,\"name\":", i ? "," : "", r->addr,
-		       r->key.family);
-		if (r->has_name)
-			vmfw_json_str(stdout, r->name);
-		else
-			printf("null");
-		printf(",\"ttl\":%u,\"expires_in\":%lld,\"expired\":%s,\"hits\":%llu}", r->val.ttl,
-		       r->expires_in, r->expired ? "true" : "false",
-		       (unsigned long long)r->val.hits);
+		vmfw_json_object(&j);
+		vmfw_json_string_field(&j, "address", r->addr);
+		vmfw_json_uint_field(&j, "family", r->key.family);
+		vmfw_json_string_field(&j, "name", r->has_name ? r->name : NULL);
+		vmfw_json_uint_field(&j, "ttl", r->val.ttl);
+		vmfw_json_int_field(&j, "expires_in", r->expires_in);
+		vmfw_json_bool_field(&j, "expired", r->expired);
+		vmfw_json_uint_field(&j, "hits", r->val.hits);
+		vmfw_json_object_end(&j);
 	}
-	printf("]\n");
+	vmfw_json_array_end(&j);
 }
 
 static void print_table(const struct learned_row *rows, size_t n, __u64 pending)

@@ -1,6 +1,7 @@
 /* vmfwctl events: the drops (and passes) the data path recorded, for people, machines and pcap. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "json.h"
 #include "log.h"
 #include "pcap_out.h"
 #include "summary.h"
@@ -226,34 +228,37 @@ static int show(struct source *s, const struct vmfw_event *e, const struct reade
 	else
 		call_summary(e, summary, sizeof(summary));
 	if (o->json) {
-		printf("{\"time\":\"%s.%06lluZ\",\"instance\":", tbuf,
-		       (unsigned long long)(wall % 1000000000ull / 1000));
-		vmfw_json_str(stdout, s->inst.name);
-		printf(",\"hook\":\"%s\",\"direction\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\","
-		       "\"rule\":", vmfw_hook_name(e->hook),
-		       e->direction == VMFW_DIR_FROM_WORKLOAD ? "out" : "in",
-		       vmfw_verdict_name(e->verdict), vmfw_reason_name(e->reason));
-		if (e->rule == VMFW_NO_RULE) {
-			printf("null,\"text\":null");
-		} else {
-			vmfw_json_str(stdout, where);
-			printf(",\"text\":");
-			if (text)
-				vmfw_json_str(stdout, text);
-			else
-				printf("null");
-		}
+		struct vmfw_json j;
+		char when[96];
+
+		snprintf(when, sizeof(when), "%s.%06lluZ", tbuf,
+			 (unsigned long long)(wall % 1000000000ull / 1000));
+		vmfw_json_init(&j, stdout);
+		vmfw_json_object(&j);
+		vmfw_json_string_field(&j, "time", when);
+		vmfw_json_string_field(&j, "instance", s->inst.name);
+		vmfw_json_string_field(&j, "hook", vmfw_hook_name(e->hook));
+		vmfw_json_string_field(&j, "direction",
+				       e->direction == VMFW_DIR_FROM_WORKLOAD ? "out" : "in");
+		vmfw_json_string_field(&j, "verdict", vmfw_verdict_name(e->verdict));
+		vmfw_json_string_field(&j, "reason", vmfw_reason_name(e->reason));
+		vmfw_json_string_field(&j, "rule", e->rule == VMFW_NO_RULE ? NULL : where);
+		vmfw_json_string_field(&j, "text", e->rule == VMFW_NO_RULE ? NULL : text);
 		if (e->family) {
 			addr_str(e->family, e->saddr, src, sizeof(src));
 			addr_str(e->family, e->daddr, dst, sizeof(dst));
-			printf(",\"family\":%u,\"proto\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\"", e->family,
-			       proto_name(e->proto, pbuf, sizeof(pbuf)), src, dst);
-			if (e->proto == 6 || e->proto == 17)
-				printf(",\"sport\":%u,\"dport\":%u", e->sport, e->dport);
+			vmfw_json_uint_field(&j, "family", e->family);
+			vmfw_json_string_field(&j, "proto", proto_name(e->proto, pbuf, sizeof(pbuf)));
+			vmfw_json_string_field(&j, "src", src);
+			vmfw_json_string_field(&j, "dst", dst);
+			if (e->proto == 6 || e->proto == 17) {
+				vmfw_json_uint_field(&j, "sport", e->sport);
+				vmfw_json_uint_field(&j, "dport", e->dport);
+			}
 		}
-		printf(",\"len\":%u,\"summary\":", e->pkt_len);
-		vmfw_json_str(stdout, summary);
-		printf("}\n");
+		vmfw_json_uint_field(&j, "len", e->pkt_len);
+		vmfw_json_string_field(&j, "summary", summary);
+		vmfw_json_object_end(&j);
 	} else {
 		printf("%s.%06llu %-12s %-10s %-4s %-13s %-20s %s, length %u\n", tbuf + 11,
 		       (unsigned long long)(wall % 1000000000ull / 1000), s->inst.name,
@@ -309,6 +314,18 @@ static int parse_reason(const char *s)
 	return -1;
 }
 
+/* Every reason --reason takes, from the one table of names: "rule-allow, ..., or dns-malformed". */
+static void reason_list(char *buf, size_t len)
+{
+	size_t at = 0;
+	int r;
+
+	buf[0] = '\0';
+	for (r = 0; r < VMFW_REASON_MAX && at < len; r++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%s", !r ? "" :
+				       r == VMFW_REASON_MAX - 1 ? " or " : ", ", vmfw_reason_name(r));
+}
+
 int cmd_events(int argc, char **argv, const struct vmfw_cli *cli)
 {
 	static const struct option opts[] = {
@@ -332,8 +349,8 @@ int cmd_events(int argc, char **argv, const struct vmfw_cli *cli)
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":fr:R:Pw:c:s:", opts, NULL)) != -1) {
-		char *end;
-		unsigned long v;
+		unsigned long long v;
+		char reasons[512];
 
 		switch (ch) {
 		case 'f':
@@ -341,10 +358,11 @@ int cmd_events(int argc, char **argv, const struct vmfw_cli *cli)
 			break;
 		case 'r':
 			o.reason = parse_reason(optarg);
-			if (o.reason < 0)
-				return vmfw_usage_error("events", "unknown reason '%s': use rule-allow, "
-							"rule-deny, default-allow, default-deny, non-ip, "
-							"neighbor, malformed or fragment", optarg);
+			if (o.reason < 0) {
+				reason_list(reasons, sizeof(reasons));
+				return vmfw_usage_error("events", "unknown reason '%s': use %s", optarg,
+							reasons);
+			}
 			break;
 		case 'R':
 			o.rule = optarg;
@@ -356,16 +374,14 @@ int cmd_events(int argc, char **argv, const struct vmfw_cli *cli)
 			pcap_path = optarg;
 			break;
 		case 'c':
+			if (vmfw_opt_uint("events", "--count", optarg, 1, ULONG_MAX, &v))
+				return VMFW_EXIT_USAGE;
+			o.count = (unsigned long)v;
+			break;
 		case 's':
-			v = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || v == 0 || (ch == 's' && v > VMFW_EVENT_SNAP_MAX))
-				return vmfw_usage_error("events", "%s takes a number from 1%s, got '%s'",
-							ch == 'c' ? "--count" : "--snaplen",
-							ch == 'c' ? "" : " to 256", optarg);
-			if (ch == 'c')
-				o.count = v;
-			else
-				o.snaplen = (unsigned)v;
+			if (vmfw_opt_uint("events", "--snaplen", optarg, 1, VMFW_EVENT_SNAP_MAX, &v))
+				return VMFW_EXIT_USAGE;
+			o.snaplen = (unsigned)v;
 			break;
 		case ':':
 			return vmfw_usage_error("events", "%s needs a value", argv[optind - 1]);

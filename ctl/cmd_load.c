@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "json.h"
 #include "log.h"
 
 /* Root, a bpf filesystem and the lock: what every mutating command needs first. */
@@ -20,6 +21,8 @@ static int prepare(const char *cmd, const struct vmfw_cli *cli, int *lock_fd)
 
 static void print_loaded(const struct vmfw_load_opts *o, const struct vmfw_policy *p, bool json)
 {
+	struct vmfw_json j;
+
 	if (!json) {
 		printf("loaded %s", o->name);
 		if (o->iface)
@@ -29,21 +32,15 @@ static void print_loaded(const struct vmfw_load_opts *o, const struct vmfw_polic
 		printf(": %s, %zu rules\n", p->path, p->nrules);
 		return;
 	}
-	printf("{\"loaded\":");
-	vmfw_json_str(stdout, o->name);
-	printf(",\"iface\":");
-	if (o->iface) {
-		vmfw_json_str(stdout, o->iface);
-		printf(",\"mode\":\"%s\"", vmfw_mode_name(o->mode));
-	} else {
-		printf("null");
-	}
-	printf(",\"cgroup\":");
-	if (o->cgroup)
-		vmfw_json_str(stdout, o->cgroup);
-	else
-		printf("null");
-	printf(",\"rules\":%zu}\n", p->nrules);
+	vmfw_json_init(&j, stdout);
+	vmfw_json_object(&j);
+	vmfw_json_string_field(&j, "loaded", o->name);
+	vmfw_json_string_field(&j, "iface", o->iface);
+	if (o->iface)
+		vmfw_json_string_field(&j, "mode", vmfw_mode_name(o->mode));
+	vmfw_json_string_field(&j, "cgroup", o->cgroup);
+	vmfw_json_uint_field(&j, "rules", p->nrules);
+	vmfw_json_object_end(&j);
 }
 
 /* An option given twice is refused, never last-one-wins: with two --iface, the first interface
@@ -76,18 +73,15 @@ int cmd_load(int argc, char **argv, const struct vmfw_cli *cli)
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":p:i:c:n:m:fr:", opts, NULL)) != -1) {
-		char *end;
-		unsigned long n;
+		unsigned long long n;
 
 		switch (ch) {
 		case 'r':
 			if (max_rules)
 				return given_twice("--max-rules", max_rules, optarg);
 			max_rules = optarg;
-			n = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || n == 0 || n > VMFW_MAX_RULES)
-				return vmfw_usage_error("load", "--max-rules takes 1 to %u, got '%s'",
-							VMFW_MAX_RULES, optarg);
+			if (vmfw_opt_uint("load", "--max-rules", optarg, 1, VMFW_MAX_RULES, &n))
+				return VMFW_EXIT_USAGE;
 			o.max_rules = (unsigned)n;
 			break;
 		case 'p':
@@ -187,10 +181,17 @@ int cmd_reload(int argc, char **argv, const struct vmfw_cli *cli)
 		goto out;
 	if (!vmfw_instance_reload(&inst, p, c)) {
 		rc = VMFW_EXIT_OK;
-		if (!cli->json)
+		if (!cli->json) {
 			printf("reloaded %s: %s, %zu rules\n", name, p->path, p->nrules);
-		else
-			printf("{\"reloaded\":\"%s\",\"rules\":%zu}\n", name, p->nrules);
+		} else {
+			struct vmfw_json j;
+
+			vmfw_json_init(&j, stdout);
+			vmfw_json_object(&j);
+			vmfw_json_string_field(&j, "reloaded", name);
+			vmfw_json_uint_field(&j, "rules", p->nrules);
+			vmfw_json_object_end(&j);
+		}
 	}
 	vmfw_instance_close(&inst);
 out:
@@ -220,10 +221,16 @@ int cmd_unload(int argc, char **argv, const struct vmfw_cli *cli)
 		goto out;
 	if (!vmfw_instance_unload(&inst)) {
 		rc = VMFW_EXIT_OK;
-		if (!cli->json)
+		if (!cli->json) {
 			printf("unloaded %s\n", argv[1]);
-		else
-			printf("{\"unloaded\":\"%s\"}\n", argv[1]);
+		} else {
+			struct vmfw_json j;
+
+			vmfw_json_init(&j, stdout);
+			vmfw_json_object(&j);
+			vmfw_json_string_field(&j, "unloaded", argv[1]);
+			vmfw_json_object_end(&j);
+		}
 	}
 out:
 	vmfw_unlock(lock);

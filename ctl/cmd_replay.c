@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "dns.h"
 #include "flow.h"
+#include "json.h"
 #include "log.h"
 #include "pcap_out.h"
 #include "replay.h"
@@ -152,31 +153,32 @@ static void dns_text_of(const struct vmfw_replay_dns *d, struct dns_text *t)
 static void print_json(unsigned long long index, int dir, const struct vmfw_replay_pkt *r,
 		       const char *where, const char *summary)
 {
+	struct vmfw_json j;
 	struct dns_text t;
 	unsigned i;
 
-	printf("{\"index\":%llu,\"direction\":\"%s\",\"verdict\":\"%s\",\"reason\":\"%s\",\"rule\":", index,
-	       dir == VMFW_REPLAY_IN ? "in" : "out", vmfw_verdict_name(r->res.verdict),
-	       vmfw_reason_name(r->res.reason));
-	if (r->res.rule == VMFW_NO_RULE)
-		printf("null");
-	else
-		vmfw_json_str(stdout, where);
-	printf(",\"summary\":");
-	vmfw_json_str(stdout, summary);
+	vmfw_json_init(&j, stdout);
+	vmfw_json_object(&j);
+	vmfw_json_uint_field(&j, "index", index);
+	vmfw_json_string_field(&j, "direction", dir == VMFW_REPLAY_IN ? "in" : "out");
+	vmfw_json_string_field(&j, "verdict", vmfw_verdict_name(r->res.verdict));
+	vmfw_json_string_field(&j, "reason", vmfw_reason_name(r->res.reason));
+	vmfw_json_string_field(&j, "rule", r->res.rule == VMFW_NO_RULE ? NULL : where);
+	vmfw_json_string_field(&j, "summary", summary);
 	if (r->dns.seen != VMFW_DNS_SEEN_NONE) {
 		dns_text_of(&r->dns, &t);
-		printf(",\"dns\":{\"name\":");
-		if (t.has_name)
-			vmfw_json_str(stdout, t.name);
-		else
-			printf("null");
-		printf(",\"action\":\"%s\",\"learned\":[", dns_action_name(r->dns.seen));
+		vmfw_json_name(&j, "dns");
+		vmfw_json_object(&j);
+		vmfw_json_string_field(&j, "name", t.has_name ? t.name : NULL);
+		vmfw_json_string_field(&j, "action", dns_action_name(r->dns.seen));
+		vmfw_json_name(&j, "learned");
+		vmfw_json_array(&j);
 		for (i = 0; i < t.n_learned; i++)
-			printf("%s\"%s\"", i ? "," : "", t.learned[i]);
-		printf("]}");
+			vmfw_json_string(&j, t.learned[i]);
+		vmfw_json_array_end(&j);
+		vmfw_json_object_end(&j);
 	}
-	printf("}\n");
+	vmfw_json_object_end(&j);
 }
 
 static void print_row(unsigned long long index, int dir, const struct vmfw_replay_pkt *r,
@@ -306,7 +308,7 @@ int cmd_replay(int argc, char **argv, const struct vmfw_cli *cli)
 		goto out;
 	}
 	for (i = optind; i < argc; i++) {
-		if (vmfw_capture_open(argv[i], stderr, &caps[i - optind]))
+		if (vmfw_capture_open(argv[i], vmfw_log_diag(), &caps[i - optind]))
 			failed_files++;
 	}
 	if (failed_files == argc - optind || (out_path && vmfw_pcap_out_open(out_path, OUT_SNAPLEN, &w)) ||

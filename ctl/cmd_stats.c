@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "json.h"
 #include "log.h"
 #include "prometheus.h"
 
@@ -169,38 +170,35 @@ static struct vmfw_counter reason_total(const struct snapshot *s, int reason, in
 	return t;
 }
 
-static void json_counter(const struct vmfw_counter *c, const struct vmfw_counter *pc, double secs,
-			 bool rates)
+static void json_counter(struct vmfw_json *j, const struct vmfw_counter *c,
+			 const struct vmfw_counter *pc, double secs, bool rates)
 {
-	if (rates)
-		printf("{\"packets_per_sec\":%.1f,\"bytes_per_sec\":%.1f}",
-		       rate(c->packets, pc->packets, secs), rate(c->bytes, pc->bytes, secs));
-	else
-		printf("{\"packets\":%llu,\"bytes\":%llu}", (unsigned long long)c->packets,
-		       (unsigned long long)c->bytes);
+	vmfw_json_object(j);
+	if (rates) {
+		vmfw_json_fixed_field(j, "packets_per_sec", rate(c->packets, pc->packets, secs), 1);
+		vmfw_json_fixed_field(j, "bytes_per_sec", rate(c->bytes, pc->bytes, secs), 1);
+	} else {
+		vmfw_json_uint_field(j, "packets", c->packets);
+		vmfw_json_uint_field(j, "bytes", c->bytes);
+	}
+	vmfw_json_object_end(j);
 }
 
-static void print_json(const struct vmfw_instance *inst, const struct snapshot *s,
-		       const struct snapshot *prev, double secs, bool first)
+static void print_json(struct vmfw_json *j, const struct vmfw_instance *inst,
+		       const struct snapshot *s, const struct snapshot *prev, double secs)
 {
-	int r, v, pt, np, nr;
+	int r, v, pt;
 	size_t i;
 
-	printf("%s{\"name\":", first ? "" : ",");
-	vmfw_json_str(stdout, inst->name);
-	printf(",\"iface\":");
-	if (inst->meta.iface[0])
-		vmfw_json_str(stdout, inst->meta.iface);
-	else
-		printf("null");
-	printf(",\"cgroup\":");
-	if (inst->meta.cgroup[0])
-		vmfw_json_str(stdout, inst->meta.cgroup);
-	else
-		printf("null");
-	printf(",\"reasons\":{");
+	vmfw_json_object(j);
+	vmfw_json_string_field(j, "name", inst->name);
+	vmfw_json_string_field(j, "iface", inst->meta.iface[0] ? inst->meta.iface : NULL);
+	vmfw_json_string_field(j, "cgroup", inst->meta.cgroup[0] ? inst->meta.cgroup : NULL);
+	vmfw_json_name(j, "reasons");
+	vmfw_json_object(j);
 	for (r = 0; r < VMFW_REASON_MAX; r++) {
-		printf("%s\"%s\":{", r ? "," : "", vmfw_reason_name(r));
+		vmfw_json_name(j, vmfw_reason_name(r));
+		vmfw_json_object(j);
 		for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 			struct vmfw_counter c = reason_total(s, r, v);
 
@@ -208,55 +206,64 @@ static void print_json(const struct vmfw_instance *inst, const struct snapshot *
 				continue;
 			struct vmfw_counter pc = prev ? reason_total(prev, r, v) : c;
 
-			printf("%s\"%s\":", v ? "," : "", vmfw_verdict_name(v));
-			json_counter(&c, &pc, secs, prev != NULL);
+			vmfw_json_name(j, vmfw_verdict_name(v));
+			json_counter(j, &c, &pc, secs, prev != NULL);
 		}
-		printf("}");
+		vmfw_json_object_end(j);
 	}
-	printf("},\"points\":{");
-	for (pt = 0, np = 0; pt < VMFW_POINT_MAX; pt++) {
+	vmfw_json_object_end(j);
+	vmfw_json_name(j, "points");
+	vmfw_json_object(j);
+	for (pt = 0; pt < VMFW_POINT_MAX; pt++) {
 		if (!vmfw_point_used(&inst->meta, pt))
 			continue;
-		printf("%s\"%s\":{", np++ ? "," : "", vmfw_point_name(pt));
-		for (r = 0, nr = 0; r < VMFW_REASON_MAX; r++) {
+		vmfw_json_name(j, vmfw_point_name(pt));
+		vmfw_json_object(j);
+		for (r = 0; r < VMFW_REASON_MAX; r++) {
 			if (!vmfw_point_reason(pt, r))
 				continue;
-			printf("%s\"%s\":{", nr++ ? "," : "", vmfw_reason_name(r));
+			vmfw_json_name(j, vmfw_reason_name(r));
+			vmfw_json_object(j);
 			for (v = 0; v < VMFW_VERDICT_MAX; v++) {
 				__u32 idx = VMFW_REASON_INDEX(pt, r, v);
 
 				if (!vmfw_reason_verdict(pt, r, v))
 					continue;
-				printf("%s\"%s\":", v ? "," : "", vmfw_verdict_name(v));
-				json_counter(&s->reasons[idx], prev ? &prev->reasons[idx] : &s->reasons[idx],
-					     secs, prev != NULL);
+				vmfw_json_name(j, vmfw_verdict_name(v));
+				json_counter(j, &s->reasons[idx],
+					     prev ? &prev->reasons[idx] : &s->reasons[idx], secs,
+					     prev != NULL);
 			}
-			printf("}");
+			vmfw_json_object_end(j);
 		}
-		printf("}");
+		vmfw_json_object_end(j);
 	}
-	printf("},\"rules\":[");
+	vmfw_json_object_end(j);
+	vmfw_json_name(j, "rules");
+	vmfw_json_array(j);
 	for (i = 0; i < s->policy->nrules; i++) {
 		const struct vmfw_counter *c = &s->rules[i];
 		char where[VMFW_PATH_LEN + 16];
 
 		vmfw_rule_where(s->policy, (uint32_t)i, where, sizeof(where));
-		printf("%s{\"rule\":", i ? "," : "");
-		vmfw_json_str(stdout, where);
-		printf(",\"text\":");
-		vmfw_json_str(stdout, s->policy->rules[i].text);
+		vmfw_json_object(j);
+		vmfw_json_string_field(j, "rule", where);
+		vmfw_json_string_field(j, "text", s->policy->rules[i].text);
 		if (prev) {
 			const struct vmfw_counter *pc = prev_counter(prev, s->ctr_ids[i]);
 
-			printf(",\"packets_per_sec\":%.1f,\"bytes_per_sec\":%.1f}",
-			       rate(c->packets, pc ? pc->packets : 0, secs),
-			       rate(c->bytes, pc ? pc->bytes : 0, secs));
+			vmfw_json_fixed_field(j, "packets_per_sec",
+					      rate(c->packets, pc ? pc->packets : 0, secs), 1);
+			vmfw_json_fixed_field(j, "bytes_per_sec", rate(c->bytes, pc ? pc->bytes : 0, secs),
+					      1);
 		} else {
-			printf(",\"packets\":%llu,\"bytes\":%llu}", (unsigned long long)c->packets,
-			       (unsigned long long)c->bytes);
+			vmfw_json_uint_field(j, "packets", c->packets);
+			vmfw_json_uint_field(j, "bytes", c->bytes);
 		}
+		vmfw_json_object_end(j);
 	}
-	printf("]}");
+	vmfw_json_array_end(j);
+	vmfw_json_object_end(j);
 }
 
 static void print_table(const struct vmfw_instance *inst, const struct snapshot *s,
@@ -484,19 +491,16 @@ int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli)
 	struct vmfw_instance *insts = NULL;
 	struct snapshot *prev = NULL, *cur = NULL;
 	char **names = NULL;
+	struct vmfw_json j;
 	double watch = 0;
 	int ch, n = 0, i, rc = VMFW_EXIT_FAIL, opened = 0;
 
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":w:Pl:", opts, NULL)) != -1) {
-		char *end;
-
 		if (ch == 'w') {
-			watch = strtod(optarg, &end);
-			if (*end || watch <= 0 || watch > 86400)
-				return vmfw_usage_error("stats", "--watch takes seconds above 0, got '%s'",
-							optarg);
+			if (vmfw_opt_seconds("stats", "--watch", optarg, 86400, &watch))
+				return VMFW_EXIT_USAGE;
 		} else if (ch == 'P') {
 			prometheus = true;
 		} else if (ch == 'l') {
@@ -560,18 +564,19 @@ int cmd_stats(int argc, char **argv, const struct vmfw_cli *cli)
 			print_prometheus(stdout, insts, cur, n);
 			break;
 		}
+		vmfw_json_init(&j, stdout);
 		if (cli->json)
-			printf("[");
+			vmfw_json_array(&j);
 		for (i = 0; i < n; i++) {
 			bool have_prev = watch > 0 && prev[i].policy;
 
 			if (cli->json)
-				print_json(&insts[i], &cur[i], have_prev ? &prev[i] : NULL, watch, i == 0);
+				print_json(&j, &insts[i], &cur[i], have_prev ? &prev[i] : NULL, watch);
 			else
 				print_table(&insts[i], &cur[i], have_prev ? &prev[i] : NULL, watch);
 		}
 		if (cli->json)
-			printf("]\n");
+			vmfw_json_array_end(&j);
 		else if (n == 0)
 			printf("no instances (vmfwctl load --policy POLICY --iface IFACE)\n");
 		fflush(stdout);

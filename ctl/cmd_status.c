@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "instance.h"
+#include "json.h"
 #include "log.h"
 
 static void fmt_time(__u64 t, char *buf, size_t n)
@@ -21,7 +22,8 @@ static void fmt_time(__u64 t, char *buf, size_t n)
 int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 {
 	char **names = NULL;
-	int n, i, shown = 0, rc = VMFW_EXIT_OK;
+	struct vmfw_json j;
+	int n, i, rc = VMFW_EXIT_OK;
 
 	if (argc != 1)
 		return vmfw_usage_error("status", "unexpected argument '%s'", argv[1]);
@@ -30,8 +32,9 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 	n = vmfw_instance_list(cli->bpffs, &names);
 	if (n < 0)
 		return VMFW_EXIT_FAIL;
+	vmfw_json_init(&j, stdout);
 	if (cli->json)
-		printf("[");
+		vmfw_json_array(&j);
 	else if (n > 0)
 		printf("%-16s %-16s %-11s %-8s %-8s %-9s %7s  %-20s %-12s %-24s %s\n", "NAME",
 		       "IFACE", "MODE", "ATTACH", "TO-VM", "STATE", "RULES", "LOADED", "SHA256",
@@ -65,37 +68,32 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		fmt_time(meta.loaded_unix, loaded, sizeof(loaded));
 		fmt_time(inst.meta.created_unix, created, sizeof(created));
 		if (cli->json) {
-			printf("%s{\"name\":", shown ? "," : "");
-			vmfw_json_str(stdout, inst.meta.name);
-			printf(",\"iface\":");
+			vmfw_json_object(&j);
+			vmfw_json_string_field(&j, "name", inst.meta.name);
+			vmfw_json_string_field(&j, "iface", has_iface ? inst.meta.iface : NULL);
 			if (has_iface) {
-				vmfw_json_str(stdout, inst.meta.iface);
-				printf(",\"ifindex\":%u,\"mode\":\"%s\",\"attach\":\"%s\","
-				       "\"to_vm_attach\":", inst.meta.ifindex,
-				       vmfw_mode_name(inst.meta.mode),
-				       vmfw_attach_name(inst.meta.attach_kind));
+				vmfw_json_uint_field(&j, "ifindex", inst.meta.ifindex);
+				vmfw_json_string_field(&j, "mode", vmfw_mode_name(inst.meta.mode));
+				vmfw_json_string_field(&j, "attach", vmfw_attach_name(inst.meta.attach_kind));
 				/* null: an instance loaded before vmfw had the to-the-VM program. */
-				if (to_vm_kind < 0)
-					printf("null");
-				else
-					printf("\"%s\"", vmfw_attach_name(to_vm_kind));
-				printf(",\"to_vm_attached\":%s", to_vm_attached ? "true" : "false");
-			} else {
-				printf("null");
+				vmfw_json_string_field(&j, "to_vm_attach",
+						       to_vm_kind < 0 ? NULL : vmfw_attach_name(to_vm_kind));
+				vmfw_json_bool_field(&j, "to_vm_attached", to_vm_attached);
 			}
-			printf(",\"cgroup\":");
+			vmfw_json_string_field(&j, "cgroup", has_cg ? inst.meta.cgroup : NULL);
 			if (has_cg) {
-				vmfw_json_str(stdout, inst.meta.cgroup);
-				printf(",\"cgroup_id\":%llu,\"cgroup_programs\":%d",
-				       (unsigned long long)inst.meta.cgroup_id, vmfw_cgroup_attached(&inst));
-			} else {
-				printf("null");
+				vmfw_json_uint_field(&j, "cgroup_id", inst.meta.cgroup_id);
+				vmfw_json_int_field(&j, "cgroup_programs", vmfw_cgroup_attached(&inst));
 			}
-			printf(",\"attached\":%s,\"policy\":", attached ? "true" : "false");
-			vmfw_json_str(stdout, meta.path);
-			printf(",\"sha256\":\"%s\",\"rules\":%u,\"max_rules\":%u,\"generation\":%u,"
-			       "\"loaded\":\"%s\",\"created\":\"%s\"}", meta.sha256, meta.nrules, room,
-			       act.gen, loaded, created);
+			vmfw_json_bool_field(&j, "attached", attached);
+			vmfw_json_string_field(&j, "policy", meta.path);
+			vmfw_json_string_field(&j, "sha256", meta.sha256);
+			vmfw_json_uint_field(&j, "rules", meta.nrules);
+			vmfw_json_uint_field(&j, "max_rules", room);
+			vmfw_json_uint_field(&j, "generation", act.gen);
+			vmfw_json_string_field(&j, "loaded", loaded);
+			vmfw_json_string_field(&j, "created", created);
+			vmfw_json_object_end(&j);
 		} else {
 			printf("%-16s %-16s %-11s %-8s %-8s %-9s %7u  %-20s %-12.12s %-24s %s\n",
 			       inst.meta.name, has_iface ? inst.meta.iface : "-",
@@ -105,11 +103,10 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 			       attached ? "attached" : "DETACHED", meta.nrules, loaded, meta.sha256,
 			       meta.path, has_cg ? inst.meta.cgroup : "-");
 		}
-		shown++;
 		vmfw_instance_close(&inst);
 	}
 	if (cli->json)
-		printf("]\n");
+		vmfw_json_array_end(&j);
 	else if (n == 0)
 		printf("no instances (vmfwctl load --policy POLICY --iface IFACE | --cgroup PATH)\n");
 	vmfw_names_free(names, n);

@@ -1,5 +1,6 @@
-/* vmfwctl helpers shared by the commands: policy loading, names of enums, JSON strings. */
+/* vmfwctl helpers shared by the commands: policy loading, names of enums, option values. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,10 +14,10 @@ int vmfw_policy_load(const char *path, struct vmfw_policy **p, struct vmfw_compi
 
 	*p = NULL;
 	*c = NULL;
-	err = vmfw_policy_parse_file(path, stderr, p);
+	err = vmfw_policy_parse_file(path, vmfw_log_diag(), p);
 	if (err)
 		return err;
-	err = vmfw_compile(*p, stderr, c);
+	err = vmfw_compile(*p, vmfw_log_diag(), c);
 	if (err) {
 		vmfw_policy_free(*p);
 		*p = NULL;
@@ -196,14 +197,75 @@ bool vmfw_point_reason(int point, int reason)
 int vmfw_usage_error(const char *cmd, const char *fmt, ...)
 {
 	const struct vmfw_cmd *c = vmfw_cmd_find(cmd);
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "vmfwctl %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (vmfw_log_json()) {
+		vmfw_err("%s: %s", cmd, msg);
+		return VMFW_EXIT_USAGE;
+	}
+	fprintf(stderr, "vmfwctl %s: %s\n", cmd, msg);
 	if (c)
 		fprintf(stderr, "usage: vmfwctl %s %s\n", c->name, c->usage);
 	return VMFW_EXIT_USAGE;
+}
+
+/* Digits, with a fraction after a dot when frac is given: no sign, space, exponent or hex, as
+ * strtoul and strtod would take ("-1" is ULONG_MAX to strtoul). -ERANGE past ULLONG_MAX. */
+static int parse_decimal(const char *s, unsigned long long *whole, double *frac)
+{
+	unsigned long long v = 0;
+	double f = 0, scale = 0.1;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (ULLONG_MAX - (unsigned)(*s - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (*s == '.' && frac) {
+		if (s[1] < '0' || s[1] > '9')
+			return -EINVAL;
+		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+			f += scale * (*s - '0');
+	}
+	if (*s)
+		return -EINVAL;
+	*whole = v;
+	if (frac)
+		*frac = f;
+	return 0;
+}
+
+int vmfw_opt_uint(const char *cmd, const char *opt, const char *s, unsigned long long min,
+		  unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v;
+
+	if (parse_decimal(s, &v, NULL) || v < min || v > max) {
+		if (max == ULLONG_MAX)
+			return vmfw_usage_error(cmd, "%s takes a whole number from %llu, got '%s'", opt,
+						min, s);
+		return vmfw_usage_error(cmd, "%s takes a whole number from %llu to %llu, got '%s'", opt,
+					min, max, s);
+	}
+	*out = v;
+	return 0;
+}
+
+int vmfw_opt_seconds(const char *cmd, const char *opt, const char *s, unsigned max, double *out)
+{
+	unsigned long long whole;
+	double frac;
+
+	if (parse_decimal(s, &whole, &frac) || whole > max || (whole == max && frac > 0) ||
+	    (whole == 0 && frac == 0))
+		return vmfw_usage_error(cmd, "%s takes seconds above 0 and up to %u, such as 2 or 0.5, "
+					"got '%s'", opt, max, s);
+	*out = (double)whole + frac;
+	return 0;
 }

@@ -1,4 +1,5 @@
 /* vmfwctl: the command table, global options and dispatch. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,11 +83,48 @@ static void help(FILE *f)
 		   "\nSee vmfwctl(8).\n", VMFW_DEFAULT_BPFFS);
 }
 
-int main(int argc, char **argv)
+/* A command-line error before any command runs: text, or the error document under --json. */
+__attribute__((format(printf, 1, 2)))
+static int main_usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (vmfw_log_json())
+		vmfw_err("%s", msg);
+	else
+		fprintf(stderr, "vmfwctl: %s\n", msg);
+	return VMFW_EXIT_USAGE;
+}
+
+/* The commands NAME could abbreviate, as "status, stats" (every command when none). */
+static size_t cmd_candidates(const char *name, char *buf, size_t len)
+{
+	size_t i, found = 0, n = strlen(name), at = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NCMDS && n; i++) {
+		if (strncmp(cmds[i].name, name, n))
+			continue;
+		at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", found++ ? ", " : "",
+				       cmds[i].name);
+	}
+	if (!found)
+		for (i = 0; i < NCMDS; i++)
+			at += (size_t)snprintf(buf + at, at < len ? len - at : 0, "%s%s", i ? ", " : "",
+					       cmds[i].name);
+	return found;
+}
+
+static int run(int argc, char **argv)
 {
 	struct vmfw_cli cli = { .bpffs = VMFW_DEFAULT_BPFFS };
 	const struct vmfw_cmd *cmd;
-	char **rest;
+	bool bpffs_missing = false;
+	char **rest, names[256];
 	int i, n = 0;
 
 	/* Global options may stand anywhere; take them out before the command sees its own. */
@@ -101,34 +139,43 @@ int main(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--bpffs=", 8)) {
 			cli.bpffs = argv[i] + 8;
 		} else if (!strcmp(argv[i], "--bpffs")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "vmfwctl: --bpffs needs a directory\n");
-				free(rest);
-				return VMFW_EXIT_USAGE;
-			}
-			cli.bpffs = argv[++i];
+			if (i + 1 >= argc)
+				bpffs_missing = true;
+			else
+				cli.bpffs = argv[++i];
 		} else {
 			rest[n++] = argv[i];
 		}
 	}
 	vmfw_log_set_verbose(cli.verbose);
+	/* Every error from here on is JSON under --json, replay's too: its stream of packets then
+	 * ends with the error document. */
+	vmfw_log_set_json(cli.json ? stdout : NULL);
 	vmfw_log_setup_libbpf();
 
+	if (bpffs_missing) {
+		free(rest);
+		return main_usage_error("--bpffs needs a directory");
+	}
 	if (n == 0 || !strcmp(rest[0], "-h") || !strcmp(rest[0], "--help") ||
 	    !strcmp(rest[0], "help")) {
-		help(n == 0 ? stderr : stdout);
 		free(rest);
+		if (n == 0 && cli.json)
+			return main_usage_error("needs a command (vmfwctl --help)");
+		help(n == 0 ? stderr : stdout);
 		return n == 0 ? VMFW_EXIT_USAGE : VMFW_EXIT_OK;
 	}
 	cmd = vmfw_cmd_find(rest[0]);
 	if (!cmd) {
-		fprintf(stderr, "vmfwctl: unknown command '%s'; commands: check, load, reload, unload, "
-				"status, stats, events, dns, replay (vmfwctl --help)\n", rest[0]);
+		/* Named from the table, so the list is never out of date. */
+		if (cmd_candidates(rest[0], names, sizeof(names)) > 1)
+			i = main_usage_error("ambiguous command '%s': %s", rest[0], names);
+		else
+			i = main_usage_error("unknown command '%s'; commands: %s (vmfwctl --help)",
+					     rest[0], names);
 		free(rest);
-		return VMFW_EXIT_USAGE;
+		return i;
 	}
-	/* Errors as JSON on stdout, except where stdout carries one object per packet. */
-	vmfw_log_set_json(cli.json && cmd->run != cmd_replay);
 	for (i = 1; i < n; i++) {
 		if (!strcmp(rest[i], "-h") || !strcmp(rest[i], "--help")) {
 			vmfw_cmd_help(cmd, stdout);
@@ -137,6 +184,17 @@ int main(int argc, char **argv)
 		}
 	}
 	i = cmd->run(n, rest, &cli);
+	/* Under --json a failure always says so in JSON, even where a path forgot to. */
+	if (i != VMFW_EXIT_OK && cli.json && !vmfw_log_failed())
+		vmfw_err("vmfwctl %s failed", cmd->name);
 	free(rest);
 	return i;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+
+	vmfw_log_finish();
+	return rc;
 }

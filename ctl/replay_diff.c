@@ -9,6 +9,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "flow.h"
+#include "json.h"
 #include "log.h"
 #include "replay.h"
 #include "replay_diff.h"
@@ -291,38 +292,43 @@ static const char *verdict_name(int v)
 	return vmfw_verdict_name(v);
 }
 
-static void print_verdict_json(const struct vmfw_policy *p, const struct verdict_key *v)
+static void print_verdict_json(struct vmfw_json *j, const struct vmfw_policy *p,
+			       const struct verdict_key *v)
 {
 	char where[VMFW_PATH_LEN + 16];
 
-	printf("{\"verdict\":\"%s\",\"reason\":\"%s\",\"rule\":", verdict_name(v->verdict),
-	       vmfw_reason_name(v->reason));
-	if (v->rule == VMFW_NO_RULE) {
-		printf("null");
-	} else {
+	vmfw_json_object(j);
+	vmfw_json_string_field(j, "verdict", verdict_name(v->verdict));
+	vmfw_json_string_field(j, "reason", vmfw_reason_name(v->reason));
+	if (v->rule != VMFW_NO_RULE)
 		vmfw_rule_where(p, v->rule, where, sizeof(where));
-		vmfw_json_str(stdout, where);
-	}
-	printf("}");
+	vmfw_json_string_field(j, "rule", v->rule == VMFW_NO_RULE ? NULL : where);
+	vmfw_json_object_end(j);
 }
 
 static void print_change_json(const struct diff *d, const struct change *ch)
 {
+	struct vmfw_json j;
 	char flow[192];
 	size_t i;
 
 	vmfw_flow_format(&ch->key.flow, flow, sizeof(flow));
-	printf("{\"flow\":");
-	vmfw_json_str(stdout, flow);
-	printf(",\"change\":\"%s\",\"packets\":%zu,\"first_index\":%llu,\"indexes\":[",
-	       ch->key.new.verdict != VMFW_PASS ? "blocked" : "allowed", ch->n, ch->index[0]);
+	vmfw_json_init(&j, stdout);
+	vmfw_json_object(&j);
+	vmfw_json_string_field(&j, "flow", flow);
+	vmfw_json_string_field(&j, "change", ch->key.new.verdict != VMFW_PASS ? "blocked" : "allowed");
+	vmfw_json_uint_field(&j, "packets", ch->n);
+	vmfw_json_uint_field(&j, "first_index", ch->index[0]);
+	vmfw_json_name(&j, "indexes");
+	vmfw_json_array(&j);
 	for (i = 0; i < ch->n; i++)
-		printf("%s%llu", i ? "," : "", ch->index[i]);
-	printf("],\"old\":");
-	print_verdict_json(d->p[0], &ch->key.old);
-	printf(",\"new\":");
-	print_verdict_json(d->p[1], &ch->key.new);
-	printf("}\n");
+		vmfw_json_uint(&j, ch->index[i]);
+	vmfw_json_array_end(&j);
+	vmfw_json_name(&j, "old");
+	print_verdict_json(&j, d->p[0], &ch->key.old);
+	vmfw_json_name(&j, "new");
+	print_verdict_json(&j, d->p[1], &ch->key.new);
+	vmfw_json_object_end(&j);
 }
 
 /* "  old: pass rule-allow    old.conf:3: allow tcp to any port 25": the rule's text as grep shows
@@ -380,10 +386,21 @@ static void print_report(const struct diff *d)
 			print_change_text(d, ch);
 	}
 	if (d->json) {
-		printf("{\"summary\":{\"packets\":%llu,\"changed\":%llu,\"flows_blocked\":%llu,"
-		       "\"packets_blocked\":%llu,\"flows_allowed\":%llu,\"packets_allowed\":%llu,"
-		       "\"reattributed\":%llu}}\n", t->packets, t->changed, t->flows_blocked, t->blocked,
-		       t->flows_allowed, t->allowed, t->reattributed);
+		struct vmfw_json j;
+
+		vmfw_json_init(&j, stdout);
+		vmfw_json_object(&j);
+		vmfw_json_name(&j, "summary");
+		vmfw_json_object(&j);
+		vmfw_json_uint_field(&j, "packets", t->packets);
+		vmfw_json_uint_field(&j, "changed", t->changed);
+		vmfw_json_uint_field(&j, "flows_blocked", t->flows_blocked);
+		vmfw_json_uint_field(&j, "packets_blocked", t->blocked);
+		vmfw_json_uint_field(&j, "flows_allowed", t->flows_allowed);
+		vmfw_json_uint_field(&j, "packets_allowed", t->allowed);
+		vmfw_json_uint_field(&j, "reattributed", t->reattributed);
+		vmfw_json_object_end(&j);
+		vmfw_json_object_end(&j);
 		/* As replay's totals: seen on the terminal when stdout goes to a file. */
 		print_totals_text(stderr, t);
 	} else {
@@ -441,7 +458,7 @@ int cmd_replay_diff(int mode, const char *old_path, const char *new_path, char *
 		goto out;
 	}
 	for (i = 0; i < npcaps; i++) {
-		if (vmfw_capture_open(pcaps[i], stderr, &caps[i]))
+		if (vmfw_capture_open(pcaps[i], vmfw_log_diag(), &caps[i]))
 			failed_files++;
 	}
 	if (failed_files == npcaps || vmfw_replayer_open(&ro, d.p[0], d.c[0], &d.r[0]) ||

@@ -417,9 +417,10 @@ done
 run_ctl_t stats --listen 127.0.0.1:$PORT
 check "--listen without --prometheus is a usage error (exit 2)" 2 "$CTL_RC"
 check_match "--listen without --prometheus says so" '--listen serves the --prometheus format' "$CTL_ERR"
-run_ctl_t --json stats --prometheus
+run_ctl --json stats --prometheus
 check "--prometheus with --json is a usage error (exit 2)" 2 "$CTL_RC"
-check_match "--prometheus with --json says so" '--prometheus and --json' "$CTL_ERR"
+# Under --json the usage error is JSON on stdout too.
+check_match "--prometheus with --json says so, as JSON" '^\{"error":"stats: --prometheus and --json' "$CTL_OUT"
 run_ctl_t stats --prometheus --watch 1
 check "--prometheus with --watch is a usage error (exit 2)" 2 "$CTL_RC"
 check_match "--prometheus with --watch says so" '--prometheus does not take --watch' "$CTL_ERR"

@@ -40,6 +40,28 @@ def read(path):
         return ""
 
 
+def error_document(text):
+    """(["FILE:LINE:COL: error: MESSAGE" or "FILE: error: MESSAGE", ...], problem) from the one
+    error document --json prints on stdout for a failure (docs/vmfwctl.8, OUTPUT)."""
+    lines = text.splitlines()
+    if len(lines) != 1:
+        return [], f"stdout holds {len(lines)} lines, not one error document: {text[:300]!r}"
+    try:
+        doc = json.loads(lines[0])
+    except ValueError:
+        return [], f"stdout is not JSON: {text[:300]!r}"
+    if not isinstance(doc, dict) or not isinstance(doc.get("error"), str):
+        return [], f"stdout has no \"error\" string: {text[:300]!r}"
+    entries = doc.get("errors", [{"file": None, "line": None, "col": None, "message": doc["error"]}])
+    out = []
+    for e in entries:
+        if not isinstance(e, dict) or set(e) != {"file", "line", "col", "message"}:
+            return [], f"an error is not file, line, col, message: {e!r}"
+        where = e["file"] if e["line"] is None else f"{e['file']}:{e['line']}:{e['col']}"
+        out.append(f"{where}: error: {e['message']}" if e["file"] is not None else e["message"])
+    return out, None
+
+
 def parse_json_lines(text):
     """Returns (records, problem). Every stdout line must be one JSON object of the replay shape."""
     records = []
@@ -605,18 +627,29 @@ def check_diff(name, mode, fmt, rc, out, err, expect):
     out_text, err_text = read(out), read(err)
     if expect.endswith(".errors"):
         want = [line.split()[1] for line in read(expect).splitlines() if line.startswith("error ")]
-        errs = [x for x in err_text.splitlines() if x.strip()]
-        missing = [w for w in want if not any(x.startswith(w + ": error: ") for x in errs)]
         problems = []
         if int(rc) != 1:
             problems.append(f"exit status {rc}, not 1")
-        if out_text:
-            problems.append(f"stdout is not empty: {out_text[:120]!r}")
+        if fmt == "json":
+            # One error document on stdout listing every error as file, line, col; stderr empty.
+            errs, problem = error_document(out_text)
+            if problem:
+                problems.append(problem)
+            if err_text:
+                problems.append(f"stderr is not empty: {err_text[:300]!r}")
+            where = "in the error document"
+        else:
+            errs = [x for x in err_text.splitlines() if x.strip()]
+            if out_text:
+                problems.append(f"stdout is not empty: {out_text[:120]!r}")
+            where = "on stderr"
+        missing = [w for w in want if not any(x.startswith(w + ": error: ") for x in errs)]
         if missing:
-            problems.append(f"no error at {', '.join(missing)} on stderr: {err_text[:300]!r}")
+            problems.append(f"no error at {', '.join(missing)} {where}: {(out_text + err_text)[:300]!r}")
         if len(errs) != len(want):
-            problems.append(f"{len(errs)} lines on stderr, {len(want)} expected: {err_text[:300]!r}")
-        return report(what, problems, f"exit 1, {' and '.join(want)} reported, nothing on stdout")
+            problems.append(f"{len(errs)} errors {where}, {len(want)} expected: {(out_text + err_text)[:300]!r}")
+        return report(what, problems, f"exit 1, {' and '.join(want)} reported "
+                      + ("as one JSON error document" if fmt == "json" else "on stderr, nothing on stdout"))
     if int(rc) != 0:
         print(f"FAIL: {what}: vmfwctl exited with status {rc}: {first_line(err_text)}")
         return False
@@ -705,10 +738,14 @@ def check_corpus(listfile):
                     verdicts[r["verdict"]] += 1
                     reasons[r["reason"]] += 1
         else:
-            if out.strip():
-                fails.append(f"{name}: exit {rc} with output on stdout")
+            # --json: the error is one JSON document on stdout, with one error in it.
+            errlines, problem = error_document(out)
+            if problem:
+                fails.append(f"{name}: exit {rc}: {problem}")
+            elif err.strip():
+                fails.append(f"{name}: exit {rc} with text on stderr: {err[:300]!r}")
             elif len(errlines) != 1:
-                fails.append(f"{name}: exit {rc} with {len(errlines)} lines on stderr, not one: {err[:300]!r}")
+                fails.append(f"{name}: exit {rc} with {len(errlines)} errors, not one: {out[:300]!r}")
             elif link in SUPPORTED_LINKS:
                 fails.append(f"{name}: refused a {link} capture: {errlines[0]}")
             elif link is not None:
@@ -729,10 +766,10 @@ def check_corpus(listfile):
         print(f"PASS: corpus: {len(replayed)} files of supported link types replayed, one verdict per packet, "
               f"counts match tcpdump")
     if unsupported:
-        print(f"PASS: corpus: {sum(unsupported.values())} files refused with a one-line error naming the link type ("
+        print(f"PASS: corpus: {sum(unsupported.values())} files refused with one error naming the link type ("
               + ", ".join(f"{k} {v}" for k, v in unsupported.most_common()) + ")")
     if unreadable:
-        print(f"PASS: corpus: {len(unreadable)} files libpcap cannot open refused with a one-line error")
+        print(f"PASS: corpus: {len(unreadable)} files libpcap cannot open refused with one error")
     if total == 0:
         print("FAIL: corpus: no capture files found")
         return False

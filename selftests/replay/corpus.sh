@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replays every capture of the tcpdump test corpus: a verdict per packet, or one clear error for a link type replay does not read.
 # Each file must either replay with exit 0 and exactly as many JSON lines as tcpdump counts packets,
-# or (unsupported link type, or a file libpcap cannot open) exit non-zero with one line on stderr;
+# or (unsupported link type, or a file libpcap cannot open) exit non-zero with one error in the
+# JSON error document on stdout and nothing on stderr;
 # never a crash or a hang. VMFW_CORPUS overrides the corpus directory, VMFW_JOBS the parallelism.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
