@@ -37,7 +37,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		vmfw_json_array(&j);
 	else if (n > 0)
 		printf("%-16s %-16s %-11s %-8s %-8s %-9s %7s  %-20s %-12s %-24s %s\n", "NAME",
-		       "IFACE", "MODE", "ATTACH", "TO-VM", "STATE", "RULES", "LOADED", "SHA256",
+		       "IFACE", "MODE", "ATTACH", "IN", "STATE", "RULES", "LOADED", "SHA256",
 		       "POLICY", "CGROUP");
 	for (i = 0; i < n; i++) {
 		struct vmfw_slot_meta meta = {};
@@ -46,8 +46,9 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		char loaded[32], created[32];
 		__u32 zero = 0, slot;
 		unsigned room = 0;
-		bool attached, has_iface, has_cg, to_vm_attached = false;
-		int to_vm_kind = -1;
+		bool attached, has_iface, has_cg, in_attached = false;
+		int in_kind = -1;
+		const char *in_name;
 
 		if (vmfw_instance_open(cli->bpffs, names[i], &inst)) {
 			rc = VMFW_EXIT_FAIL;
@@ -59,8 +60,8 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 		has_iface = inst.meta.iface[0] != 0;
 		has_cg = inst.meta.cgroup[0] != 0;
 		if (has_iface) {
-			to_vm_kind = vmfw_to_vm_kind(&inst);
-			to_vm_attached = vmfw_to_vm_attached(&inst);
+			in_kind = vmfw_in_kind(&inst);
+			in_attached = vmfw_in_attached(&inst);
 		}
 		attached = (!has_iface || vmfw_attached(&inst)) &&
 			   (!has_cg || vmfw_cgroup_attached(&inst) == (int)vmfw_cgroup_nprogs());
@@ -75,10 +76,13 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 				vmfw_json_uint_field(&j, "ifindex", inst.meta.ifindex);
 				vmfw_json_string_field(&j, "mode", vmfw_mode_name(inst.meta.mode));
 				vmfw_json_string_field(&j, "attach", vmfw_attach_name(inst.meta.attach_kind));
-				/* null: an instance loaded before vmfw had the to-the-VM program. */
-				vmfw_json_string_field(&j, "to_vm_attach",
-						       to_vm_kind < 0 ? NULL : vmfw_attach_name(to_vm_kind));
-				vmfw_json_bool_field(&j, "to_vm_attached", to_vm_attached);
+				/* The in program (frames to the VM); null: an instance loaded before
+				 * vmfw had one. to_vm_*: the same, by the names of an earlier vmfwctl. */
+				in_name = in_kind < 0 ? NULL : vmfw_attach_name(in_kind);
+				vmfw_json_string_field(&j, "in_attach", in_name);
+				vmfw_json_bool_field(&j, "in_attached", in_attached);
+				vmfw_json_string_field(&j, "to_vm_attach", in_name);
+				vmfw_json_bool_field(&j, "to_vm_attached", in_attached);
 			}
 			vmfw_json_string_field(&j, "cgroup", has_cg ? inst.meta.cgroup : NULL);
 			if (has_cg) {
@@ -99,7 +103,7 @@ int cmd_status(int argc, char **argv, const struct vmfw_cli *cli)
 			       inst.meta.name, has_iface ? inst.meta.iface : "-",
 			       has_iface ? vmfw_mode_name(inst.meta.mode) : "-",
 			       has_iface ? vmfw_attach_name(inst.meta.attach_kind) : "-",
-			       !has_iface ? "-" : to_vm_attached ? vmfw_attach_name(to_vm_kind) : "missing",
+			       !has_iface ? "-" : in_attached ? vmfw_attach_name(in_kind) : "missing",
 			       attached ? "attached" : "DETACHED", meta.nrules, loaded, meta.sha256,
 			       meta.path, has_cg ? inst.meta.cgroup : "-");
 		}

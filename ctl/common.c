@@ -94,7 +94,7 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_DNS_UNSOLICITED] = "dns-unsolicited",
 		[VMFW_R_DNS_MALFORMED] = "dns-malformed",
 		[VMFW_R_RAW_SOCKET] = "raw-socket",
-		[VMFW_R_TO_VM] = "to-vm",
+		[VMFW_R_TO_VM] = "in-unfiltered",
 		[VMFW_R_DNS_SPOOFED] = "dns-spoofed",
 	};
 

@@ -205,7 +205,7 @@ static bool clsact_runs(unsigned ifindex, enum bpf_tc_attach_point point, const 
 bool vmfw_iface_runs(const char *dir, unsigned ifindex)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, xdp);
-	const __u32 ids[2] = { pinned_prog_id(dir, "prog"), pinned_prog_id(dir, VMFW_PIN_TO_VM_PROG) };
+	const __u32 ids[2] = { pinned_prog_id(dir, "prog"), pinned_prog_id(dir, vmfw_in_pin(dir, false)) };
 
 	if (!ids[0] && !ids[1])
 		return false;
@@ -287,32 +287,45 @@ int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifin
 	return 0;
 }
 
-int vmfw_attach_to_vm(struct vmfw_instance *inst, int prog_fd, unsigned ifindex, int *link_fd,
-		      int *kind)
+int vmfw_attach_in(struct vmfw_instance *inst, int prog_fd, unsigned ifindex, int *link_fd,
+		   int *kind)
 {
 	return attach_tc(ifindex, prog_fd, inst->meta.iface, true, link_fd, kind);
 }
 
-int vmfw_to_vm_kind(const struct vmfw_instance *inst)
+const char *vmfw_in_pin(const char *dir, bool link)
+{
+	const char *now = link ? VMFW_PIN_IN_LINK : VMFW_PIN_IN_PROG;
+	const char *before = link ? "link_to_vm" : "prog_to_vm";
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, now);
+	if (!access(path, F_OK))
+		return now;
+	snprintf(path, sizeof(path), "%s/%s", dir, before);
+	return access(path, F_OK) ? now : before;
+}
+
+int vmfw_in_kind(const struct vmfw_instance *inst)
 {
 	char path[600];
 
-	snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_LINK, inst->dir);
+	snprintf(path, sizeof(path), "%s/%s", inst->dir, vmfw_in_pin(inst->dir, true));
 	if (!access(path, F_OK))
 		return VMFW_ATTACH_TCX;
-	snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_PROG, inst->dir);
+	snprintf(path, sizeof(path), "%s/%s", inst->dir, vmfw_in_pin(inst->dir, false));
 	if (!access(path, F_OK))
 		return VMFW_ATTACH_CLSACT;
 	return -ENOENT;
 }
 
-static int detach_to_vm(const struct vmfw_instance *inst)
+static int detach_in(const struct vmfw_instance *inst)
 {
-	int kind = vmfw_to_vm_kind(inst);
+	int kind = vmfw_in_kind(inst);
 
 	if (kind == VMFW_ATTACH_CLSACT)
-		return detach_clsact(inst, BPF_TC_EGRESS, VMFW_PIN_TO_VM_PROG);
-	return kind == VMFW_ATTACH_TCX ? detach_link(inst, VMFW_PIN_TO_VM_LINK) : 0;
+		return detach_clsact(inst, BPF_TC_EGRESS, vmfw_in_pin(inst->dir, false));
+	return kind == VMFW_ATTACH_TCX ? detach_link(inst, vmfw_in_pin(inst->dir, true)) : 0;
 }
 
 int vmfw_detach(struct vmfw_instance *inst)
@@ -324,7 +337,7 @@ int vmfw_detach(struct vmfw_instance *inst)
 	else
 		err = detach_link(inst, "link");
 	/* Both directions, whatever the first one said: unload must leave as little as it can. */
-	err2 = detach_to_vm(inst);
+	err2 = detach_in(inst);
 	return err ? err : err2;
 }
 
@@ -362,22 +375,22 @@ static bool clsact_attached(const struct vmfw_instance *inst, enum bpf_tc_attach
 	return !bpf_tc_query(&hook, &opts) && (!id || opts.prog_id == id);
 }
 
-bool vmfw_to_vm_attached(const struct vmfw_instance *inst)
+bool vmfw_in_attached(const struct vmfw_instance *inst)
 {
-	int kind = vmfw_to_vm_kind(inst);
+	int kind = vmfw_in_kind(inst);
 
 	if (kind == VMFW_ATTACH_CLSACT)
-		return clsact_attached(inst, BPF_TC_EGRESS, VMFW_PIN_TO_VM_PROG);
-	return kind == VMFW_ATTACH_TCX && link_attached(inst, VMFW_PIN_TO_VM_LINK);
+		return clsact_attached(inst, BPF_TC_EGRESS, vmfw_in_pin(inst->dir, false));
+	return kind == VMFW_ATTACH_TCX && link_attached(inst, vmfw_in_pin(inst->dir, true));
 }
 
 bool vmfw_attached(const struct vmfw_instance *inst)
 {
-	bool from_vm;
+	bool out;
 
 	if (inst->meta.attach_kind == VMFW_ATTACH_CLSACT)
-		from_vm = clsact_attached(inst, BPF_TC_INGRESS, "prog");
+		out = clsact_attached(inst, BPF_TC_INGRESS, "prog");
 	else
-		from_vm = link_attached(inst, "link");
-	return from_vm && vmfw_to_vm_attached(inst);
+		out = link_attached(inst, "link");
+	return out && vmfw_in_attached(inst);
 }

@@ -269,11 +269,11 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 		       const struct vmfw_compiled *c)
 {
 	struct vmfw_instance inst = {};
-	struct bpf_program *prog = NULL, *to_vm = NULL;
+	struct bpf_program *prog = NULL, *in = NULL;
 	unsigned ifindex = 0, room;
-	int err, link_fd = -1, kind = 0, to_vm_fd = -1, to_vm_kind = 0;
+	int err, link_fd = -1, kind = 0, in_fd = -1, in_kind = 0;
 	__u32 zero = 0;
-	bool pinned = false, attached = false, to_vm_attached = false, cg_attached = false;
+	bool pinned = false, attached = false, in_attached = false, cg_attached = false;
 	char path[600];
 	size_t i;
 
@@ -317,7 +317,7 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	vmfw_cgroup_select(inst.skel, o->cgroup != NULL);
 	if (o->iface) {
 		prog = o->mode == VMFW_MODE_TC ? inst.skel->progs.vmfw_tc : inst.skel->progs.vmfw_xdp;
-		to_vm = inst.skel->progs.vmfw_tc_in;
+		in = inst.skel->progs.vmfw_tc_in;
 	}
 	room = o->max_rules ? o->max_rules : VMFW_DEFAULT_RULE_ROOM;
 	if (room < p->nrules)
@@ -388,20 +388,20 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 		}
 		/* The to-the-VM program after the first: it is pinned before it is attached, so that
 		 * its pins tell unload how to find it. */
-		snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_PROG, inst.dir);
-		err = bpf_program__pin(to_vm, path);
+		snprintf(path, sizeof(path), "%s/" VMFW_PIN_IN_PROG, inst.dir);
+		err = bpf_program__pin(in, path);
 		if (err) {
 			err = vmfw_err_r(err, "cannot pin %s: %s", path, strerror(-err));
 			goto fail;
 		}
-		err = vmfw_attach_to_vm(&inst, bpf_program__fd(to_vm), ifindex, &to_vm_fd,
-					&to_vm_kind);
+		err = vmfw_attach_in(&inst, bpf_program__fd(in), ifindex, &in_fd,
+					&in_kind);
 		if (err)
 			goto fail;
-		to_vm_attached = true;
-		if (to_vm_fd >= 0) {
-			snprintf(path, sizeof(path), "%s/" VMFW_PIN_TO_VM_LINK, inst.dir);
-			if (bpf_obj_pin(to_vm_fd, path)) {
+		in_attached = true;
+		if (in_fd >= 0) {
+			snprintf(path, sizeof(path), "%s/" VMFW_PIN_IN_LINK, inst.dir);
+			if (bpf_obj_pin(in_fd, path)) {
 				err = vmfw_err_r(-errno, "cannot pin %s: %s", path, strerror(errno));
 				goto fail;
 			}
@@ -419,8 +419,8 @@ int vmfw_instance_load(const struct vmfw_load_opts *o, const struct vmfw_policy 
 	}
 	if (link_fd >= 0)
 		close(link_fd);
-	if (to_vm_fd >= 0)
-		close(to_vm_fd);
+	if (in_fd >= 0)
+		close(in_fd);
 	vmfw_instance_close(&inst);
 	return 0;
 
@@ -429,15 +429,15 @@ fail:
 	 * the clsact filters by the pinned programs, links held here are detached by their fd. */
 	if (cg_attached)
 		vmfw_cgroup_detach(&inst);
-	if ((attached && link_fd < 0) || (to_vm_attached && to_vm_fd < 0))
+	if ((attached && link_fd < 0) || (in_attached && in_fd < 0))
 		vmfw_detach(&inst);
 	if (link_fd >= 0) {
 		bpf_link_detach(link_fd);
 		close(link_fd);
 	}
-	if (to_vm_fd >= 0) {
-		bpf_link_detach(to_vm_fd);
-		close(to_vm_fd);
+	if (in_fd >= 0) {
+		bpf_link_detach(in_fd);
+		close(in_fd);
 	}
 	if (pinned)
 		remove_pins(inst.dir);
@@ -623,7 +623,7 @@ int vmfw_instance_remove_incomplete(const char *bpffs, const char *name)
 		return -ENOENT;
 	/* Without the metadata only pinned links tell where they ran; detaching them is enough. */
 	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", inst.dir, i ? VMFW_PIN_TO_VM_LINK : "link");
+		snprintf(path, sizeof(path), "%s/%s", inst.dir, i ? vmfw_in_pin(inst.dir, true) : "link");
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
 			bpf_link_detach(fd);

@@ -70,31 +70,35 @@ int vmfw_apply_policy(const struct vmfw_maps *m, const struct vmfw_policy *p,
 int vmfw_active_policy(const struct vmfw_maps *m, struct vmfw_policy **p, uint32_t **ctr_ids,
 		       struct vmfw_slot_meta *meta);
 
-/* Attachment (attach.c). An interface instance runs two programs: the one for frames from the
- * VM on the interface's ingress (tc or XDP, pinned as "prog", its link as "link"), and vmfw_tc_in
- * for frames to the VM on its egress in every mode (pinned as VMFW_PIN_TO_VM_PROG; its tcx link
- * as VMFW_PIN_TO_VM_LINK, or a clsact filter when there is no such link). */
-#define VMFW_PIN_TO_VM_PROG "prog_to_vm"
-#define VMFW_PIN_TO_VM_LINK "link_to_vm"
+/* Attachment (attach.c). Directions are named from the workload: "out" is what it sends, "in"
+ * what reaches it. An interface instance runs two programs: the one for frames out of the VM on
+ * the interface's ingress (tc or XDP, pinned as "prog", its link as "link"), and vmfw_tc_in for
+ * frames in, to the VM, on its egress in every mode (pinned as VMFW_PIN_IN_PROG; its tcx link as
+ * VMFW_PIN_IN_LINK, or a clsact filter when there is no such link). */
+#define VMFW_PIN_IN_PROG "prog_in"
+#define VMFW_PIN_IN_LINK "link_in"
+/* The pin of the in program (or of its link) in instance directory DIR: VMFW_PIN_IN_*, or the
+ * name an instance pinned by an earlier vmfwctl has ("prog_to_vm", "link_to_vm"). */
+const char *vmfw_in_pin(const char *dir, bool link);
 int vmfw_iface_check(const char *iface, bool force, unsigned *ifindex);
 /* Whether a program pinned in the instance directory DIR runs on interface IFINDEX of the current
  * network namespace, in any direction and attach mode. */
 bool vmfw_iface_runs(const char *dir, unsigned ifindex);
 int vmfw_attach(struct vmfw_instance *inst, int prog_fd, int mode, unsigned ifindex, int *link_fd,
 		int *kind);
-/* Attaches the to-the-VM program on the interface's egress: a tcx link (*link_fd) or a clsact
+/* Attaches the in program on the interface's egress: a tcx link (*link_fd) or a clsact
  * filter (*link_fd -1), *kind says which. */
-int vmfw_attach_to_vm(struct vmfw_instance *inst, int prog_fd, unsigned ifindex, int *link_fd,
+int vmfw_attach_in(struct vmfw_instance *inst, int prog_fd, unsigned ifindex, int *link_fd,
 		      int *kind);
-/* How the to-the-VM program is attached (VMFW_ATTACH_TCX or VMFW_ATTACH_CLSACT, from the pins),
+/* How the in program is attached (VMFW_ATTACH_TCX or VMFW_ATTACH_CLSACT, from the pins),
  * or -ENOENT when the instance has none. */
-int vmfw_to_vm_kind(const struct vmfw_instance *inst);
+int vmfw_in_kind(const struct vmfw_instance *inst);
 /* Detaches both programs of an interface instance. */
 int vmfw_detach(struct vmfw_instance *inst);
 /* Whether both programs are still attached where the metadata and the pins say. */
 bool vmfw_attached(const struct vmfw_instance *inst);
-/* Whether the to-the-VM program is. */
-bool vmfw_to_vm_attached(const struct vmfw_instance *inst);
+/* Whether the in program is. */
+bool vmfw_in_attached(const struct vmfw_instance *inst);
 
 /* Cgroup enforcement (cgroup.c). */
 /* Resolves PATH (absolute, or relative to the cgroup v2 mount) to a cgroup v2 directory and its id. */

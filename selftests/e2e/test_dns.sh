@@ -146,9 +146,9 @@ v = [str(r.get(field)).lower().rstrip(".") for r in rows]
 print(" ".join(sorted(set(v))))' "$2" "${3:-name}"
 }
 
-# to_vm_prog_id NAME: the id of the instance's pinned to-the-VM program (vmfw_tc_in).
-to_vm_prog_id() {
-	bpftool -j prog show pinned "$BPFFS/vmfw/$1/prog_to_vm" 2>/dev/null |
+# in_prog_id NAME: the id of the instance's pinned in program (vmfw_tc_in).
+in_prog_id() {
+	bpftool -j prog show pinned "$BPFFS/vmfw/$1/prog_in" 2>/dev/null |
 		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null
 }
 
@@ -370,11 +370,11 @@ run_mode() {
 
 	prog=$(prog_id "$name")
 	links=$(links_of_prog "$prog")
-	prog_in=$(to_vm_prog_id "$name")
+	prog_in=$(in_prog_id "$name")
 	run_ctl unload "$name"
 	check "$mode: unload exits 0" 0 "$CTL_RC"
 	check_unloaded "$mode" "$name" "$IF_HOST" "$prog" "$links"
-	check "$mode: no bpf link runs the to-VM program (id $prog_in) any more" "" \
+	check "$mode: no bpf link runs the in program (id $prog_in) any more" "" \
 		"$(links_of_prog "$prog_in")"
 	check "$mode: no tc filter left on $IF_HOST egress" "" "$(tc -n "$NS_HOST" filter show dev "$IF_HOST" egress 2>&1)"
 	dig_q "$HOST4" "denied.$ZONE" A

@@ -534,7 +534,7 @@ check "HEAD /metrics: Content-Length as for GET" "$len" "$(header Content-Length
 # http.client reads no body after HEAD whatever comes: read the raw bytes up to the close.
 check "HEAD /metrics: no body" "200 0" \
 	"$(in_host "$PY" "$E2E_TMP/client.py" raw 127.0.0.1 $PORT $'HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n' 2>&1)"
-# Compared with a text read around it while the counters held still: frames to the VM (to-vm at
+# Compared with a text read around it while the counters held still: frames to the VM (in-unfiltered at
 # iface-in) move them whenever the host sends the VM anything.
 for _ in 1 2 3; do
 	prom "$E2E_TMP/before.prom" >/dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end: the to-the-VM program (vmfw_tc_in) on the interface's egress. In tc and XDP mode,
+# End-to-end: the in program (vmfw_tc_in, frames to the VM) on the interface's egress. In tc and XDP mode,
 # through tcx and through the clsact fallback (VMFW_NO_TCX=1), load attaches it next to the
 # from-the-VM program, status reports it, a reload keeps it, and unload removes it with nothing
 # left. A load whose egress attach fails leaves nothing either. vmfwctl dns lists an instance's
@@ -15,9 +15,9 @@ printf 'default deny\nallow icmp to any\n' >"$POLICY"
 POLICY2=$E2E_TMP/to_vm2.policy
 printf 'default deny\nallow icmp to any\nallow tcp to %s port 8080\n' "$HOST4" >"$POLICY2"
 
-# to_vm_prog_id NAME: the id of the instance's pinned to-the-VM program.
-to_vm_prog_id() {
-	bpftool -j prog show pinned "$BPFFS/vmfw/$1/prog_to_vm" 2>/dev/null |
+# in_prog_id NAME: the id of the instance's pinned in program.
+in_prog_id() {
+	bpftool -j prog show pinned "$BPFFS/vmfw/$1/prog_in" 2>/dev/null |
 		"$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null
 }
 
@@ -33,33 +33,35 @@ run_case() {
 	run_ctl load --policy "$POLICY" --iface "$IF_HOST" --name "$name" --mode "$mode"
 	check "$label: load exits 0" 0 "$CTL_RC"
 	[ "$CTL_RC" -eq 0 ] || { echo "# stderr: $CTL_ERR"; return; }
-	check "$label: status --json says the to-VM program is attached" true \
-		"$(status_field "$name" to_vm_attached)"
+	check "$label: status --json says the in program is attached" true \
+		"$(status_field "$name" in_attached)"
 	check "$label: status --json says it is attached through $kind" "$kind" \
-		"$(status_field "$name" to_vm_attach)"
+		"$(status_field "$name" in_attach)"
+	check "$label: ... and says so under the earlier names too" "true $kind" \
+		"$(status_field "$name" to_vm_attached) $(status_field "$name" to_vm_attach)"
 	check "$label: status --json says the instance is attached" true "$(status_field "$name" attached)"
-	check_match "$label: the status table shows $kind under TO-VM" \
+	check_match "$label: the status table shows $kind under IN" \
 		"^$name +$IF_HOST +[a-z-]+ +[a-z-]+ +$kind +attached " "$(vmfwctl status)"
-	prog=$(to_vm_prog_id "$name")
-	check_match "$label: the to-VM program is pinned" '^[0-9]+$' "$prog"
+	prog=$(in_prog_id "$name")
+	check_match "$label: the in program is pinned" '^[0-9]+$' "$prog"
 	links=$(links_of_prog "$prog")
 	if [ "$kind" = tcx ]; then
-		check_match "$label: a bpf link runs the to-VM program" '^[0-9]+$' "$links"
+		check_match "$label: a bpf link runs the in program" '^[0-9]+$' "$links"
 		check "$label: no tc filter on the egress hook" "" "$(egress_filters)"
 	else
-		check "$label: no bpf link runs the to-VM program" "" "$links"
+		check "$label: no bpf link runs the in program" "" "$links"
 		check_match "$label: tc shows vmfw_tc_in on the egress hook" 'vmfw_tc_in' "$(egress_filters)"
 	fi
 	check "$label: 3 pings pass both ways" 3 "$(ping_count "$HOST4" 3)"
 	# The echo replies to the VM are not filtered, and stats say so (what replay --vm says too).
-	check_ge "$label: stats count the 3 echo replies to the VM as iface-in to-vm pass" 3 \
-		"$(ctr "$name" point iface-in to-vm pass packets)"
+	check_ge "$label: stats count the 3 echo replies to the VM as iface-in in-unfiltered pass" 3 \
+		"$(ctr "$name" point iface-in in-unfiltered pass packets)"
 
 	run_ctl reload --policy "$POLICY2" "$name"
 	check "$label: reload exits 0" 0 "$CTL_RC"
-	check "$label: the to-VM program is still attached after reload" true \
-		"$(status_field "$name" to_vm_attached)"
-	check "$label: it is the same program after reload" "$prog" "$(to_vm_prog_id "$name")"
+	check "$label: the in program is still attached after reload" true \
+		"$(status_field "$name" in_attached)"
+	check "$label: it is the same program after reload" "$prog" "$(in_prog_id "$name")"
 
 	run_ctl dns "$name"
 	check "$label: vmfwctl dns on an instance with nothing learned exits 0" 0 "$CTL_RC"
@@ -70,10 +72,17 @@ run_case() {
 	run_ctl --json dns "$name"
 	check "$label: vmfwctl --json dns prints an empty array" "[]" "$CTL_OUT"
 
+	# An instance pinned by an earlier vmfwctl has the in program's pins under their old names:
+	# every command must still find them, or unload would leave the program attached.
+	mv "$BPFFS/vmfw/$name/prog_in" "$BPFFS/vmfw/$name/prog_to_vm"
+	[ -e "$BPFFS/vmfw/$name/link_in" ] && mv "$BPFFS/vmfw/$name/link_in" "$BPFFS/vmfw/$name/link_to_vm"
+	check "$label: pins named prog_to_vm/link_to_vm (an earlier vmfwctl's): status still sees the in program attached" \
+		"true $kind" "$(status_field "$name" in_attached) $(status_field "$name" in_attach)"
+
 	run_ctl unload "$name"
 	check "$label: unload exits 0" 0 "$CTL_RC"
 	check "$label: no tc filter left on the egress hook" "" "$(egress_filters)"
-	check "$label: no bpf link runs the to-VM program (id $prog)" "" "$(links_of_prog "$prog")"
+	check "$label: no bpf link runs the in program (id $prog)" "" "$(links_of_prog "$prog")"
 	check "$label: no pin left" "" "$(pins_left)"
 	check "$label: no tc filter left on the ingress hook" "" \
 		"$(tc -n "$NS_HOST" filter show dev "$IF_HOST" ingress 2>&1)"
@@ -183,11 +192,12 @@ check "all-or-nothing: no pin left in the other bpffs" "" "$(find "$BPFFS2/vmfw"
 umount "$BPFFS2"
 unset VMFW_NO_TCX
 
-# A cgroup-only instance has no interface, so no to-the-VM program.
+# A cgroup-only instance has no interface, so no in program.
 cgroup_setup
 run_ctl load --policy "$POLICY" --cgroup "$CG" --name cg-only
 check "cgroup only: load exits 0" 0 "$CTL_RC"
-check "cgroup only: nothing pinned for the to-VM program" "" "$(find "$BPFFS/vmfw/cg-only" -name '*to_vm*')"
+check "cgroup only: nothing pinned for the in program" "" \
+	"$(find "$BPFFS/vmfw/cg-only" -name prog_in -o -name link_in -o -name '*to_vm*')"
 check "cgroup only: status says attached" true "$(status_field cg-only attached)"
 run_ctl unload cg-only
 check "cgroup only: unload exits 0" 0 "$CTL_RC"

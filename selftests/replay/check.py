@@ -24,7 +24,7 @@ import sys
 VERDICTS = {"pass", "drop", "tx"}
 REASONS = {"rule-allow", "rule-deny", "default-allow", "default-deny", "non-ip", "neighbor",
            "malformed", "fragment", "dns-allowed", "dns-denied", "dns-learned", "dns-unsolicited",
-           "dns-malformed", "dns-spoofed", "to-vm"}
+           "dns-malformed", "dns-spoofed", "in-unfiltered"}
 RULE_REASONS = {"rule-allow", "rule-deny"}
 MAY_RULE_REASONS = {"dns-allowed"}    # the allow dns rule of a query's name; none for a bare TCP SYN
 DIRECTIONS = {"out", "in"}

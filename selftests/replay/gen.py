@@ -61,7 +61,7 @@ NON_IP_DROP = ("drop", "non-ip", None)
 NEIGHBOR = ("pass", "neighbor", None)
 MALFORMED = ("drop", "malformed", None)
 FRAGMENT = ("drop", "fragment", None)
-TO_VM = ("pass", "to-vm", None)           # a frame to the VM (replay --vm): not filtered
+TO_VM = ("pass", "in-unfiltered", None)           # a frame to the VM (replay --vm): not filtered
 
 
 def DNS_SEEN(action, name=None, learned=()):
@@ -1092,7 +1092,7 @@ def vm_direction():
         allow tcp to 2001:db8::/64 port 443
     """, args=["--vm", "10.0.0.2,2001:db8:ffff::/64"])
     web4, web6 = "allow tcp to 192.0.2.0/24 port 443", "allow tcp to 2001:db8::/64 port 443"
-    # Frames to the VM are judged by vmfw_tc_in, which passes them unfiltered (to-vm): the same
+    # Frames to the VM are judged by vmfw_tc_in, which passes them unfiltered (in-unfiltered): the same
     # frames going out would meet the policy's default deny.
     c.add(ALLOW(web4), tcp4("192.0.2.1", 443), "from the VM: out, judged by the rules")
     c.add(DEFAULT_DENY, tcp4("192.0.2.1", 22), "from the VM, no rule: out and denied")
