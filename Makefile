@@ -135,20 +135,22 @@ $(BUILD)/flood_gen.skel.h: $(BUILD)/bench/flood_gen.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name flood_gen_bpf > $@
 
 # vmfw-bench: a common part, one file per section (bench/bench.h), and main's table of them.
+# The bench builds its frames with the unit tests' packet builder, hence -Iselftests/lib.
 VMFW_BENCH_OBJS := $(patsubst %.c,$(BUILD)/%.o,bench/main.c bench/common.c bench/packets.c \
 	bench/policies.c bench/testrun.c bench/control.c bench/dns.c)
-$(VMFW_BENCH_OBJS): $(BUILD)/%.o: %.c $(wildcard bench/*.h) $(HDRS) $(BUILD)/vmfw.skel.h $(BUILD)/lpm.skel.h
+$(VMFW_BENCH_OBJS): $(BUILD)/%.o: %.c $(wildcard bench/*.h) $(HDRS) selftests/lib/pktbuild.h \
+		$(BUILD)/vmfw.skel.h $(BUILD)/lpm.skel.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Iselftests/lib -c $< -o $@
 
 $(BUILD)/vmfw-bench: $(VMFW_BENCH_OBJS) $(LOADER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/vmfw-flood: bench/flood.c $(BUILD)/flood_gen.skel.h
+$(BUILD)/vmfw-flood: bench/flood.c $(BUILD)/flood_gen.skel.h selftests/lib/pktbuild.h
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LDFLAGS) -lbpf -lelf -lz
+	$(Q)$(CC) $(CFLAGS) -Iselftests/lib $< -o $@ $(LDFLAGS) -lbpf -lelf -lz
 
 $(BUILD)/vmfw-tapfwd: bench/tapfwd.c
 	$(call msg,LINK,$@)

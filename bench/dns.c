@@ -172,44 +172,20 @@ static void allowed_name(uint32_t i, char *out, size_t len)
  * query (RD, one question, type A, class IN, no EDNS) for name. Returns its length. */
 static uint32_t build_query(uint8_t *f, const char *name, uint16_t id, uint16_t sport)
 {
-	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x02 }, smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-	uint8_t *ip = f + 14, *udp = ip + 20, *dns = udp + 8, *q = dns + 12;
-	uint32_t resolver = htonl(RESOLVER), client = htonl(0x0a000002u), len;
-	const char *s = name;
+	uint32_t resolver = htonl(RESOLVER), client = htonl(0x0a000002u);
+	struct pb p;
 
-	memset(f, 0, FRAME_MAX);
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, smac, 6);
-	bench_put16(f + 12, 0x0800);
-	while (*s) {
-		const char *dot = strchr(s, '.');
-		size_t l = dot ? (size_t)(dot - s) : strlen(s);
-
-		*q++ = (uint8_t)l;
-		memcpy(q, s, l);
-		q += l;
-		s += l + (dot != NULL);
-	}
-	*q++ = 0;
-	bench_put16(q, 1);       /* A */
-	bench_put16(q + 2, 1);   /* IN */
-	q += 4;
-	bench_put16(dns, id);
-	dns[2] = 0x01;     /* RD */
-	bench_put16(dns + 4, 1);
-	len = (uint32_t)(q - f);
-	ip[0] = 0x45;
-	bench_put16(ip + 2, (uint16_t)(len - 14));
-	bench_put16(ip + 6, 0x4000);
-	ip[8] = 64;
-	ip[9] = 17;
-	memcpy(ip + 12, &client, 4);
-	memcpy(ip + 16, &resolver, 4);
-	bench_put16(ip + 10, bench_ip_csum(ip, 20));
-	bench_put16(udp, sport);
-	bench_put16(udp + 2, 53);
-	bench_put16(udp + 4, (uint16_t)(len - 34));
-	return len < 60 ? 60 : len;
+	bench_eth_from_vm(&p);
+	pb_ipv4_bin(&p, &client, &resolver);
+	pb_ipv4_df(&p, 0);
+	pb_udp(&p, sport, 53);
+	pb_dns(&p, id, PB_DNS_RD);
+	pb_dns_question(&p, name, 1);
+	pb_finish_lengths(&p);
+	pb_pad_to(&p, 60);     /* Ethernet's minimum without FCS */
+	memset(f, 0, FRAME_MAX);   /* names are under 64 characters: the frame fits */
+	memcpy(f, p.b, p.len);
+	return (uint32_t)p.len;
 }
 
 static int frames_alloc(struct frames *fr, uint32_t n, bool tcp)

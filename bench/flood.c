@@ -18,13 +18,11 @@
 #include <unistd.h>
 
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "flood_gen.skel.h"
+#include "pktbuild.h"
 
 static double now_s(void)
 {
@@ -34,44 +32,22 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint16_t csum16(const void *p, size_t len, uint32_t sum)
-{
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)b[i] << 8 | b[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* 64 bytes without FCS: Ethernet, IPv4, TCP SYN from 10.0.0.2:40000 to dst port 443, padding. */
+/* 64 bytes without FCS: Ethernet, IPv4, TCP SYN from 10.0.0.2:40000 to dst port 443, padding. The
+ * generator rewrites the destination and the IPv4 checksum; nobody reads the TCP checksum. */
 static void build_frame(uint8_t *f, const uint8_t *dmac, uint32_t dst)
 {
 	static const uint8_t smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-	struct ethhdr *eth = (struct ethhdr *)f;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
+	uint32_t src = htonl(0x0a000002), d = htonl(dst);
+	struct pb p;
 
-	memset(f, 0, 64);
-	memcpy(eth->h_dest, dmac, 6);
-	memcpy(eth->h_source, smac, 6);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons(40);
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->saddr = htonl(0x0a000002);
-	ip->daddr = htonl(dst);
-	ip->check = htons(csum16(ip, 20, 0));
-	tcp->source = htons(40000);
-	tcp->dest = htons(443);
-	tcp->seq = htonl(1);
-	tcp->doff = 5;
-	tcp->syn = 1;
-	tcp->window = htons(65535);
+	pb_eth(&p);
+	pb_eth_macs(&p, dmac, smac);
+	pb_ipv4_bin(&p, &src, &d);
+	pb_tcp(&p, 40000, 443, PB_TCP_SYN);
+	pb_tcp_seq(&p, 1);
+	pb_finish_lengths(&p);
+	pb_pad_to(&p, 64);
+	memcpy(f, p.b, 64);
 }
 
 static int parse_mac(const char *s, uint8_t *mac)

@@ -1,5 +1,5 @@
-/* The named packets and their frames (moved from bench.c as they were; a shared packet builder
- * for the unit tests and the bench replaces them later). */
+/* The named packets and their frames, built by the shared packet builder (selftests/lib/pktbuild.h)
+ * as the unit tests build theirs. */
 #include <string.h>
 
 #include "packets.h"
@@ -31,93 +31,52 @@ uint32_t bench_frame_size(int family, enum shape sh, uint32_t size)
 	return size < min ? min : size;
 }
 
-uint16_t bench_ip_csum(const uint8_t *h, size_t len)
+void bench_eth_from_vm(struct pb *p)
 {
-	uint32_t sum = 0;
-	size_t i;
+	static const uint8_t host[6] = { 0x02, 0, 0, 0, 0, 0x02 }, vm[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)h[i] << 8 | h[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-void bench_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	pb_eth(p);
+	pb_eth_macs(p, host, vm);
 }
 
 /* An Ethernet + IPv4/IPv6 + TCP (ACK) frame of len bytes, zero payload. The filter reads no
- * checksum, so only the IPv4 header's is filled in. */
+ * transport checksum, so only the IPv4 header's is filled in. */
 void bench_build_shaped(uint8_t *f, uint32_t len, int family, const uint8_t *daddr, uint16_t dport,
 			enum shape sh)
 {
-	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0, 0x02 }, smac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-	uint32_t l2 = sh == SH_VLAN ? 18 : 14;
-	uint8_t *ip = f + l2, *tcp;
+	static const uint8_t vm4[4] = { 10, 0, 0, 2 };
+	static const uint8_t vm6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, [15] = 2 };
+	struct pb p;
 
-	memset(f, 0, len);
-	memcpy(f, dmac, 6);
-	memcpy(f + 6, smac, 6);
-	if (sh == SH_VLAN) {
-		bench_put16(f + 12, 0x8100);
-		bench_put16(f + 14, 100);        /* VID 100 */
-	}
+	bench_eth_from_vm(&p);
+	if (sh == SH_VLAN)
+		pb_vlan(&p, 0x8100, 100);
 	if (family == 4) {
-		static const uint8_t saddr[4] = { 10, 0, 0, 2 };
-		uint32_t tot = len - l2;
-
-		bench_put16(ip - 2, 0x0800);
-		ip[0] = 0x45;
-		bench_put16(ip + 4, 0x1234);
-		if (sh == SH_FRAG1) {
-			/* Fragment data must come in multiples of 8; the rest of the frame is padding. */
-			tot = 20 + ((tot - 20) & ~7u);
-			bench_put16(ip + 6, 0x2000);               /* MF, offset 0 */
-		} else if (sh == SH_FRAG2) {
-			bench_put16(ip + 6, FRAG2_OFFSET / 8);     /* last fragment */
-		} else {
-			bench_put16(ip + 6, 0x4000);               /* DF */
-		}
-		bench_put16(ip + 2, (uint16_t)tot);
-		ip[8] = 64;
-		ip[9] = 6;
-		memcpy(ip + 12, saddr, 4);
-		memcpy(ip + 16, daddr, 4);
-		bench_put16(ip + 10, bench_ip_csum(ip, 20));
-		if (sh == SH_FRAG2)
-			return;
-		tcp = ip + 20;
+		pb_ipv4_bin(&p, vm4, daddr);
+		if (sh == SH_FRAG1)
+			pb_ipv4_frag(&p, 0x1234, 0, true);
+		else if (sh == SH_FRAG2)
+			pb_ipv4_frag(&p, 0x1234, FRAG2_OFFSET / 8, false);
+		else
+			pb_ipv4_df(&p, 0x1234);
 	} else {
-		static const uint8_t saddr[16] = { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, [15] = 2 };
-
-		bench_put16(ip - 2, 0x86dd);
-		ip[0] = 0x60;
-		bench_put16(ip + 4, (uint16_t)(len - l2 - 40));
-		ip[6] = 6;
-		ip[7] = 64;
-		memcpy(ip + 8, saddr, 16);
-		memcpy(ip + 24, daddr, 16);
-		tcp = ip + 40;
+		pb_ipv6_bin(&p, vm6, daddr);
 		if (sh == SH_V6EXT) {
-			/* Hop-by-hop options, then destination options, each 8 bytes of PadN. */
-			ip[6] = 0;
-			tcp[0] = 60;
-			tcp[2] = 1;
-			tcp[3] = 4;
-			tcp[8] = 6;
-			tcp[10] = 1;
-			tcp[11] = 4;
-			tcp += 16;
+			pb_ipv6_ext(&p, 0, 0);
+			pb_ipv6_ext(&p, 60, 0);
 		}
 	}
-	bench_put16(tcp, 40000);
-	bench_put16(tcp + 2, dport);
-	tcp[12] = 5 << 4;
-	tcp[13] = 0x10;                    /* ACK */
-	bench_put16(tcp + 14, 65535);
+	if (sh == SH_FRAG2)
+		pb_proto(&p, 6);            /* TCP's data, its header in the first fragment */
+	else
+		pb_tcp(&p, 40000, dport, PB_TCP_ACK);
+	if (sh == SH_FRAG1)   /* fragment data comes in multiples of 8 */
+		pb_pad_to(&p, p.l3 + 20 + ((len - p.l3 - 20) & ~7u));
+	else
+		pb_pad_to(&p, len);
+	pb_finish_lengths(&p);
+	pb_pad_to(&p, len);   /* the first fragment's remainder: Ethernet padding */
+	memcpy(f, p.b, len);
 }
 
 void bench_build_frame(uint8_t *f, uint32_t len, int family, const uint8_t *daddr, uint16_t dport)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pktbuild.h"
+
 /* The named packets, each TCP to port 443 from the VM (10.0.0.2 / 2001:db8:ffff::2). */
 enum pkt_kind { PK_HOST, PK_PREFIX, PK_DENY, PK_DEFAULT, PK_V6, PK_V6EXT, PK_VLAN, PK_FRAG1,
 		PK_FRAG2, NPK };
@@ -35,8 +37,9 @@ extern const struct bench_pkt bench_pkts[NPK];
 
 /* The frame length of a named packet of the given size: at least its headers. */
 uint32_t bench_frame_size(int family, enum shape sh, uint32_t size);
-void bench_put16(uint8_t *p, uint16_t v);
-uint16_t bench_ip_csum(const uint8_t *h, size_t len);
+/* A new frame from the VM (02:00:00:00:00:01) to the host (02:00:00:00:00:02): every frame
+ * vmfw-bench times starts so. */
+void bench_eth_from_vm(struct pb *p);
 /* An Ethernet + IPv4/IPv6 + TCP (ACK) frame of len bytes from the VM (10.0.0.2 or
  * 2001:db8:ffff::2, port 40000) to daddr:dport, framed as sh says. */
 void bench_build_shaped(uint8_t *f, uint32_t len, int family, const uint8_t *daddr, uint16_t dport,

@@ -8,8 +8,9 @@
  *	pb_udp(&p, 40000, 53); pb_dns(&p, 0x1234, PB_DNS_RD); pb_dns_question(&p, "example.com", 1);
  *	pb_finish(&p);
  *
- * Addresses are text, the documentation ranges of RFC 5737 and RFC 3849 by convention. A frame
- * that would overflow the buffer sets p->overflow and stops growing. Application layers start at
+ * Addresses are text, the documentation ranges of RFC 5737 and RFC 3849 by convention (bytes,
+ * with pb_ipv4_bin and pb_ipv6_bin, where a program generates them). A frame that would overflow
+ * the buffer sets p->overflow and stops growing. Application layers start at
  * p->l7 after the transport: TLS records and QUIC Initials are to come as pb_tls_* and pb_quic_*
  * on top of pb_tcp and pb_udp, as DNS is. Header-only, for the unit tests and the bench alike. */
 #ifndef VMFW_PKTBUILD_H
@@ -100,6 +101,14 @@ static inline void pb_eth(struct pb *p)
 	p->type_off = 12;
 }
 
+/* Other Ethernet addresses for the frame just started (pb_eth): the bench's frames come from the
+ * VM, the other way round. */
+static inline void pb_eth_macs(struct pb *p, const uint8_t dst[6], const uint8_t src[6])
+{
+	memcpy(p->b, dst, 6);
+	memcpy(p->b + 6, src, 6);
+}
+
 /* Fills the pending ethertype: for frames that are not IP (ARP, LLDP, an 802.3 length). */
 static inline void pb_ethertype(struct pb *p, uint16_t type)
 {
@@ -128,8 +137,9 @@ static inline void pb_proto(struct pb *p, uint8_t proto)
 	p->proto_off = 0;
 }
 
-/* IPv4, TTL 64, no options; pb_finish sets the total length and the checksum. */
-static inline void pb_ipv4(struct pb *p, const char *src, const char *dst)
+/* IPv4, TTL 64, no options, addresses as 4 bytes in network order (pb_ipv4 takes text); pb_finish
+ * sets the total length and the checksum. */
+static inline void pb_ipv4_bin(struct pb *p, const void *src, const void *dst)
 {
 	uint8_t *ip;
 
@@ -139,11 +149,28 @@ static inline void pb_ipv4(struct pb *p, const char *src, const char *dst)
 		return;
 	ip[0] = 0x45;
 	ip[8] = 64;
-	inet_pton(AF_INET, src, ip + 12);
-	inet_pton(AF_INET, dst, ip + 16);
+	memcpy(ip + 12, src, 4);
+	memcpy(ip + 16, dst, 4);
 	p->family = 4;
 	p->l3 = (size_t)(ip - p->b);
 	p->proto_off = p->l3 + 9;
+}
+
+static inline void pb_ipv4(struct pb *p, const char *src, const char *dst)
+{
+	uint8_t s[4] = { 0 }, d[4] = { 0 };
+
+	inet_pton(AF_INET, src, s);
+	inet_pton(AF_INET, dst, d);
+	pb_ipv4_bin(p, s, d);
+}
+
+/* The identification of the IPv4 header just written, with DF: a whole datagram, as senders that
+ * discover the path MTU send them. */
+static inline void pb_ipv4_df(struct pb *p, uint16_t id)
+{
+	pb_be16(p->b + p->l3 + 4, id);
+	pb_be16(p->b + p->l3 + 6, 0x4000);
 }
 
 /* The fragment fields of the IPv4 header just written: offset in 8-byte units, MF. */
@@ -155,8 +182,9 @@ static inline void pb_ipv4_frag(struct pb *p, uint16_t id, uint16_t off8, bool m
 	pb_be16(ip + 6, (off8 & 0x1fffu) | (more ? 0x2000u : 0));
 }
 
-/* IPv6, hop limit 64; pb_finish sets the payload length. */
-static inline void pb_ipv6(struct pb *p, const char *src, const char *dst)
+/* IPv6, hop limit 64, addresses as 16 bytes (pb_ipv6 takes text); pb_finish sets the payload
+ * length. */
+static inline void pb_ipv6_bin(struct pb *p, const void *src, const void *dst)
 {
 	uint8_t *ip;
 
@@ -166,25 +194,42 @@ static inline void pb_ipv6(struct pb *p, const char *src, const char *dst)
 		return;
 	ip[0] = 0x60;
 	ip[7] = 64;
-	inet_pton(AF_INET6, src, ip + 8);
-	inet_pton(AF_INET6, dst, ip + 24);
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
 	p->family = 6;
 	p->l3 = (size_t)(ip - p->b);
 	p->proto_off = p->l3 + 6;
 }
 
-/* An IPv6 extension header of (len8 + 1) * 8 bytes: 0 hop-by-hop, 43 routing, 60 destination
- * options (its options padding, PadN of zeros). */
+static inline void pb_ipv6(struct pb *p, const char *src, const char *dst)
+{
+	uint8_t s[16] = { 0 }, d[16] = { 0 };
+
+	inet_pton(AF_INET6, src, s);
+	inet_pton(AF_INET6, dst, d);
+	pb_ipv6_bin(p, s, d);
+}
+
+/* An IPv6 extension header of (len8 + 1) * 8 bytes: 0 hop-by-hop, 43 routing (zeros), 60
+ * destination options (its options padding, PadN options of zeros, as senders pad). */
 static inline void pb_ipv6_ext(struct pb *p, uint8_t type, uint8_t len8)
 {
+	size_t at = 2, room = ((size_t)len8 + 1) * 8;
 	uint8_t *h;
 
 	pb_proto(p, type);
-	h = pb_put(p, ((size_t)len8 + 1) * 8);
+	h = pb_put(p, room);
 	if (!h)
 		return;
 	h[1] = len8;
 	p->proto_off = (size_t)(h - p->b);
+	while ((type == 0 || type == 60) && room - at >= 2) {
+		size_t n = room - at - 2 > 255 ? 255 : room - at - 2;
+
+		h[at] = 1;
+		h[at + 1] = (uint8_t)n;
+		at += n + 2;
+	}
 }
 
 /* An IPv6 fragment header: offset in 8-byte units, M flag, identification. */
@@ -224,6 +269,12 @@ static inline void pb_tcp(struct pb *p, uint16_t sport, uint16_t dport, uint8_t 
 	p->b[p->l4 + 12] = 5 << 4;
 	p->b[p->l4 + 13] = flags;
 	pb_be16(p->b + p->l4 + 14, 65535);
+}
+
+/* The sequence number of the TCP header just written (0 otherwise). */
+static inline void pb_tcp_seq(struct pb *p, uint32_t seq)
+{
+	pb_be32(p->b + p->l4 + 4, seq);
 }
 
 static inline void pb_udp(struct pb *p, uint16_t sport, uint16_t dport)
@@ -333,6 +384,14 @@ static inline void pb_dns_answer_a(struct pb *p, const char *addr, uint32_t ttl)
 	pb_dns_answer(p, NULL, 1, ttl, a, 4);
 }
 
+/* Zero bytes up to a frame of len bytes: a zero payload before pb_finish, Ethernet padding (past
+ * the IP datagram) after it. */
+static inline void pb_pad_to(struct pb *p, size_t len)
+{
+	if (len > p->len)
+		pb_put(p, len - p->len);
+}
+
 static inline uint32_t pb_sum(uint32_t sum, const uint8_t *d, size_t n)
 {
 	size_t i;
@@ -351,14 +410,11 @@ static inline uint16_t pb_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-/* Lengths (IPv4 total, IPv6 payload, UDP) and checksums (IPv4 header; TCP, UDP, ICMPv6 with their
- * pseudo-header, ICMP without) of what was built. A later fragment has no transport to sum. */
-static inline void pb_finish(struct pb *p)
+/* Lengths (IPv4 total, IPv6 payload, UDP) and the IPv4 header checksum of what was built, the
+ * transport checksum left as it is: the bench's frames, which no filter sums, have it zero. */
+static inline void pb_finish_lengths(struct pb *p)
 {
 	uint8_t *ip = p->b + p->l3;
-	size_t l4len = p->l4 ? p->len - p->l4 : 0;
-	uint32_t sum = 0;
-	size_t csum_off;
 
 	if (p->overflow || !p->family)
 		return;
@@ -369,10 +425,22 @@ static inline void pb_finish(struct pb *p)
 	} else {
 		pb_be16(ip + 4, (unsigned)(p->len - p->l3 - 40));
 	}
-	if (!p->l4)
+	if (p->l4 && p->l4_proto == 17)
+		pb_be16(p->b + p->l4 + 4, (unsigned)(p->len - p->l4));
+}
+
+/* Lengths and checksums (IPv4 header; TCP, UDP, ICMPv6 with their pseudo-header, ICMP without) of
+ * what was built. A later fragment has no transport to sum. */
+static inline void pb_finish(struct pb *p)
+{
+	uint8_t *ip = p->b + p->l3;
+	size_t l4len = p->l4 ? p->len - p->l4 : 0;
+	uint32_t sum = 0;
+	size_t csum_off;
+
+	pb_finish_lengths(p);
+	if (p->overflow || !p->family || !p->l4)
 		return;
-	if (p->l4_proto == 17)
-		pb_be16(p->b + p->l4 + 4, (unsigned)l4len);
 	csum_off = p->l4_proto == 6 ? 16 : p->l4_proto == 17 ? 6 : 2;
 	pb_be16(p->b + p->l4 + csum_off, 0);
 	if (p->l4_proto != 1) {
