@@ -223,6 +223,54 @@ static __always_inline __u32 lookup_group(const struct vmfw_slot_cfg *cfg, __u8 
 	}
 }
 
+/* The rules for the packet's destination (*best: the first deny and allow among them); returns the
+ * port class of its destination port, for the @dns selectors. */
+static __always_inline __u16 policy_rules(const struct vmfw_slot_cfg *cfg, __u32 slot,
+					  const struct vmfw_pkt *p, struct vmfw_entry_val *best)
+{
+	__u16 pclass = VMFW_PCLASS_ALL, *pc;
+	__u32 pidx, group;
+
+	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+		pidx = VMFW_PORT_INDEX(slot, p->proto == IPPROTO_UDP, p->dport);
+		pc = bpf_map_lookup_elem(&vmfw_ports, &pidx);
+		if (pc)
+			pclass = *pc;
+	}
+	group = lookup_group(cfg, slot, p);
+	if (group != VMFW_NO_RULE)
+		merge_group(group, slot, p, pclass, best);
+	merge_group(p->family == VMFW_F_IPV4 ? VMFW_GROUP_ANY_V4 : VMFW_GROUP_ANY_V6, slot, p,
+		    pclass, best);
+	return pclass;
+}
+
+/* The decision: the first matching deny, else the first allow, of the rules (best) and the @dns
+ * selectors (dbest), else the policy's default. Returns 1 when a @dns selector decided. */
+static __always_inline int policy_verdict(const struct vmfw_slot_cfg *cfg,
+					  const struct vmfw_entry_val *best,
+					  const struct vmfw_entry_val *dbest, struct vmfw_result *r)
+{
+	int from_dns = 0;
+
+	if (best->deny_rule != VMFW_NO_RULE || dbest->deny_rule != VMFW_NO_RULE) {
+		from_dns = dbest->deny_rule < best->deny_rule;
+		set_result(r, VMFW_DROP, VMFW_R_RULE_DENY);
+		r->rule = from_dns ? dbest->deny_rule : best->deny_rule;
+		r->ctr = from_dns ? dbest->deny_ctr : best->deny_ctr;
+	} else if (best->allow_rule != VMFW_NO_RULE || dbest->allow_rule != VMFW_NO_RULE) {
+		from_dns = dbest->allow_rule < best->allow_rule;
+		set_result(r, VMFW_PASS, VMFW_R_RULE_ALLOW);
+		r->rule = from_dns ? dbest->allow_rule : best->allow_rule;
+		r->ctr = from_dns ? dbest->allow_ctr : best->allow_ctr;
+	} else if (cfg->default_allow) {
+		set_result(r, VMFW_PASS, VMFW_R_DEFAULT_ALLOW);
+	} else {
+		set_result(r, VMFW_DROP, VMFW_R_DEFAULT_DENY);
+	}
+	return from_dns;
+}
+
 static __always_inline int ethertype_allowed(__u16 ethertype)
 {
 	const struct vmfw_slot_cfg *cfg;
