@@ -29,7 +29,7 @@ BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) -Iincl
 	$(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
 
 BPF_SRCS := bpf/vmfw.bpf.c
-BPF_HDRS := $(wildcard bpf/*.h) include/vmfw_abi.h
+BPF_HDRS := $(wildcard bpf/lib/*.h) include/vmfw_abi.h
 LOADER_SRCS := $(wildcard loader/*.c)
 CTL_SRCS := $(wildcard ctl/*.c)
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LOADER_SRCS))
@@ -38,12 +38,23 @@ UNIT_SRCS := $(wildcard selftests/unit/test_*.c)
 UNIT_BINS := $(patsubst selftests/unit/%.c,$(BUILD)/selftests/%,$(UNIT_SRCS))
 HDRS := $(wildcard include/*.h loader/*.h ctl/*.h)
 
-all: $(BUILD)/vmfwctl
+all: $(BUILD)/vmfwctl bpf-headers
 
 $(BUILD)/bpf/vmfw.bpf.o: bpf/vmfw.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Each header of bpf/lib/ compiles on its own: it includes what it uses and owns its maps, so a new
+# program (or the bench) takes the parts it needs. A part's bpf_loop callbacks are unused alone.
+BPF_LIB_CHECKS := $(patsubst bpf/lib/%.h,$(BUILD)/bpf/lib/%.h.ok,$(wildcard bpf/lib/*.h))
+$(BUILD)/bpf/lib/%.h.ok: bpf/lib/%.h $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,HDRCHECK,$<)
+	$(Q)echo '#include "$<"' | $(CLANG) $(BPF_CFLAGS) -Wno-unused-function -I. -fsyntax-only -x c -
+	$(Q)touch $@
+
+bpf-headers: $(BPF_LIB_CHECKS)
 
 $(BUILD)/vmfw.skel.h: $(BUILD)/bpf/vmfw.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -117,14 +128,14 @@ demo: deps
 # Benchmarks: vmfw-bench links the loader objects; a plain LPM trie program is its baseline.
 # vmfw-flood generates a 64-byte flood in the kernel; vmfw-tapfwd joins two taps as a VMM would;
 # vmfw-sockbench times socket calls in a cgroup.
-# The bench's BPF programs may include vmfw's parser (bpf/parse.h), hence -Ibpf.
+# The bench's BPF programs may include vmfw's parser (bpf/lib/parse.h), hence -Ibpf/lib.
 BENCH_BPF_OBJS := $(patsubst bench/%.c,$(BUILD)/bench/%.o,$(wildcard bench/*.bpf.c))
 BENCH_BINS := $(BUILD)/vmfw-bench $(BUILD)/vmfw-flood $(BUILD)/vmfw-tapfwd $(BUILD)/vmfw-sockbench
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c $(wildcard bench/*.h) $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Ibpf/lib -c $< -o $@
 
 $(BUILD)/lpm.skel.h: $(BUILD)/bench/lpm.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -181,4 +192,4 @@ install: $(BUILD)/vmfwctl
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit deps check demo bench verifier-stats install clean
+.PHONY: all bpf-headers unit deps check demo bench verifier-stats install clean

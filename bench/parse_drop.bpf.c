@@ -1,6 +1,6 @@
-/* Flood baselines (bench/run.sh): vmfw's own parser (bpf/parse.h), then drop, in XDP and in tc; the
- * floor of a filter that reads the headers vmfw reads, so "vmfw / parse-then-drop" is what the
- * policy costs. */
+/* Flood baselines (bench/run.sh): vmfw's own parser (bpf/lib/parse.h), then drop, in XDP and in
+ * tc; the floor of a filter that reads the headers vmfw reads, so "vmfw / parse-then-drop" is
+ * what the policy costs. */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>

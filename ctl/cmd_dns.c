@@ -9,7 +9,7 @@
 #include <bpf/bpf.h>
 
 #include "cli.h"
-#include "dns.h"
+#include "dns_names.h"
 #include "instance.h"
 #include "json.h"
 #include "log.h"

@@ -8,7 +8,7 @@
 
 #include "capture.h"
 #include "cli.h"
-#include "dns.h"
+#include "dns_names.h"
 #include "flow.h"
 #include "json.h"
 #include "log.h"

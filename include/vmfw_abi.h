@@ -486,7 +486,7 @@ struct vmfw_dns_flow {
 	struct vmfw_result res;
 };
 
-/* ---- TCP stream normaliser (bpf/stream.h) ---------------------------------------------------- */
+/* ---- TCP stream normaliser (bpf/lib/stream.h) ------------------------------------------------ */
 /* A TCP byte stream vmfw reads the contents of (DNS over TCP) is judged as the receiver reads it:
  * in-order bytes only, retransmissions byte-identical to what passed. Per direction of a
  * connection, from its SYN (or SYN+ACK) on. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "dns_names.h"
 
 /* Longest name text the policy may write: RFC 1035's 255 wire bytes less the root label and the
  * first length byte. */

@@ -16,7 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "dns.h"
+#include "dns_names.h"
 #include "instance.h"
 #include "log.h"
 #include "vmfw.skel.h"

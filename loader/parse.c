@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dns.h"
+#include "dns_names.h"
 #include "policy.h"
 #include "util.h"
 #include "sha256.h"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
+#include "dns_names.h"
 #include "eval.h"
 
 #define PROTO_TCP 6

@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "dns.h"
+#include "dns_names.h"
 #include "dnsgen.h"
 #include "instance.h"
 #include "log.h"

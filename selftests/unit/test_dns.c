@@ -12,7 +12,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "dns.h"
+#include "dns_names.h"
 #include "dnsgen.h"
 #include "eval.h"
 #include "pktbuild.h"

@@ -12,10 +12,13 @@
  *   unit out of the VMFW_STREAM_BUF bytes kept, is dropped.
  * The reader (dns.h) judges the new bytes a segment brings (STREAM_NEW) and moves app_seq past
  * what it has consumed; the segment that completes a unit carries the unit's verdict. IP
- * fragments never reach here: the caller drops them.
- * Self-contained: it needs ctx.h, parse.h (struct vmfw_pkt, pkt_load) and vmfw_abi.h. */
-#ifndef VMFW_STREAM_BPF_H
-#define VMFW_STREAM_BPF_H
+ * fragments never reach here: the caller drops them. */
+#ifndef VMFW_LIB_STREAM_H
+#define VMFW_LIB_STREAM_H
+
+#include "ctx.h"
+#include "parse.h"
+#include "vmfw_abi.h"
 
 #define STREAM_MASK     (VMFW_STREAM_BUF - 1)
 #define STREAM_SEG_MASK (VMFW_STREAM_SEG_MAX - 1)
@@ -387,4 +390,4 @@ static __always_inline int stream_rst(void *ctx, enum vmfw_hook hook, const stru
 	return 0;
 }
 
-#endif /* VMFW_STREAM_BPF_H */
+#endif /* VMFW_LIB_STREAM_H */

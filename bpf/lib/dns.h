@@ -1,7 +1,44 @@
 /* DNS in the data path: queries judged by their question, denied ones answered from here, and
- * the answers to allowed ones turned into learned addresses. Included by vmfw.bpf.c. */
-#ifndef VMFW_DNS_BPF_H
-#define VMFW_DNS_BPF_H
+ * the answers to allowed ones turned into learned addresses (dns_flows.h judges by those). */
+#ifndef VMFW_LIB_DNS_H
+#define VMFW_LIB_DNS_H
+
+#include "config.h"
+#include "ctx.h"
+#include "dns_flows.h"
+#include "parse.h"
+#include "stream.h"
+
+/* DNS-name allowlist (vmfw_abi.h): the policy's names, its resolvers, the queries let out, and
+ * the names learned addresses point to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, VMFW_SLOTS * VMFW_MAX_DNS_NAMES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct vmfw_dns_key);
+	__type(value, struct vmfw_dns_entry);
+} vmfw_dns_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VMFW_SLOTS * VMFW_MAX_DNS_RESOLVERS);
+	__type(key, struct vmfw_dns_resolver_key);
+	__type(value, __u32);
+} vmfw_dns_resolvers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VMFW_DNS_PENDING_SIZE);
+	__type(key, struct vmfw_dns_pending_key);
+	__type(value, struct vmfw_dns_pending);
+} vmfw_dns_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VMFW_DNS_NAMES_SIZE);
+	__type(key, __u64);
+	__type(value, struct vmfw_dns_name_rec);
+} vmfw_dns_namerec SEC(".maps");
 
 #define DNS_HDR_LEN   12u
 /* The message's place in the scratch buffer: an IPv6 pseudo-header and a UDP header fit in front
@@ -1179,4 +1216,4 @@ ignore:
 	return 1;
 }
 
-#endif /* VMFW_DNS_BPF_H */
+#endif /* VMFW_LIB_DNS_H */

@@ -1,10 +1,14 @@
-/* Cgroup enforcement: the policy on a cgroup's socket calls and packets, and the bind rules. */
-#ifndef VMFW_CGROUP_H
-#define VMFW_CGROUP_H
+/* Cgroup sockets: what the cgroup programs (vmfw.bpf.c) know about a socket call or a socket's
+ * packet: its destination, the bind rules, source-route options, the connections a listener
+ * accepted, and the DNS answers the cgroup sends itself. */
+#ifndef VMFW_LIB_SOCK_H
+#define VMFW_LIB_SOCK_H
 
-/* Included at the end of vmfw.bpf.c: these programs share its maps, so one policy, one set of
- * counters and one event ring serve the interface and the cgroup. Their sections start with '?':
- * libbpf loads them only when the loader asks, for an instance with a cgroup. */
+#include "config.h"
+#include "counters.h"
+#include "dns.h"
+#include "events.h"
+#include "parse.h"
 
 #define VMFW_AF_INET  2
 #define VMFW_AF_INET6 10
@@ -59,51 +63,12 @@ static __always_inline void sock_addr_dest(struct bpf_sock_addr *ctx, int v6, st
 	__builtin_memcpy(p->daddr, a, 16);
 }
 
-/* connect() and sendmsg(): the same verdict a packet to this destination would get on the
- * interface, given before anything is sent. A refused call counts once on its rule, standing in
- * for the packet that is never sent; an allowed call is counted at the socket point only, since
- * its packets are counted by the cgroup_skb program as they leave. */
-static __always_inline int judge_sock_call(struct bpf_sock_addr *ctx, int v6, __u8 hook_id)
-{
-	struct event_src src = { .hook_id = hook_id, .direction = VMFW_DIR_FROM_WORKLOAD };
-	struct vmfw_pkt p = {};
-	struct vmfw_result r;
-
-	sock_addr_dest(ctx, v6, &p);
-	if (!judge_dns_call(&p, &r))
-		judge_policy(&p, &r);
-	count(VMFW_REASON_INDEX(VMFW_POINT_SOCKET, r.reason, r.verdict), &vmfw_reason_stats, 0);
-	if (r.verdict == VMFW_PASS)
-		return SOCK_ALLOW;
-	if (r.ctr != VMFW_NO_RULE)
-		count(r.ctr, &vmfw_rule_stats, 0);
-	record_event(&src, &p, &r);
-	return SOCK_DENY;
-}
-
-SEC("?cgroup/connect4")
-int vmfw_connect4(struct bpf_sock_addr *ctx)
-{
-	return judge_sock_call(ctx, 0, VMFW_HOOK_ID_CONNECT);
-}
-
-SEC("?cgroup/connect6")
-int vmfw_connect6(struct bpf_sock_addr *ctx)
-{
-	return judge_sock_call(ctx, 1, VMFW_HOOK_ID_CONNECT);
-}
-
-SEC("?cgroup/sendmsg4")
-int vmfw_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	return judge_sock_call(ctx, 0, VMFW_HOOK_ID_SENDMSG);
-}
-
-SEC("?cgroup/sendmsg6")
-int vmfw_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	return judge_sock_call(ctx, 1, VMFW_HOOK_ID_SENDMSG);
-}
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VMFW_BIND_PORTS_SIZE);
+	__type(key, __u32);
+	__type(value, __u64);
+} vmfw_bind_ports SEC(".maps");
 
 /* Whether `except port` lets this port bind (or listen on) the wildcard address. */
 static __always_inline int bind_port_excepted(__u32 slot, __u16 port)
@@ -168,18 +133,6 @@ static __always_inline int judge_bind(struct bpf_sock_addr *ctx, int v6)
 	return SOCK_DENY;
 }
 
-SEC("?cgroup/bind4")
-int vmfw_bind4(struct bpf_sock_addr *ctx)
-{
-	return judge_bind(ctx, 0);
-}
-
-SEC("?cgroup/bind6")
-int vmfw_bind6(struct bpf_sock_addr *ctx)
-{
-	return judge_bind(ctx, 1);
-}
-
 /* Socket options, from the kernel's UAPI (linux/in.h and linux/in6.h, which vmfw's BPF side does
  * not include whole). */
 #define VMFW_SOL_IP            0
@@ -224,43 +177,7 @@ static __always_inline int source_route_opt(struct bpf_sockopt *ctx)
 	return !vmfw_ipv4_options_ok(o, i);
 }
 
-SEC("?cgroup/setsockopt")
-int vmfw_setsockopt(struct bpf_sockopt *ctx)
-{
-	if (source_route_opt(ctx)) {
-		count(VMFW_REASON_INDEX(VMFW_POINT_SOCKET, VMFW_R_MALFORMED, VMFW_DROP),
-		      &vmfw_reason_stats, 0);
-		return SOCK_DENY;
-	}
-	/* Past a page the program sees only the first one: 0 tells the kernel to use the caller's
-	 * whole buffer, untouched. */
-	if (ctx->optlen > VMFW_PAGE_SIZE)
-		ctx->optlen = 0;
-	return SOCK_ALLOW;
-}
-
 #define VMFW_SOCK_RAW 3
-
-/* socket(): a raw socket writes its own headers, so it can forge what no other socket of the
- * cgroup can (a resolver's answer to itself, a source address); a guarded cgroup has none unless
- * the policy says `allow raw-sockets`. Ping sockets (SOCK_DGRAM, ICMP) are ordinary sockets.
- * Without a policy in force, none either. The kernel runs this hook for IPv4 and IPv6 sockets
- * only: packet sockets never reach it (docs/policy.md). */
-SEC("?cgroup/sock_create")
-int vmfw_sock_create(struct bpf_sock *sk)
-{
-	const struct vmfw_slot_cfg *cfg;
-	__u32 slot;
-
-	if (sk->type != VMFW_SOCK_RAW)
-		return SOCK_ALLOW;
-	cfg = active_cfg(&slot);
-	if (cfg && (cfg->cgroup_flags & VMFW_CG_F_RAW_SOCKETS))
-		return SOCK_ALLOW;
-	count(VMFW_REASON_INDEX(VMFW_POINT_SOCKET, VMFW_R_RAW_SOCKET, VMFW_DROP),
-	      &vmfw_reason_stats, 0);
-	return SOCK_DENY;
-}
 
 /* A packet sent for a request socket (a SYN-ACK), a socket in TIME-WAIT, or a listener (a SYN-ACK
  * with syncookies): only TCP has such sockets, and they answer a peer that connected to the
@@ -288,21 +205,6 @@ struct {
 static __always_inline int answers_peer(struct bpf_sock *fs)
 {
 	return bpf_sk_storage_get(&vmfw_accepted, fs, 0, 0) != NULL;
-}
-
-/* Marks each connection a listener of the cgroup accepts, as the kernel completes the handshake.
- * Without memory for the mark the connection is judged by the rules, as if it had none. */
-SEC("?sockops")
-int vmfw_sockops(struct bpf_sock_ops *ops)
-{
-	struct bpf_sock *sk;
-
-	if (ops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
-		return 1;
-	sk = ops->sk;
-	if (sk)
-		bpf_sk_storage_get(&vmfw_accepted, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	return 1;
 }
 
 /* The destination of a packet of a connected TCP socket (full, not listening), from the
@@ -393,68 +295,6 @@ __attribute__((noinline)) int vmfw_dns_self_sent(const struct vmfw_pkt *p)
 	return bpf_map_lookup_elem(&vmfw_dns_self, &k) != NULL;
 }
 
-/* Everything that leaves the cgroup: ICMP and ping sockets, raw sockets, other protocols, TCP
- * Fast Open data, and sockets connected before vmfw was loaded, none of which the socket hooks
- * see. The verdict is the interface's, from the same policy and caches. */
-SEC("?cgroup_skb/egress")
-int vmfw_cgroup_egress(struct __sk_buff *skb)
-{
-	struct event_src src = {
-		.ctx = skb,
-		.hook = VMFW_HOOK_CGROUP,
-		.hook_id = VMFW_HOOK_ID_CGROUP_OUT,
-		.direction = VMFW_DIR_FROM_WORKLOAD,
-	};
-	struct bpf_sock *sk = skb->sk, *fs = NULL;
-	struct vmfw_pkt p = {};
-	struct vmfw_result r;
-	int st, plain, answer = 0;
-
-	p.len = skb->len;
-	plain = plain_tcp_header(skb, &p);
-	if (sk)
-		fs = bpf_sk_fullsock(sk);
-	if (plain && handshake_answer(fs)) {
-		set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
-		goto out;
-	}
-	/* A TCP socket's packets go where the socket is connected, with headers the kernel wrote:
-	 * with a plain header, the verdict needs no more parsing. Only what the policy would drop
-	 * is checked for an answer, so an allowed flow pays nothing for it. A drop, and anything
-	 * else, is parsed and judged as a packet. */
-	if (plain && fs && tcp_sock_dest(fs, &p)) {
-		/* TCP to port 53 is DNS to judge by its question, with `allow dns`, and from port 53
-		 * an answer to remember as the cgroup's own: parsed below. */
-		if ((p.dport == VMFW_DNS_PORT || p.sport == VMFW_DNS_PORT) && dns_on())
-			goto parse;
-		judge_policy(&p, &r);
-		if (r.verdict == VMFW_DROP && answers_peer(fs))
-			set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
-		if (r.verdict == VMFW_PASS)
-			goto out;
-parse:
-		__builtin_memset(&p, 0, sizeof(p));
-		p.len = skb->len;
-	}
-	/* A TCP answer with options in its header (a listener's IPV6_HOPOPTS, say) that the parse
-	 * finds harmless is still an answer. Decided before the parse, so that the socket is not
-	 * live across it (fewer states for the verifier). */
-	if (!plain)
-		answer = handshake_answer(fs) || (fs->protocol == IPPROTO_TCP && answers_peer(fs));
-	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
-	/* With `allow dns`, queries are judged by their question here (the socket hooks saw only
-	 * their server). */
-	judge_frame(p.dport == VMFW_DNS_PORT ? skb : NULL, VMFW_HOOK_CGROUP, &p, st, &r, NULL);
-	if (answer && r.verdict == VMFW_DROP && st == VMFW_P_IP && p.proto == IPPROTO_TCP)
-		set_result(&r, VMFW_PASS, VMFW_R_ACCEPTED);
-	if (r.verdict != VMFW_DROP)
-		vmfw_mark_dns_self(&p);
-out:
-	count_result(VMFW_POINT_CGROUP_OUT, &r, skb->len);
-	record_event(&src, &p, &r);
-	return ctx_verdict(VMFW_HOOK_CGROUP, r.verdict == VMFW_DROP);
-}
-
 static __always_inline int is_loopback(const struct vmfw_pkt *p)
 {
 	__u32 a[4];
@@ -485,61 +325,4 @@ static __always_inline int wildcard_listener(struct bpf_sock *sk)
 	return v6_is_any(a) || (v6_is_mapped(a) && a[3] == 0);
 }
 
-/* Packets to the cgroup's TCP listeners: the wildcard-listener rule. DNS answers to its other
- * sockets: learned. Everything else passes untouched, unparsed. */
-SEC("?cgroup_skb/ingress")
-int vmfw_cgroup_ingress(struct __sk_buff *skb)
-{
-	struct event_src src = {
-		.ctx = skb,
-		.hook = VMFW_HOOK_CGROUP,
-		.hook_id = VMFW_HOOK_ID_CGROUP_IN,
-		.direction = VMFW_DIR_TO_WORKLOAD,
-	};
-	const struct vmfw_slot_cfg *cfg;
-	struct bpf_sock *sk = skb->sk;
-	struct vmfw_pkt p = {};
-	struct vmfw_result r;
-	__u32 slot;
-	int st;
-
-	if (!sk)
-		return 1;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return 1;
-	/* DNS answers to the cgroup's sockets teach their addresses, as on an interface; parsed
-	 * only while the policy has `allow dns`. */
-	if (sk->protocol != IPPROTO_TCP || sk->state != BPF_TCP_LISTEN) {
-		if (dns_on()) {
-			p.len = skb->len;
-			st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
-			if (st != VMFW_P_IP || p.frag == VMFW_FRAG_LATER)
-				return 1;
-			/* An answer the cgroup sent itself is not the resolver's. */
-			if (vmfw_dns_self_sent(&p)) {
-				set_result(&r, VMFW_PASS, VMFW_R_DNS_UNSOLICITED);
-				count_result(VMFW_POINT_CGROUP_IN, &r, skb->len);
-			} else if (learn_dns_answer(skb, VMFW_HOOK_CGROUP, &p, &r, NULL, 0)) {
-				count_result(VMFW_POINT_CGROUP_IN, &r, skb->len);
-			}
-		}
-		return 1;
-	}
-	cfg = active_cfg(&slot);
-	if (!cfg || cfg->bind_mode == VMFW_BIND_ANY || !wildcard_listener(sk) ||
-	    bind_port_excepted(slot, (__u16)sk->src_port))
-		return 1;
-	p.len = skb->len;
-	st = parse_frame(skb, VMFW_HOOK_CGROUP, &p);
-	if (st == VMFW_P_MALFORMED)
-		set_result(&r, VMFW_DROP, VMFW_R_MALFORMED);
-	else
-		set_result(&r, is_loopback(&p) ? VMFW_PASS : VMFW_DROP, VMFW_R_WILDCARD_LISTENER);
-	count_result(VMFW_POINT_CGROUP_IN, &r, skb->len);
-	if (r.verdict == VMFW_DROP)
-		record_event(&src, &p, &r);
-	return ctx_verdict(VMFW_HOOK_CGROUP, r.verdict == VMFW_DROP);
-}
-
-#endif /* VMFW_CGROUP_H */
+#endif /* VMFW_LIB_SOCK_H */

@@ -1,7 +1,7 @@
 /* DNS names: checking the policy's names, encoding them for the name table, and looking names up
  * in the compiled table as the BPF program's longest-prefix lookup finds them. */
-#ifndef VMFW_DNS_H
-#define VMFW_DNS_H
+#ifndef VMFW_DNS_NAMES_H
+#define VMFW_DNS_NAMES_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,4 +37,4 @@ void vmfw_dns_lookup(const struct vmfw_compiled *c, const uint8_t *wire, size_t 
  * label) as \DDD; returns 0, or -EINVAL when malformed, or -ENOSPC when outlen is too small. */
 int vmfw_dns_wire_to_text(const uint8_t *wire, size_t len, char *out, size_t outlen);
 
-#endif /* VMFW_DNS_H */
+#endif /* VMFW_DNS_NAMES_H */
