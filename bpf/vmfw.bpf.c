@@ -227,7 +227,7 @@ static __always_inline int vmfw_filter(void *ctx, enum vmfw_hook hook)
 			.ctx = ctx,
 			.hook = hook,
 			.hook_id = hook == VMFW_HOOK_XDP ? VMFW_HOOK_ID_XDP : VMFW_HOOK_ID_TC,
-			.direction = VMFW_DIR_FROM_WORKLOAD,
+			.direction = VMFW_DIR_OUT,
 		};
 
 		record_event(&src, p, &r);
@@ -254,7 +254,7 @@ int vmfw_tc(struct __sk_buff *skb)
 }
 
 /* Frames to the VM, on the interface's egress: never dropped, only read for DNS answers to learn;
- * every other one is counted as `to-vm`. */
+ * every other one is counted as `in-unfiltered`. */
 SEC("tc")
 int vmfw_tc_in(struct __sk_buff *skb)
 {
@@ -271,7 +271,7 @@ int vmfw_tc_in(struct __sk_buff *skb)
 		if (rp && rp->len_set)
 			p.len = rp->frame_len;
 	}
-	set_result(&r, VMFW_PASS, VMFW_R_TO_VM);
+	set_result(&r, VMFW_PASS, VMFW_R_IN_UNFILTERED);
 	/* Without `allow dns` there is nothing to learn: frames to the VM are not even parsed. */
 	if (!dns_on())
 		goto out;
@@ -287,7 +287,7 @@ int vmfw_tc_in(struct __sk_buff *skb)
 	    learn_dns_answer(skb, VMFW_HOOK_TC, &p, &r, rp, own_stamp))
 		count_result(VMFW_POINT_IFACE_IN, &r, skb->len);
 out:
-	if (r.reason == VMFW_R_TO_VM)
+	if (r.reason == VMFW_R_IN_UNFILTERED)
 		count_result(VMFW_POINT_IFACE_IN, &r, skb->len);
 	if (rp)
 		rp->last = r;
@@ -300,7 +300,7 @@ out:
  * its packets are counted by the cgroup_skb program as they leave. */
 static __always_inline int judge_sock_call(struct bpf_sock_addr *ctx, int v6, __u8 hook_id)
 {
-	struct event_src src = { .hook_id = hook_id, .direction = VMFW_DIR_FROM_WORKLOAD };
+	struct event_src src = { .hook_id = hook_id, .direction = VMFW_DIR_OUT };
 	struct vmfw_pkt p = {};
 	struct vmfw_result r;
 
@@ -413,7 +413,7 @@ int vmfw_cgroup_egress(struct __sk_buff *skb)
 		.ctx = skb,
 		.hook = VMFW_HOOK_CGROUP,
 		.hook_id = VMFW_HOOK_ID_CGROUP_OUT,
-		.direction = VMFW_DIR_FROM_WORKLOAD,
+		.direction = VMFW_DIR_OUT,
 	};
 	struct bpf_sock *sk = skb->sk, *fs = NULL;
 	struct vmfw_pkt p = {};
@@ -474,7 +474,7 @@ int vmfw_cgroup_ingress(struct __sk_buff *skb)
 		.ctx = skb,
 		.hook = VMFW_HOOK_CGROUP,
 		.hook_id = VMFW_HOOK_ID_CGROUP_IN,
-		.direction = VMFW_DIR_TO_WORKLOAD,
+		.direction = VMFW_DIR_IN,
 	};
 	const struct vmfw_slot_cfg *cfg;
 	struct bpf_sock *sk = skb->sk;

@@ -239,7 +239,7 @@ static int show(struct source *s, const struct vmfw_event *e, const struct reade
 		vmfw_json_string_field(&j, "instance", s->inst.name);
 		vmfw_json_string_field(&j, "hook", vmfw_hook_name(e->hook));
 		vmfw_json_string_field(&j, "direction",
-				       e->direction == VMFW_DIR_FROM_WORKLOAD ? "out" : "in");
+				       e->direction == VMFW_DIR_OUT ? "out" : "in");
 		vmfw_json_string_field(&j, "verdict", vmfw_verdict_name(e->verdict));
 		vmfw_json_string_field(&j, "reason", vmfw_reason_name(e->reason));
 		vmfw_json_string_field(&j, "rule", e->rule == VMFW_NO_RULE ? NULL : where);

@@ -94,7 +94,7 @@ const char *vmfw_reason_name(int reason)
 		[VMFW_R_DNS_UNSOLICITED] = "dns-unsolicited",
 		[VMFW_R_DNS_MALFORMED] = "dns-malformed",
 		[VMFW_R_RAW_SOCKET] = "raw-socket",
-		[VMFW_R_TO_VM] = "in-unfiltered",
+		[VMFW_R_IN_UNFILTERED] = "in-unfiltered",
 		[VMFW_R_DNS_SPOOFED] = "dns-spoofed",
 	};
 
@@ -173,7 +173,7 @@ bool vmfw_point_reason(int point, int reason)
 		       reason == VMFW_R_DNS_SPOOFED;
 	case VMFW_POINT_IFACE_IN:
 		return reason == VMFW_R_DNS_LEARNED || reason == VMFW_R_DNS_UNSOLICITED ||
-		       reason == VMFW_R_DNS_MALFORMED || reason == VMFW_R_TO_VM ||
+		       reason == VMFW_R_DNS_MALFORMED || reason == VMFW_R_IN_UNFILTERED ||
 		       reason == VMFW_R_DNS_SPOOFED;
 	case VMFW_POINT_CGROUP_OUT:
 		return reason <= VMFW_R_FRAGMENT || reason == VMFW_R_ACCEPTED ||

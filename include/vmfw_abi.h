@@ -86,7 +86,7 @@ enum vmfw_reason {
 				   * to it (turned back by the host), teaches nothing */
 	VMFW_R_RAW_SOCKET,        /* a raw socket of a cgroup, refused without
 				   * `allow raw-sockets` */
-	VMFW_R_TO_VM,             /* a frame to the VM: vmfw does not filter what the VM receives */
+	VMFW_R_IN_UNFILTERED,     /* a frame in, to the VM: vmfw does not filter what the VM receives */
 	VMFW_REASON_MAX,
 };
 
@@ -301,9 +301,10 @@ enum vmfw_hook_id {
 	VMFW_HOOK_ID_CGROUP_IN,    /* cgroup_skb ingress */
 };
 
+/* Directions are named from the workload's side, in code, pins, JSON and docs alike. */
 enum vmfw_direction {
-	VMFW_DIR_FROM_WORKLOAD = 0,   /* sent by the VM or container */
-	VMFW_DIR_TO_WORKLOAD,
+	VMFW_DIR_OUT = 0,   /* sent by the VM or container */
+	VMFW_DIR_IN,        /* sent to it */
 };
 
 struct vmfw_event {

@@ -89,7 +89,7 @@ static __always_inline void count_bind(__u8 reason, __u8 verdict)
  * ingress program's to guard. */
 static __always_inline int judge_bind(struct bpf_sock_addr *ctx, int v6)
 {
-	struct event_src src = { .hook_id = VMFW_HOOK_ID_BIND, .direction = VMFW_DIR_FROM_WORKLOAD };
+	struct event_src src = { .hook_id = VMFW_HOOK_ID_BIND, .direction = VMFW_DIR_OUT };
 	const struct vmfw_slot_cfg *cfg;
 	struct vmfw_pkt p = {};
 	struct vmfw_result r;
